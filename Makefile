@@ -1,0 +1,44 @@
+# Two commands on a fresh machine:  `make run` (chat on the bundled corpus)  and  `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-8)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install run test lint eval eval-cmrc bench browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e ".[eval,test]"
+	rm -f $(VENV)/.installed-*; touch $@
+
+install: $(STAMP)
+
+run: install            ## the web chat on http://127.0.0.1:7860 (bundled corpus)
+	$(BIN)/python app.py $(ARGS)
+
+browser:                ## Debian's chromium for the browser tests (Playwright cannot fetch one)
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+test: install browser   ## the whole test suite
+	$(BIN)/python -m pytest -q $(ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+eval: install           ## retrieval + answer quality on the bundled eval set
+	$(BIN)/python -m eval $(ARGS)
+
+eval-cmrc: install      ## the same report on CMRC 2018 dev (../shared/bench)
+	$(BIN)/python -m eval --squad ../shared/bench/cmrc2018_dev.json $(ARGS)
+
+bench: install          ## speed and scale benchmark
+	$(BIN)/python -m eval speed $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache eval/results

@@ -1,0 +1,114 @@
+"""Batch text encoding with a sentence-transformers model, query/passage prompts and a cache."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.cache import EmbeddingCache
+from embeddings.loader import (
+    DEFAULT_ALIASES,
+    DEFAULT_MODEL,
+    load_sentence_transformer,
+    model_prompts,
+)
+
+
+def canonical_model_name(name: str | None) -> str:
+    """One spelling per model: every alias of the default becomes ``multilingual-e5-small``."""
+    name = (name or DEFAULT_MODEL).strip()
+    return DEFAULT_MODEL if name in DEFAULT_ALIASES else name
+
+
+class Encoder:
+    """Encodes queries and passages into L2-normalised float32 vectors.
+
+    The model is loaded lazily; ``model_id`` names it in manifests and cache keys.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        cache_dir: Path | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        self.model_name = canonical_model_name(model)
+        self.batch_size = batch_size
+        self._cache_dir = cache_dir
+        self._model = None
+        self._cache: EmbeddingCache | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self):  # -> SentenceTransformer
+        with self._lock:
+            if self._model is None:
+                self._model = load_sentence_transformer(self.model_name)
+                self._query_prompt, self._passage_prompt = model_prompts(self._model)
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        model = self.model
+        getter = (getattr(model, "get_embedding_dimension", None)
+                  or model.get_sentence_embedding_dimension)
+        return int(getter())
+
+    @property
+    def cache(self) -> EmbeddingCache | None:
+        if self._cache is None and self._cache_dir is not None:
+            model_id = self.model_name
+            if model_id == DEFAULT_MODEL:
+                from embeddings.convert import model_dir_name
+
+                model_id = model_dir_name()
+            self._cache = EmbeddingCache.for_model(self._cache_dir, model_id, self.dim)
+        return self._cache
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self.model  # noqa: B018 - load model and prompts
+        return self._encode(list(texts), self._query_prompt, progress=False)
+
+    def encode_passages(
+        self, texts: Sequence[str], use_cache: bool = True, progress: bool = False
+    ) -> np.ndarray:
+        """Passage vectors; with a cache, only texts not seen before reach the model."""
+        self.model  # noqa: B018
+        texts = list(texts)
+        cache = self.cache if use_cache else None
+        if cache is None:
+            self.last_encoded = len(texts)
+            return self._encode(texts, self._passage_prompt, progress)
+        prompt = self._passage_prompt or ""
+        keys = [EmbeddingCache.key(cache.path.stem, prompt, t) for t in texts]
+        found = cache.get_many(keys)
+        todo = [i for i, k in enumerate(keys) if k not in found]
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, k in enumerate(keys):
+            if k in found:
+                out[i] = found[k]
+        if todo:
+            fresh = self._encode([texts[i] for i in todo], self._passage_prompt, progress)
+            out[todo] = fresh
+            cache.put_many([keys[i] for i in todo], fresh)
+        self.last_encoded = len(todo)
+        return out
+
+    last_encoded: int = 0
+
+    def _encode(self, texts: list[str], prompt_name: str | None, progress: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        kwargs = {"prompt_name": prompt_name} if prompt_name else {}
+        vectors = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress and len(texts) > self.batch_size,
+            **kwargs,
+        )
+        return np.asarray(vectors, dtype=np.float32)

@@ -1,0 +1,56 @@
+"""Chinese-first extractive question answering over a news corpus, with cited snippets.
+
+>>> import rag
+>>> rag.answer("安唐保是为哪类患者设计的？").snippets[0].text   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+
+from rag.assistant import AddResult, Assistant, default_index_dir
+from rag.config import Config
+from rag.errors import (
+    CorpusError,
+    CorruptIndexError,
+    IndexNotFoundError,
+    InvalidQuestionError,
+    ModelMismatchError,
+    RagError,
+    UnknownDocumentError,
+)
+from rag.types import Answer, Chunk, Document, Filters, Hit, Snippet
+
+__all__ = [
+    "AddResult", "Answer", "Assistant", "Chunk", "Config", "CorpusError", "CorruptIndexError",
+    "Document", "Filters", "Hit", "IndexNotFoundError", "InvalidQuestionError",
+    "ModelMismatchError", "RagError", "Snippet", "UnknownDocumentError", "answer",
+    "default_assistant", "default_index_dir", "document", "retrieve",
+]
+
+_default: Assistant | None = None
+_default_lock = threading.Lock()
+
+
+def default_assistant() -> Assistant:
+    """The assistant over the bundled corpus, built on first use and then reused."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Assistant.build()
+    return _default
+
+
+def retrieve(query: str, k: int = 5, **kwargs) -> list[Hit]:
+    """Best chunks for ``query`` from the bundled corpus (see ``Assistant.retrieve``)."""
+    return default_assistant().retrieve(query, k, **kwargs)
+
+
+def answer(question: str, k: int = 5, **kwargs) -> Answer:
+    """Cited snippets answering ``question`` (see ``Assistant.answer``)."""
+    return default_assistant().answer(question, k, **kwargs)
+
+
+def document(doc_id: str) -> Document:
+    """A bundled-corpus document by id."""
+    return default_assistant().document(doc_id)

@@ -1,0 +1,74 @@
+"""jieba word analysis shared by BM25, lexical evidence and answer highlighting."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import jieba
+import jieba.posseg
+
+from rag.textnorm import fold
+
+DOMAIN_WORDS = Path(__file__).with_name("resources") / "domain_words.txt"
+STOPWORDS = frozenset(
+    word for line in (Path(__file__).with_name("resources") / "stopwords.txt")
+    .read_text(encoding="utf-8").splitlines() if not line.startswith("#") for word in line.split()
+)
+_WORDLIKE = re.compile(r"\w", re.U)
+log = logging.getLogger(__name__)
+jieba.setLogLevel(logging.WARNING)
+
+
+class Analyzer:
+    """Folds (NFKC, lower case) and cuts text into search words with a private jieba dictionary."""
+
+    def __init__(self, user_words: Iterable[str] | None = None) -> None:
+        self._words = list(user_words) if user_words is not None else _read_words(DOMAIN_WORDS)
+        self._lock = threading.Lock()
+        self._jieba: jieba.Tokenizer | None = None
+        self._pos: jieba.posseg.POSTokenizer | None = None
+
+    @property
+    def jieba(self) -> jieba.Tokenizer:
+        """The private tokenizer, initialised on first use (about a second)."""
+        with self._lock:
+            if self._jieba is None:
+                tok = jieba.Tokenizer()
+                tok.initialize()
+                for word in self._words:
+                    tok.add_word(fold(word), freq=50_000)
+                self._jieba = tok
+        return self._jieba
+
+    @property
+    def posseg(self) -> jieba.posseg.POSTokenizer:
+        """Part-of-speech tagger sharing the private dictionary."""
+        if self._pos is None:
+            self._pos = jieba.posseg.POSTokenizer(self.jieba)
+        return self._pos
+
+    def tokens(self, text: str) -> list[str]:
+        """Search words of ``text``: jieba's search-mode cut, without punctuation or stopwords."""
+        return [w for w in self.jieba.cut_for_search(fold(text)) if _keep(w)]
+
+    def tokens_batch(self, texts: Iterable[str]) -> list[list[str]]:
+        return [self.tokens(t) for t in texts]
+
+    def words(self, text: str) -> list[str]:
+        """Plain (non-search-mode) content words of ``text``, folded, stopwords removed."""
+        return [w for w in self.jieba.lcut(fold(text)) if _keep(w)]
+
+
+def _keep(word: str) -> bool:
+    word = word.strip()
+    return bool(word) and word not in STOPWORDS and bool(_WORDLIKE.search(word))
+
+
+def _read_words(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    return [w.strip() for w in path.read_text(encoding="utf-8").splitlines() if w.strip()]

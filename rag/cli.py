@@ -1,0 +1,161 @@
+"""Command line: ``python -m rag index|search|ask|doc``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from embeddings.loader import ModelLoadError
+from rag.assistant import Assistant
+from rag.errors import RagError
+from rag.index_store import IndexStore
+from rag.retriever import MODES
+from rag.types import Answer, Filters, Hit, Snippet
+
+BOLD, RESET = "\033[1;33m", "\033[0m"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (RagError, ModelLoadError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m rag", description=(
+        "Ask questions over a Chinese news corpus; answers are verbatim, cited snippets."))
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--corpus", help="folder of .txt/.md/.html posts or a .jsonl file "
+                       "(default: the bundled articles)")
+        p.add_argument("--index", help="index directory (default: one per corpus in the cache)")
+        p.add_argument("--model", help="sentence-transformers model name or path "
+                       "(default: multilingual-e5-small)")
+
+    p = sub.add_parser("index", help="build or refresh an index")
+    common(p)
+    p.set_defaults(func=_cmd_index)
+    for name, func, k in (("search", _cmd_search, 5), ("ask", _cmd_ask, 3)):
+        p = sub.add_parser(name, help="retrieve chunks" if name == "search" else
+                           "answer with cited snippets")
+        p.add_argument("question")
+        p.add_argument("-k", type=int, default=k, help=f"number of results (default {k})")
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.add_argument("--mode", choices=MODES, help="retrieval mode (default hybrid)")
+        p.add_argument("--source", help="only documents from this source")
+        p.add_argument("--date-from", help="only documents dated on/after YYYY-MM-DD")
+        p.add_argument("--date-to", help="only documents dated on/before YYYY-MM-DD")
+        common(p)
+        p.set_defaults(func=func)
+    p = sub.add_parser("doc", help="print a cleaned document")
+    p.add_argument("doc_id")
+    p.add_argument("--json", action="store_true")
+    common(p)
+    p.set_defaults(func=_cmd_doc)
+    return parser
+
+
+def _open(args: argparse.Namespace) -> Assistant:
+    if args.index and not args.corpus and IndexStore(args.index).exists():
+        return Assistant.load(args.index, model=args.model)
+    if not IndexStore(args.index or "").exists() and sys.stderr.isatty():
+        print("building the index (first run) …", file=sys.stderr)
+    return Assistant.build(args.corpus, args.index, model=args.model,
+                           progress=sys.stderr.isatty())
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    assistant = Assistant.build(args.corpus, args.index, model=args.model, progress=True)
+    m = assistant.manifest
+    counts = m["counts"]
+    print(f"index: {assistant.index_dir}\nmodel: {m['model']} (dim {m['dim']})\n"
+          f"documents: {counts['documents']}  chunks: {counts['chunks']}  "
+          f"sentences: {counts['sentences']}  vector index: {m['vector_index']['type']}\n"
+          f"built: {m['created']} in {m['build_seconds']} s ({m['embedded']} texts embedded)")
+    return 0
+
+
+def _filters(args: argparse.Namespace) -> Filters:
+    return Filters(source=args.source, date_from=args.date_from, date_to=args.date_to)
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    assistant = _open(args)
+    hits = assistant.retrieve(args.question, args.k, mode=args.mode, filters=_filters(args))
+    if args.json:
+        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
+        return 0
+    if not hits:
+        print("没有检索到结果。No results.")
+    for n, hit in enumerate(hits, 1):
+        print(f"[{n}] {hit.score:.4f}  {_cite(hit)}\n    {hit.text}\n")
+    return 0
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    assistant = _open(args)
+    answer = assistant.answer(args.question, args.k, mode=args.mode, filters=_filters(args))
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
+        return 0
+    print(format_answer(answer, color=sys.stdout.isatty()))
+    return 0
+
+
+def _cmd_doc(args: argparse.Namespace) -> int:
+    doc = _open(args).document(args.doc_id)
+    if args.json:
+        print(json.dumps(doc.__dict__, ensure_ascii=False, indent=1))
+    else:
+        print(f"{doc.title}\n{json.dumps(doc.metadata, ensure_ascii=False)}\n\n{doc.text}")
+    return 0
+
+
+def format_answer(answer: Answer, color: bool = False) -> str:
+    """Human-readable answer: numbered snippets with citations, or the refusal."""
+    lines = [answer.message]
+    if not answer.answered:
+        if answer.hits:
+            lines.append("最接近的文章（不是答案）Closest articles, not an answer:")
+            seen: set[str] = set()
+            for hit in answer.hits:
+                if hit.doc_id not in seen:
+                    seen.add(hit.doc_id)
+                    lines.append(f"  - {_cite(hit)}")
+        return "\n".join(lines)
+    for n, snip in enumerate(answer.snippets, 1):
+        lines.append(f"[{n}] {_marked(snip, color)}")
+        lines.append(f"    — {_cite(snip)} [{snip.start}:{snip.end}]")
+    return "\n".join(lines)
+
+
+def _marked(snip: Snippet, color: bool) -> str:
+    if not color or not snip.highlight:
+        return snip.text
+    out, pos = [], 0
+    for start, end in sorted(snip.highlight):
+        if start < pos:
+            continue
+        out += [snip.text[pos:start], BOLD, snip.text[start:end], RESET]
+        pos = end
+    out.append(snip.text[pos:])
+    return "".join(out)
+
+
+def _cite(item: Hit | Snippet) -> str:
+    meta = item.metadata
+    extra = "，".join(x for x in (meta.get("source"), (meta.get("date") or "")[:10]) if x)
+    return f"《{item.title}》" + (f"（{extra}）" if extra else "") + f" doc {item.doc_id}"

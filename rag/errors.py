@@ -1,0 +1,34 @@
+"""Exceptions with messages meant for users."""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """Base class of the assistant's user-facing errors."""
+
+
+class InvalidQuestionError(RagError, ValueError):
+    """The question is empty, whitespace only or too long."""
+
+
+class CorpusError(RagError):
+    """The corpus path is missing, empty or holds no readable document."""
+
+
+class IndexNotFoundError(RagError, FileNotFoundError):
+    """No index exists at the given directory."""
+
+
+class CorruptIndexError(RagError):
+    """The index directory exists but cannot be read back consistently."""
+
+
+class ModelMismatchError(RagError):
+    """The index was built with another embedding model than the one requested."""
+
+
+class UnknownDocumentError(RagError, KeyError):
+    """No document with that doc_id is indexed."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else "unknown document"

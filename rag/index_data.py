@@ -1,0 +1,173 @@
+"""The searchable snapshot of a corpus: documents, chunks, sentences, vectors, BM25.
+
+Built from documents in memory, saved into one build folder, loaded back with checks.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.analyzer import Analyzer
+from rag.chunking import chunk_document, sentence_spans
+from rag.config import Config
+from rag.errors import CorruptIndexError
+from rag.index_store import MANIFEST, read_manifest, write_json
+from rag.keyword_index import KeywordIndex
+from rag.types import Chunk, Document
+from rag.vector_index import VectorIndex
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class IndexData:
+    """Everything a query needs, immutable once built (a rebuild makes a new one)."""
+
+    documents: list[Document]
+    chunks: list[Chunk]
+    chunk_doc: np.ndarray  # (n_chunks,) document position of each chunk
+    chunk_sents: np.ndarray  # (n_chunks, 2) [first, last+1) sentence of each chunk
+    sent_doc: np.ndarray  # (n_sentences,) document position
+    sent_bounds: np.ndarray  # (n_sentences, 2) start, end offsets in the document
+    vectors: VectorIndex
+    sentence_vectors: np.ndarray
+    keyword: KeywordIndex
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.doc_pos = {d.doc_id: i for i, d in enumerate(self.documents)}
+
+    @classmethod
+    def build(
+        cls, documents: list[Document], encoder: Any, analyzer: Analyzer, config: Config,
+        progress: bool = False,
+    ) -> IndexData:
+        """Chunk, sentence-split, embed (cache-aware) and index ``documents``."""
+        started = time.perf_counter()
+        chunks: list[Chunk] = []
+        chunk_doc: list[int] = []
+        chunk_sents: list[tuple[int, int]] = []
+        sent_doc: list[int] = []
+        sent_bounds: list[tuple[int, int]] = []
+        for pos, doc in enumerate(documents):
+            sents = sentence_spans(doc, config.chunking.max_chars)
+            first = len(sent_doc)
+            starts = [s.start for s in sents]
+            ends = [s.end for s in sents]
+            for chunk in chunk_document(doc, config.chunking):
+                lo = bisect.bisect_left(starts, chunk.start)
+                hi = bisect.bisect_right(ends, chunk.end)
+                chunks.append(chunk)
+                chunk_doc.append(pos)
+                chunk_sents.append((first + lo, first + hi))
+            sent_doc.extend([pos] * len(sents))
+            sent_bounds.extend(zip(starts, ends))
+        chunk_texts = [embedding_text(c) for c in chunks]
+        sent_texts = [documents[d].text[s:e] for d, (s, e) in zip(sent_doc, sent_bounds)]
+        vectors = encoder.encode_passages(chunk_texts + sent_texts, progress=progress)
+        dense = VectorIndex.build(vectors[: len(chunks)], config.retrieval.ann_threshold)
+        keyword = KeywordIndex.build(analyzer.tokens_batch(chunk_texts))
+        dim = int(vectors.shape[1])
+        manifest = {
+            "format": FORMAT_VERSION,
+            "model": encoder.model_name,
+            "dim": dim,
+            "config": config.to_dict(),
+            "build_key": config.build_key(),
+            "counts": {"documents": len(documents), "chunks": len(chunks),
+                       "sentences": len(sent_doc)},
+            "vector_index": {**dense.describe(), "reason": (
+                "exact inner product" if dense.kind == "flat" else
+                f"IVF: more than {config.retrieval.ann_threshold} chunks")},
+            "embedded": int(getattr(encoder, "last_encoded", len(vectors))),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "build_seconds": round(time.perf_counter() - started, 3),
+        }
+        return cls(
+            documents=documents,
+            chunks=chunks,
+            chunk_doc=np.asarray(chunk_doc, dtype=np.int32),
+            chunk_sents=np.asarray(chunk_sents, dtype=np.int32).reshape(-1, 2),
+            sent_doc=np.asarray(sent_doc, dtype=np.int32),
+            sent_bounds=np.asarray(sent_bounds, dtype=np.int32).reshape(-1, 2),
+            vectors=dense,
+            sentence_vectors=np.ascontiguousarray(vectors[len(chunks):]),
+            keyword=keyword,
+            manifest=manifest,
+        )
+
+    def save(self, folder: Path) -> None:
+        """Write all parts; the manifest goes last (its presence marks a complete build)."""
+        with open(folder / "documents.jsonl", "w", encoding="utf-8") as out:
+            for doc in self.documents:
+                out.write(json.dumps({"doc_id": doc.doc_id, "title": doc.title, "text": doc.text,
+                                      "metadata": doc.metadata}, ensure_ascii=False) + "\n")
+        np.savez(folder / "spans.npz", chunk_doc=self.chunk_doc,
+                 chunk_bounds=np.asarray([(c.start, c.end) for c in self.chunks],
+                                         dtype=np.int32).reshape(-1, 2),
+                 chunk_sents=self.chunk_sents, sent_doc=self.sent_doc,
+                 sent_bounds=self.sent_bounds)
+        np.save(folder / "sentence_vectors.npy", self.sentence_vectors)
+        self.vectors.save(folder / "chunks.faiss")
+        (folder / "bm25").mkdir()
+        self.keyword.save(folder / "bm25")
+        write_json(folder / MANIFEST, self.manifest)
+
+    @classmethod
+    def load(cls, folder: Path) -> IndexData:
+        """Read a build folder back; any missing or inconsistent part is a CorruptIndexError."""
+        manifest = read_manifest(folder)
+        try:
+            documents = []
+            with open(folder / "documents.jsonl", encoding="utf-8") as handle:
+                for line in handle:
+                    rec = json.loads(line)
+                    documents.append(Document(rec["doc_id"], rec["title"], rec["text"],
+                                              rec.get("metadata") or {}))
+            spans = np.load(folder / "spans.npz")
+            sentence_vectors = np.load(folder / "sentence_vectors.npy")
+            vectors = VectorIndex.load(folder / "chunks.faiss")
+            keyword = KeywordIndex.load(folder / "bm25")
+            chunk_doc = spans["chunk_doc"]
+            chunks = [
+                Chunk(documents[d].doc_id, int(s), int(e), documents[d].text[s:e],
+                      documents[d].title)
+                for d, (s, e) in zip(chunk_doc, spans["chunk_bounds"])
+            ]
+            data = cls(documents, chunks, chunk_doc, spans["chunk_sents"], spans["sent_doc"],
+                       spans["sent_bounds"], vectors, sentence_vectors, keyword, manifest)
+        except (OSError, ValueError, KeyError, IndexError, RuntimeError) as exc:
+            raise CorruptIndexError(f"index build {folder} is corrupt or incomplete: {exc}; "
+                                    "rebuild it with `python -m rag index`") from exc
+        data.check()
+        return data
+
+    def check(self) -> None:
+        """Counts in the files must agree with each other and with the manifest."""
+        counts = self.manifest.get("counts", {})
+        problems = []
+        if counts.get("documents") != len(self.documents):
+            problems.append("document count")
+        if counts.get("chunks") != len(self.chunks) or self.vectors.size != len(self.chunks):
+            problems.append("chunk/vector count")
+        if self.keyword.n_docs != len(self.chunks):
+            problems.append("BM25 size")
+        if len(self.sentence_vectors) != len(self.sent_doc):
+            problems.append("sentence vector count")
+        if self.vectors.dim != self.manifest.get("dim"):
+            problems.append("vector dimension")
+        if problems:
+            raise CorruptIndexError("index is inconsistent (" + ", ".join(problems) +
+                                    "); rebuild it with `python -m rag index`")
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """What is embedded and BM25-indexed for a chunk: its title gives retrieval context."""
+    return f"{chunk.title}\n{chunk.text}" if chunk.title else chunk.text

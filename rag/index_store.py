@@ -1,0 +1,127 @@
+"""An index directory holding immutable builds; ``CURRENT`` names the live one.
+
+A build is written into a temporary folder, then ``CURRENT`` is replaced atomically
+(``os.replace``), so readers see the old or the new index, never a half-written one, and a
+failed build leaves the previous index usable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rag.errors import CorruptIndexError, IndexNotFoundError
+
+MANIFEST = "manifest.json"
+CURRENT = "CURRENT"
+
+
+class IndexStore:
+    """Layout: ``root/CURRENT``, ``root/builds/<id>/``, ``root/added/`` (uploaded files)."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).expanduser()
+
+    @property
+    def builds(self) -> Path:
+        return self.root / "builds"
+
+    @property
+    def added(self) -> Path:
+        """Files added through ``Assistant.add_files``; part of the corpus of this index."""
+        return self.root / "added"
+
+    def exists(self) -> bool:
+        return (self.root / CURRENT).is_file()
+
+    def current(self) -> Path:
+        """The live build folder; clear errors when missing or broken."""
+        pointer = self.root / CURRENT
+        if not pointer.is_file():
+            if self.root.exists() and any(self.root.iterdir()):
+                raise CorruptIndexError(
+                    f"{self.root} is not a readable index (no {CURRENT} file); rebuild it with "
+                    f"`python -m rag index --index {self.root}`")
+            raise IndexNotFoundError(
+                f"no index at {self.root}; build one with "
+                f"`python -m rag index --index {self.root}`")
+        name = pointer.read_text(encoding="utf-8").strip()
+        build = self.builds / name
+        if not name or "/" in name or not (build / MANIFEST).is_file():
+            raise CorruptIndexError(
+                f"index at {self.root} is corrupt: build {name!r} named in {CURRENT} is missing or "
+                f"has no manifest; rebuild it with `python -m rag index --index {self.root}`")
+        return build
+
+    def manifest(self) -> dict[str, Any]:
+        return read_manifest(self.current())
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Exclusive cross-process lock for writers."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def new_build(self) -> Iterator[Path]:
+        """A temporary build folder; committed only if the block finishes without error."""
+        self.builds.mkdir(parents=True, exist_ok=True)
+        name = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
+        tmp = self.builds / f".tmp-{name}"
+        tmp.mkdir()
+        try:
+            yield tmp
+            if not (tmp / MANIFEST).is_file():
+                raise CorruptIndexError("build finished without writing its manifest")
+            final = self.builds / name
+            os.rename(tmp, final)
+            _write_atomic(self.root / CURRENT, name)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        self._prune(keep={name})
+
+    def _prune(self, keep: set[str]) -> None:
+        """Drop old builds, keeping the live one and the one before it (a reader may hold it)."""
+        builds = sorted(p for p in self.builds.iterdir()
+                        if p.is_dir() and not p.name.startswith("."))
+        for old in builds[:-2]:
+            if old.name not in keep:
+                shutil.rmtree(old, ignore_errors=True)
+        for tmp in self.builds.glob(".tmp-*"):
+            if time.time() - tmp.stat().st_mtime > 24 * 3600:  # crashed builds of other processes
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
+def read_manifest(build: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((build / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CorruptIndexError(f"cannot read {build / MANIFEST}: {exc}") from exc
+    if not isinstance(data, dict) or "model" not in data or "counts" not in data:
+        raise CorruptIndexError(f"{build / MANIFEST} is not an index manifest")
+    return data
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    tmp.write_text(text, encoding="utf-8")
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)

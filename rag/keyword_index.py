@@ -1,0 +1,58 @@
+"""BM25 over jieba words (bm25s), scored for all chunks at once so filters are a mask."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+class KeywordIndex:
+    """bm25s index of pre-tokenised chunks; row ids are chunk positions."""
+
+    def __init__(self, bm25: bm25s.BM25, doc_freq: dict[str, int], n_docs: int) -> None:
+        self.bm25 = bm25
+        self.doc_freq = doc_freq
+        self.n_docs = n_docs
+
+    @classmethod
+    def build(cls, token_lists: list[list[str]]) -> KeywordIndex:
+        bm25 = bm25s.BM25()
+        bm25.index(token_lists, show_progress=False)
+        doc_freq: dict[str, int] = {}
+        for tokens in token_lists:
+            for word in set(tokens):
+                doc_freq[word] = doc_freq.get(word, 0) + 1
+        return cls(bm25, doc_freq, len(token_lists))
+
+    def scores(self, tokens: list[str], mask: np.ndarray | None = None) -> np.ndarray:
+        """BM25 score of every chunk (0 where ``mask`` is False or nothing matches)."""
+        known = [t for t in tokens if t in self.doc_freq]
+        if not known:
+            return np.zeros(self.n_docs, dtype=np.float32)
+        weight = None if mask is None else mask.astype(np.float32)
+        return np.asarray(self.bm25.get_scores(known, weight_mask=weight), dtype=np.float32)
+
+    def idf(self, word: str) -> float:
+        """Smoothed inverse document frequency (unknown words weigh most)."""
+        df = self.doc_freq.get(word, 0)
+        return math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))
+
+    def save(self, path: Path) -> None:
+        self.bm25.save(str(path), show_progress=False)
+        (path / "doc_freq.json").write_text(
+            json.dumps({"n_docs": self.n_docs, "df": self.doc_freq}, ensure_ascii=False),
+            encoding="utf-8",
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> KeywordIndex:
+        bm25 = bm25s.BM25.load(str(path), show_progress=False)
+        meta = json.loads((path / "doc_freq.json").read_text(encoding="utf-8"))
+        return cls(bm25, meta["df"], int(meta["n_docs"]))

@@ -1,0 +1,114 @@
+"""Hybrid retrieval: dense (FAISS) + keyword (BM25) rankings fused, filtered, de-duplicated."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rag.analyzer import Analyzer
+from rag.config import RetrievalConfig
+from rag.fusion import reciprocal_rank_fusion, weighted_score_fusion
+from rag.index_data import IndexData
+from rag.types import Filters
+
+MODES = ("hybrid", "dense", "keyword")
+
+
+@dataclass
+class Retrieval:
+    """Fused chunk candidates (best first) and the query's analysed forms."""
+
+    candidates: list[tuple[int, float]]
+    query_vector: np.ndarray | None
+    tokens: list[str]
+    dense_scores: dict[int, float] = field(default_factory=dict)
+
+
+class Retriever:
+    """Ranks the chunks of one IndexData for a query."""
+
+    def __init__(self, data: IndexData, encoder, analyzer: Analyzer,
+                 config: RetrievalConfig) -> None:
+        self.data = data
+        self.encoder = encoder
+        self.analyzer = analyzer
+        self.config = config
+
+    def run(self, query: str, mode: str | None = None, filters: Filters | None = None,
+            timings: dict[str, float] | None = None, need_vector: bool = False) -> Retrieval:
+        mode = mode or self.config.mode
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+        timings = timings if timings is not None else {}
+        mask = self.chunk_mask(filters)
+        allowed = None if mask is None else np.flatnonzero(mask)
+        n = self.config.candidates
+        tick = time.perf_counter()
+        tokens = self.analyzer.tokens(query)
+        vector = None
+        dense: dict[int, float] = {}
+        if mode != "keyword" or need_vector:
+            vector = self.encoder.encode_queries([query])[0]
+            timings["encode"] = time.perf_counter() - tick
+        if mode != "keyword" and (allowed is None or len(allowed)):
+            tick = time.perf_counter()
+            scores, ids = self.data.vectors.search(vector, n, allowed)
+            dense = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
+            timings["dense"] = time.perf_counter() - tick
+        keyword: dict[int, float] = {}
+        if mode != "dense":
+            tick = time.perf_counter()
+            scores = self.data.keyword.scores(tokens, mask)
+            top = np.argsort(-scores, kind="stable")[:n]
+            keyword = {int(i): float(scores[i]) for i in top if scores[i] > 0}
+            timings["keyword"] = time.perf_counter() - tick
+        tick = time.perf_counter()
+        if mode == "dense":
+            fused = sorted(dense.items(), key=lambda kv: -kv[1])
+        elif mode == "keyword":
+            fused = sorted(keyword.items(), key=lambda kv: -kv[1])
+        elif self.config.fusion == "weighted":
+            fused = weighted_score_fusion(dense, keyword, self.config.dense_weight)
+        else:
+            w = self.config.dense_weight
+            fused = reciprocal_rank_fusion(
+                [list(dense), list(keyword)], self.config.rrf_k, [2 * w, 2 * (1 - w)])
+        timings["fusion"] = time.perf_counter() - tick
+        return Retrieval(fused, vector, tokens, dense)
+
+    def chunk_mask(self, filters: Filters | None) -> np.ndarray | None:
+        """Boolean mask over chunks allowed by the metadata filters (None = all)."""
+        if filters is None or filters.is_empty():
+            return None
+        allowed_docs = np.array([_doc_allowed(d.metadata, d.doc_id, filters)
+                                 for d in self.data.documents], dtype=bool)
+        return allowed_docs[self.data.chunk_doc]
+
+    def distinct(self, candidates: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
+        """Top ``k`` candidates with chunks overlapping a better one of the same doc removed."""
+        kept: list[tuple[int, float]] = []
+        for idx, score in candidates:
+            chunk = self.data.chunks[idx]
+            if any(self.data.chunks[j].doc_id == chunk.doc_id
+                   and self.data.chunks[j].start < chunk.end
+                   and chunk.start < self.data.chunks[j].end for j, _ in kept):
+                continue
+            kept.append((idx, score))
+            if len(kept) == k:
+                break
+        return kept
+
+
+def _doc_allowed(meta: dict, doc_id: str, f: Filters) -> bool:
+    if f.doc_ids and doc_id not in f.doc_ids:
+        return False
+    if f.source and (meta.get("source") or "").casefold() != f.source.casefold():
+        return False
+    date = (meta.get("date") or "")[:10]
+    if f.date_from and (not date or date < f.date_from[:10]):
+        return False
+    if f.date_to and (not date or date > f.date_to[:10]):
+        return False
+    return True

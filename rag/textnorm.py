@@ -1,0 +1,37 @@
+"""NFKC + case folding for matching, with a map back to the original characters.
+
+Stored text keeps its original characters (offsets must point into what users see); only the
+*comparison* is NFKC-insensitive, so ``3.73亿`` finds ``3．73亿``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+
+@lru_cache(maxsize=65536)
+def _fold_char(ch: str) -> str:
+    return unicodedata.normalize("NFKC", ch).casefold()
+
+
+def fold(text: str) -> str:
+    """NFKC-normalised, case-folded text for comparisons."""
+    return "".join(_fold_char(ch) for ch in text)
+
+
+def fold_with_offsets(text: str) -> tuple[str, list[int]]:
+    """Folded text and, for each folded character, the index of its original character."""
+    out: list[str] = []
+    offsets: list[int] = []
+    for i, ch in enumerate(text):
+        folded = _fold_char(ch)
+        out.append(folded)
+        offsets.extend([i] * len(folded))
+    return "".join(out), offsets
+
+
+def is_cjk(ch: str) -> bool:
+    """True for CJK unified ideographs (the characters of Chinese words)."""
+    code = ord(ch)
+    return 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x20000 <= code <= 0x2A6DF

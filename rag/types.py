@@ -1,0 +1,112 @@
+"""Plain dataclasses passed between the pipeline's stages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Document:
+    """One cleaned article: ``text`` is what users see and what offsets point into."""
+
+    doc_id: str
+    title: str
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def date(self) -> str | None:
+        return self.metadata.get("date")
+
+    @property
+    def source(self) -> str | None:
+        return self.metadata.get("source")
+
+
+@dataclass
+class Chunk:
+    """A few consecutive sentences of one document; ``text == doc.text[start:end]``."""
+
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    title: str = ""
+
+
+@dataclass
+class Span:
+    """A sentence (or other span) of one document, by character offsets."""
+
+    doc_id: str
+    start: int
+    end: int
+
+
+@dataclass
+class Filters:
+    """Optional metadata restrictions applied before ranking."""
+
+    source: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    doc_ids: list[str] | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.source or self.date_from or self.date_to or self.doc_ids)
+
+
+@dataclass
+class Hit:
+    """A retrieved chunk with its document's citation data."""
+
+    doc_id: str
+    title: str
+    text: str
+    score: float
+    start: int
+    end: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Snippet:
+    """A verbatim answer span: ``document(doc_id).text[start:end] == text``.
+
+    ``highlight`` holds (start, end) offsets *inside* ``text`` of the likely answer words.
+    """
+
+    text: str
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    score: float
+    highlight: list[tuple[int, int]] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    """The assistant's reply: cited snippets, or ``answered=False`` with a reason.
+
+    ``hits`` are the closest retrieved chunks (shown as "not an answer" on a refusal);
+    ``query`` is the text actually searched (a follow-up question may be rewritten).
+    """
+
+    question: str
+    answered: bool
+    snippets: list[Snippet]
+    message: str
+    hits: list[Hit] = field(default_factory=list)
+    query: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,72 @@
+"""Append-only JSONL log of 👍/👎 votes on answers."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["FeedbackLog", "vote_name"]
+
+
+def vote_name(liked: object) -> str:
+    """Gradio's ``LikeData.liked`` (True / False / option string) as ``up`` / ``down`` / text."""
+    if liked is True:
+        return "up"
+    if liked is False:
+        return "down"
+    text = str(liked or "").strip()
+    return {"like": "up", "dislike": "down", "": "none"}.get(text.lower(), text)
+
+
+class FeedbackLog:
+    """One JSON object per line: time, vote, question, query, answered, snippets."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path).expanduser()
+        self._lock = threading.Lock()
+
+    def record(self, record: Mapping[str, Any], vote: str) -> dict[str, Any]:
+        """Append the vote on one answer (``record`` is the chat's answer record)."""
+        entry = {
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "vote": vote,
+            "question": record.get("question", ""),
+            "query": record.get("query", ""),
+            "answered": bool(record.get("answered", False)),
+            "snippets": [
+                {
+                    "doc_id": i.get("doc_id"),
+                    "title": i.get("title"),
+                    "text": i.get("text"),
+                    "start": i.get("start"),
+                    "end": i.get("end"),
+                    "kind": i.get("kind"),
+                }
+                for i in record.get("items", [])
+            ],
+        }
+        line = json.dumps(entry, ensure_ascii=False) + "\n"
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.write(line)
+                fh.flush()
+                os.fsync(fh.fileno())
+        return entry
+
+    def read(self) -> list[dict[str, Any]]:
+        """All entries (skipping any torn line)."""
+        if not self.path.exists():
+            return []
+        out = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return out

@@ -1,0 +1,135 @@
+"""Cleaning, front matter and corpus loading on the real seed formats and on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.clean import html_to_text
+from rag.corpus import load_corpus, read_corpus, read_file
+from rag.errors import CorpusError
+from rag.frontmatter import normalize_date, split_front_matter
+
+BUNDLED = Path(__file__).resolve().parent.parent / "data" / "articles"
+
+
+@pytest.fixture(scope="module")
+def docs():
+    return {d.doc_id: d for d in load_corpus(BUNDLED)}
+
+
+def test_all_five_seed_articles_load_with_titles_and_dates(docs):
+    assert sorted(docs) == ["000_b3be6aaf6ae97e79", "001_7a80679c6e2a11f6",
+                            "002_cefbccecdd2d9a56", "003_088a84496fb6fbd1",
+                            "004_e2c8009914a3913c"]
+    assert docs["000_b3be6aaf6ae97e79"].title.startswith("慧医天下牵手阿里健康")
+    assert docs["003_088a84496fb6fbd1"].title.startswith("京东健康济爱互联网医疗中心成立")
+
+
+def test_jekyll_front_matter(docs):
+    meta = docs["000_b3be6aaf6ae97e79"].metadata
+    assert meta["date"] == "2022-06-07T10:50:57+08:00"
+    assert meta["categories"] == ["xinhuawang"]
+    assert meta["tags"] == ["新华网新闻"]
+    assert meta["source"] == "新华网"  # from the （文章来源：新华网） line
+
+
+def test_hexo_front_matter_with_leading_blank_line(docs):
+    meta = docs["003_088a84496fb6fbd1"].metadata
+    assert meta["date"] == "2021-06-11T06:52:00+00:00"  # RFC 822 → ISO 8601
+    assert meta["categories"] == ["新媒体", "高科技行业门户", "新闻"]
+    assert meta["author"] == "高科技行业门户"
+    assert not docs["003_088a84496fb6fbd1"].text.startswith("title:")
+
+
+def test_no_widget_navigation_or_markup_left(docs):
+    for doc in docs.values():
+        for junk in ("K图", "EM_StockImg", "返回首页", "返回新华网", "http", "<p", "</", "{",
+                     "display:none", "image.png"):
+            assert junk not in doc.text, (doc.doc_id, junk)
+
+
+def test_inline_links_do_not_break_sentences(docs):
+    text = docs["003_088a84496fb6fbd1"].text
+    assert "京东健康和济爱医疗达成战略合作" in text
+    assert "“互联网＋医疗”的服务融合" in docs["004_e2c8009914a3913c"].text
+
+
+def test_original_characters_are_kept(docs):
+    text = docs["004_e2c8009914a3913c"].text
+    assert "3．73亿" in text  # fullwidth full stop not NFKC-normalised
+    assert "\n" in text and "\n\n" not in text and "  " not in text
+
+
+def test_image_captions_kept_only_when_they_read_as_text():
+    html = ('<figure><img src="a.png" alt="x"><figcaption>1623394592267.png</figcaption>'
+            '</figure><figure><img src="b.png"><figcaption>论坛现场</figcaption></figure>'
+            '<p>正文。</p>')
+    assert html_to_text(html) == "论坛现场\n正文。"
+
+
+def test_hidden_elements_scripts_and_styles_dropped():
+    html = ('<p style="display: none">隐藏</p><script>alert(1)</script><style>p{}</style>'
+            '<p>可见<span hidden>不</span>文字</p>')
+    assert html_to_text(html) == "可见文字"
+
+
+def test_broken_html_still_gives_text():
+    assert html_to_text("<p>未闭合的<b>段落<div>第二段</p></span>") == "未闭合的段落\n第二段"
+
+
+def test_split_front_matter_absent_and_broken():
+    assert split_front_matter("正文") == ({}, "正文")
+    front, body = split_front_matter("---\ntitle: [unclosed\n---\n正文")
+    assert front == {} and body == "正文"
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2022-06-07 10:50:57 +0800", "2022-06-07T10:50:57+08:00"),
+    ("Fri, 11 Jun 2021 06:52:00 GMT", "2021-06-11T06:52:00+00:00"),
+    ("2021/7/20", "2021-07-20T00:00:00"),
+    ("not a date", None),
+])
+def test_normalize_date(value, expected):
+    assert normalize_date(value) == expected
+
+
+def test_jsonl_records_keep_extra_keys_as_metadata(tmp_path):
+    path = tmp_path / "news.jsonl"
+    rows = [{"id": "a1", "title": "甲", "text": "第一篇。", "url": "http://x",
+             "date": "2021-01-02"},
+            {"id": "a2", "html": "<p>第二<a href='#'>篇</a>。</p>"},
+            "not an object", {"id": "a3", "text": "   "}]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{bad json\n",
+                    encoding="utf-8")
+    docs = read_file(path)
+    assert [d.doc_id for d in docs] == ["a1", "a2"]
+    assert docs[0].metadata["url"] == "http://x"
+    assert docs[0].metadata["date"].startswith("2021-01-02")
+    assert docs[1].text == "第二篇。" and docs[1].title == "第二篇。"
+
+
+def test_gbk_file_is_decoded_and_garbage_is_a_clear_error(tmp_path):
+    (tmp_path / "gbk.txt").write_bytes("互联网医院发展很快。".encode("gbk"))
+    (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\xfa\x80\x81\xfe" * 10)
+    report = read_corpus(tmp_path)
+    assert [d.text for d in report.documents] == ["互联网医院发展很快。"]
+    assert any("bad.txt" in p and "UTF-8" in p for p in report.problems)
+
+
+def test_empty_and_textless_files_are_reported_not_crashing(tmp_path):
+    (tmp_path / "empty.md").write_text("", encoding="utf-8")
+    (tmp_path / "noimg.html").write_text("<div><img src='a.png'></div>", encoding="utf-8")
+    (tmp_path / "ok.md").write_text("---\ntitle: 好\n---\n有内容。", encoding="utf-8")
+    report = read_corpus(tmp_path)
+    assert [d.doc_id for d in report.documents] == ["ok"]
+    assert len(report.problems) == 2 and all("no text" in p for p in report.problems)
+    with pytest.raises(CorpusError, match="no readable documents"):
+        load_corpus(tmp_path / "empty.md")
+
+
+def test_missing_corpus_path_is_a_clear_error(tmp_path):
+    with pytest.raises(CorpusError, match="does not exist"):
+        load_corpus(tmp_path / "nope")
