@@ -46,6 +46,7 @@ class Encoder:
     def model(self):  # -> SentenceTransformer
         with self._lock:
             if self._model is None:
+                _quiet_transformers()
                 self._model = load_sentence_transformer(self.model_name)
                 self._query_prompt, self._passage_prompt = model_prompts(self._model)
         return self._model
@@ -112,3 +113,13 @@ class Encoder:
             **kwargs,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def _quiet_transformers() -> None:
+    """No per-load "Loading weights" bars or info logs from transformers."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - transformers always comes with the model
+        return
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()

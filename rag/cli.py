@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from embeddings.loader import ModelLoadError
-from rag.assistant import Assistant
+from rag.assistant import Assistant, check_question
 from rag.errors import RagError
 from rag.index_store import IndexStore
 from rag.retriever import MODES
@@ -93,6 +93,7 @@ def _filters(args: argparse.Namespace) -> Filters:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
+    check_question(args.question)
     assistant = _open(args)
     hits = assistant.retrieve(args.question, args.k, mode=args.mode, filters=_filters(args))
     if args.json:
@@ -106,6 +107,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
+    check_question(args.question)
     assistant = _open(args)
     answer = assistant.answer(args.question, args.k, mode=args.mode, filters=_filters(args))
     if args.json:
