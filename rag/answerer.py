@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from rag.analyzer import STOPWORDS, Analyzer
+from rag.analyzer import Analyzer
 from rag.config import AnswerConfig
 from rag.highlight import answer_spans, question_type
 from rag.index_data import IndexData
@@ -22,6 +23,7 @@ class Candidate:
     sent: int
     dense: float
     lexical: float
+    bigram: float
     chunk_rank: int
     typed: bool
     score: float = 0.0
@@ -29,16 +31,11 @@ class Candidate:
 
 @dataclass
 class Extraction:
-    """The answerer's output before it becomes an Answer.
-
-    ``unknown_terms`` are nouns of the question that occur nowhere in the corpus (a strong
-    sign that the corpus cannot answer it, e.g. another company's name).
-    """
+    """The answerer's output before it becomes an Answer."""
 
     snippets: list[Snippet]
     evidence: float
     qtype: str | None
-    unknown_terms: list[str]
 
 
 class Answerer:
@@ -52,9 +49,8 @@ class Answerer:
     def run(self, question: str, retrieval: Retrieval, k: int) -> Extraction:
         qtype = question_type(question)
         cands = self._candidates(question, retrieval, qtype)
-        unknown = self.unknown_terms(question)
         if not cands:
-            return Extraction([], 0.0, qtype, unknown)
+            return Extraction([], 0.0, qtype)
         cands.sort(key=lambda c: -c.score)
         best = cands[0]
         snippets: list[Snippet] = []
@@ -68,29 +64,26 @@ class Answerer:
                 continue
             taken.append((doc, start, end))
             snippets.append(self._snippet(doc, start, end, cand.score, qtype, question))
-        evidence = self.evidence(best) - self.config.unknown_term_penalty * bool(unknown)
-        return Extraction(snippets, evidence, qtype, unknown)
+        return Extraction(snippets, self.evidence(best, qtype), qtype)
 
     def threshold(self, question: str) -> float:
-        """Minimum evidence to answer; lower for questions with no Chinese characters."""
-        if any(is_cjk(ch) for ch in question):
-            return self.config.min_evidence
-        return self.config.min_evidence_foreign
+        """Minimum evidence to answer, between ``min_evidence_foreign`` (no Chinese) and
+        ``min_evidence`` (all Chinese) by the share of Chinese among the question's letters:
+        other-language questions over a Chinese corpus have lower similarity and no overlap."""
+        letters = [ch for ch in question if ch.isalpha()]
+        share = sum(map(is_cjk, letters)) / len(letters) if letters else 1.0
+        cfg = self.config
+        return cfg.min_evidence_foreign + share * (cfg.min_evidence - cfg.min_evidence_foreign)
 
-    def unknown_terms(self, question: str) -> list[str]:
-        """Chinese nouns of the question that the corpus vocabulary does not contain."""
-        vocab = self.data.keyword.doc_freq
-        terms = []
-        for pair in self.analyzer.posseg.cut(question):
-            word = fold(pair.word)
-            if (pair.flag.startswith("n") and len(word) >= 2 and all(map(is_cjk, word))
-                    and word not in STOPWORDS and word not in vocab):
-                terms.append(pair.word)
-        return terms
 
-    def evidence(self, cand: Candidate) -> float:
-        """How strongly the best sentence supports an answer (compared to ``min_evidence``)."""
-        return cand.dense + self.config.evidence_lexical_weight * cand.lexical
+    def evidence(self, cand: Candidate, qtype: str | None) -> float:
+        """How strongly the best sentence supports an answer (compared to ``threshold``):
+        its similarity and word overlap, less a penalty when a number or date is asked for
+        and the sentence has none."""
+        cfg = self.config
+        untyped = qtype in ("number", "date") and not cand.typed
+        return (cand.dense + cfg.evidence_lexical_weight * cand.lexical
+                - cfg.missing_type_penalty * untyped)
 
     def _candidates(self, question: str, retrieval: Retrieval,
                     qtype: str | None) -> list[Candidate]:
@@ -109,14 +102,17 @@ class Answerer:
             dense = np.zeros(len(sents), dtype=np.float32)
         words = self._weighted_words(question)
         total = sum(words.values()) or 1.0
+        qgrams = char_bigrams(question)
         cands = []
         for sent, sim in zip(sents.tolist(), dense.tolist()):
             text = self._text(sent)
             folded = fold(text)
             lexical = sum(w for word, w in words.items() if word in folded) / total
+            bigram = len(qgrams & char_bigrams(text)) / len(qgrams) if qgrams else 0.0
             typed = bool(qtype) and bool(answer_spans(text, qtype, question, self.analyzer))
-            cand = Candidate(sent, sim, lexical, ranks[sent], typed)
+            cand = Candidate(sent, sim, lexical, bigram, ranks[sent], typed)
             cand.score = (cfg.dense_weight * sim + cfg.lexical_weight * lexical
+                          + cfg.bigram_weight * bigram
                           + cfg.chunk_weight / (1 + cand.chunk_rank)
                           + cfg.type_weight * typed)
             cands.append(cand)
@@ -165,3 +161,14 @@ class Answerer:
                        score=round(float(score), 4),
                        highlight=answer_spans(text, qtype, question, self.analyzer),
                        metadata=dict(doc.metadata))
+
+
+_QUESTION_WORDS = re.compile(
+    r"什么|哪[一个些里儿家位种类天年]?|多少|谁|几|怎么|怎样|如何|为什么|为何|是否|吗|呢")
+
+
+def char_bigrams(text: str) -> set[str]:
+    """Adjacent character pairs of the folded text within runs of letters/digits/CJK,
+    question words removed: a segmentation-free measure of overlap."""
+    runs = re.split(r"[^\w]+", _QUESTION_WORDS.sub(" ", fold(text)))
+    return {run[i:i + 2] for run in runs for i in range(len(run) - 1)}

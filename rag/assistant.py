@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import os
@@ -86,7 +87,7 @@ class Assistant:
         corpus = Path(corpus).expanduser() if corpus is not None else BUNDLED_CORPUS
         if not corpus.exists():
             raise CorpusError(f"corpus path does not exist: {corpus}")
-        config = config or Config()
+        config = copy.deepcopy(config) if config else Config()
         if model:
             config.model = model
         config.model = canonical_model_name(config.model)
@@ -99,13 +100,18 @@ class Assistant:
 
     @classmethod
     def load(cls, index_dir: Path | str | None = None, model: str | None = None,
-             refresh: bool = True) -> Assistant:
+             config: Config | None = None, refresh: bool = True) -> Assistant:
         """Open an existing index. A different ``model`` than the index's is an error; a
-        stale index (its corpus files changed) is rebuilt incrementally when ``refresh``."""
+        stale index (its corpus files changed) is rebuilt incrementally when ``refresh``.
+
+        Model and chunking always come from the index's manifest; retrieval and answer
+        settings from ``config`` (default: the current defaults)."""
         store = IndexStore(index_dir if index_dir is not None else default_index_dir())
         data = IndexData.load(store.current())
         manifest = data.manifest
-        config = Config.from_dict(manifest.get("config", {}))
+        saved = Config.from_dict(manifest.get("config", {}))
+        config = copy.deepcopy(config) if config else Config()
+        config.model, config.chunking = manifest["model"], saved.chunking
         if model and canonical_model_name(model) != manifest["model"]:
             raise ModelMismatchError(
                 f"the index at {store.root} was built with model {manifest['model']!r} "

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bs4 import BeautifulSoup
+
 from rag.clean import html_to_text, normalize_whitespace
 from rag.errors import CorpusError
 from rag.frontmatter import as_list, normalize_date, split_front_matter
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 POST_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
 SUFFIXES = POST_SUFFIXES | {".jsonl"}
 _SOURCE_LINE = re.compile(r"[（(]\s*(?:文章)?来源\s*[:：]\s*([^）)\n]{1,40})[）)]")
+_MD_HEADING = re.compile(r"#{1,6}\s+(.+)")
 _HTML_HINT = re.compile(r"<(?:p|div|br|span|a|h[1-6]|img|ul|li|table|section|article)\b", re.I)
 
 
@@ -110,7 +113,8 @@ def parse_post(raw: str, doc_id: str, extra: dict[str, Any] | None = None) -> Do
         raise CorpusError(f"{doc_id}: the document has no text")
     meta = _metadata(front, text)
     meta.update(extra or {})
-    title = str(front.get("title") or "").strip() or _first_line(text, doc_id)
+    title = (str(front.get("title") or "").strip() or _title_in_body(body)
+             or _first_line(text, doc_id))
     return Document(doc_id=doc_id, title=title, text=text, metadata=meta)
 
 
@@ -176,6 +180,18 @@ def _metadata(front: dict[str, Any], text: str) -> dict[str, Any]:
 
 def _looks_like_html(body: str) -> bool:
     return bool(_HTML_HINT.search(body))
+
+
+def _title_in_body(body: str) -> str:
+    """An HTML ``<title>``/``<h1>`` or a leading Markdown ``# heading``, else ''."""
+    if _looks_like_html(body) or re.search(r"<title\b", body, re.I):
+        soup = BeautifulSoup(body, "html.parser")
+        for tag in (soup.title, soup.h1):
+            if tag is not None and tag.get_text(strip=True):
+                return tag.get_text(" ", strip=True)[:120]
+        return ""
+    match = _MD_HEADING.match(body.lstrip())
+    return match.group(1).strip()[:120] if match else ""
 
 
 def _first_line(text: str, fallback: str) -> str:

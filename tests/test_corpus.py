@@ -133,3 +133,13 @@ def test_empty_and_textless_files_are_reported_not_crashing(tmp_path):
 def test_missing_corpus_path_is_a_clear_error(tmp_path):
     with pytest.raises(CorpusError, match="does not exist"):
         load_corpus(tmp_path / "nope")
+
+
+def test_titles_fall_back_to_html_title_or_markdown_heading(tmp_path):
+    (tmp_path / "a.html").write_text(
+        "<html><head><title>页面标题</title></head><body><p>正文一。</p></body></html>",
+        encoding="utf-8")
+    (tmp_path / "b.md").write_text("# 标题二\n\n正文二。", encoding="utf-8")
+    (tmp_path / "c.txt").write_text("第一行就是标题\n正文三。", encoding="utf-8")
+    titles = {d.doc_id: d.title for d in load_corpus(tmp_path)}
+    assert titles == {"a": "页面标题", "b": "标题二", "c": "第一行就是标题"}

@@ -6,7 +6,7 @@ import json
 import os
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ class FeedbackLog:
     def record(self, record: Mapping[str, Any], vote: str) -> dict[str, Any]:
         """Append the vote on one answer (``record`` is the chat's answer record)."""
         entry = {
-            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "vote": vote,
             "question": record.get("question", ""),
             "query": record.get("query", ""),

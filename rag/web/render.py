@@ -152,8 +152,8 @@ def format_answer_html(
         for n, item in enumerate(snippets, 1):
             body = highlight_html(item["text"], [(s, e, "rag-hl") for s, e in item["highlight"]])
             parts.append(
-                f'<div class="rag-snippet"><span class="rag-num">[{n}]</span>'
-                f"<blockquote>{body}</blockquote>{_citation_html(item)}</div>"
+                f'<div class="rag-snippet"><blockquote><span class="rag-num">[{n}]</span>'
+                f"{body}</blockquote>{_citation_html(item)}</div>"
             )
         return '<div class="rag-answer">' + "".join(parts) + "</div>"
 

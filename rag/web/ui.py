@@ -48,9 +48,10 @@ EXAMPLES = [
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 CSS = """
-.rag-answer blockquote { margin: 0.2em 0 0.2em 0; padding: 0.3em 0.8em;
+.rag-answer blockquote { margin: 0.1em 0; padding: 0.3em 0.8em;
   border-left: 4px solid #f59e0b; background: rgba(245, 158, 11, 0.06); }
-.rag-snippet { margin-bottom: 0.8em; }
+.rag-snippet { margin-bottom: 0.7em; }
+.rag-cite { padding-left: 1em; }
 .rag-num { font-weight: 700; color: #b45309; margin-right: 0.3em; }
 .rag-cite { font-size: 0.86em; opacity: 0.85; }
 .rag-status, .rag-query { font-size: 0.86em; opacity: 0.8; margin-bottom: 0.3em; }
@@ -160,22 +161,27 @@ def ask(assistant: Any, question: str, history: list[str] | None = None,
     return record, html
 
 
-def _panel(assistant: Any, state: dict[str, Any], choice: Any) -> tuple[Any, str]:
-    """(radio update, context HTML) for the current answer and selected citation."""
+def _panel(assistant: Any, state: dict[str, Any], choice: Any) -> tuple[Any, str, str]:
+    """(radio update, context HTML, article HTML) for the current answer and citation."""
     record = state.get("records", {}).get(state.get("current"))
     if not record or not record["items"]:
-        return gr.update(choices=[], value=None), _panel_placeholder()
+        return gr.update(choices=[], value=None), _panel_placeholder(), ""
     choices = [(citation_label(n, it), n - 1) for n, it in enumerate(record["items"], 1)]
     idx = choice if isinstance(choice, int) and 0 <= choice < len(choices) else 0
-    return gr.update(choices=choices, value=idx), _context(assistant, record["items"][idx])
+    context, article = _views(assistant, record["items"][idx])
+    return gr.update(choices=choices, value=idx), context, article
 
 
-def _context(assistant: Any, item: dict[str, Any]) -> str:
+def _views(assistant: Any, item: dict[str, Any] | None) -> tuple[str, str]:
+    """(snippet-in-paragraph HTML, whole-article HTML) of one citation."""
+    if item is None:
+        return _panel_placeholder(), ""
     try:
         doc = assistant.document(item["doc_id"])
     except RagError as e:
-        return format_notice_html(str(e))
-    return format_context_html(doc.text, item)
+        return format_notice_html(str(e)), ""
+    article = format_document_html(doc.doc_id, doc.title, doc.text, doc.metadata, item)
+    return format_context_html(doc.text, item), article
 
 
 def _panel_placeholder() -> str:
@@ -220,7 +226,8 @@ def build_demo(
                     latex_delimiters=[],
                     render_markdown=True,
                     feedback_options=("Like", "Dislike"),
-                    buttons=["copy", "copy_all"],
+                    group_consecutive_messages=False,
+                    buttons=[],  # Gradio's copy buttons would copy our raw HTML markup
                     placeholder=(
                         "<b>问我新闻语料里的问题</b><br>Ask about the news articles — answers are"
                         " verbatim quotes with citations."
@@ -238,15 +245,19 @@ def build_demo(
                 gr.Examples(EXAMPLES, inputs=[question], label="示例问题 Examples")
                 with gr.Accordion("高级选项 Options", open=False, elem_id="options"):
                     with gr.Row():
-                        k = gr.Slider(1, 10, value=5, step=1, label="摘录数 Snippets (k)")
-                        mode = gr.Radio(MODES, value="hybrid", label="检索模式 Retrieval mode")
+                        k = gr.Slider(1, 10, value=5, step=1, label="摘录数 Snippets (k)",
+                                      elem_id="k")
+                        mode = gr.Radio(MODES, value="hybrid", label="检索模式 Retrieval mode",
+                                        elem_id="mode")
                     with gr.Row():
                         source = gr.Dropdown(
                             _source_choices(assistant), value=ALL_SOURCES,
                             label="来源 Source", elem_id="source",
                         )
-                        date_from = gr.Textbox(label="起始日期 From (YYYY-MM-DD)", max_lines=1)
-                        date_to = gr.Textbox(label="截止日期 To (YYYY-MM-DD)", max_lines=1)
+                        date_from = gr.Textbox(label="起始日期 From (YYYY-MM-DD)", max_lines=1,
+                                               elem_id="date-from")
+                        date_to = gr.Textbox(label="截止日期 To (YYYY-MM-DD)", max_lines=1,
+                                             elem_id="date-to")
             with gr.Column(scale=2, min_width=320):
                 doc_count = gr.Markdown(_doc_count_md(assistant), elem_id="doc-count")
                 with gr.Accordion("引用来源 Sources", open=True, elem_id="sources"):
@@ -274,60 +285,57 @@ def build_demo(
             if (q or "").strip():
                 chat.append({"role": "user", "content": format_question_html(q)})
                 chat.append({"role": "assistant", "content": "🔎 正在检索… Searching…"})
-                yield chat, st, "", gr.update(), gr.update()
+                yield chat, st, "", gr.update(), gr.update(), gr.update()
                 chat.pop()
             record, html = ask(assistant, q, history, k=k_, mode=mode_, source=src,
                                date_from=d0, date_to=d1)
             chat.append({"role": "assistant", "content": html})
             index = len(chat) - 1
             st["records"][index] = record
-            if record["items"]:
-                st["current"] = index
-            radio, ctx = _panel(assistant, st, 0)
-            yield chat, st, "", radio, ctx
+            if not record["items"]:  # a notice: keep showing the previous answer's sources
+                yield chat, st, "", gr.update(), gr.update(), gr.update()
+                return
+            st["current"] = index
+            yield chat, st, "", *_panel(assistant, st, 0)
 
         ask_inputs = [question, chatbot, state, k, mode, source, date_from, date_to]
-        ask_outputs = [chatbot, state, question, citations, context]
+        ask_outputs = [chatbot, state, question, citations, context, document]
         for trigger in (question.submit, send.click):
             trigger(respond, ask_inputs, ask_outputs, api_visibility="private",
                     concurrency_id="answer", show_progress="hidden")
 
         def on_clear():
-            return [], {"records": {}, "current": None}, gr.update(choices=[], value=None), \
-                _panel_placeholder(), ""
+            empty = {"records": {}, "current": None}
+            return [], empty, gr.update(choices=[], value=None), _panel_placeholder(), ""
 
         clear.click(on_clear, None, [chatbot, state, citations, context, document],
                     api_visibility="private", queue=False)
+        chatbot.clear(on_clear, None, [chatbot, state, citations, context, document],
+                      api_visibility="private", queue=False)
 
         def on_cite(choice, st):
-            item = _selected_item(st, choice)
-            return _context(assistant, item) if item else _panel_placeholder()
+            return _views(assistant, _selected_item(st, choice))
 
-        citations.change(on_cite, [citations, state], [context], api_visibility="private",
-                         show_progress="hidden")
+        citations.input(on_cite, [citations, state], [context, document],
+                        api_visibility="private", show_progress="hidden")
 
         def on_select(st, evt: gr.SelectData):
             index = evt.index if isinstance(evt.index, int) else None
             record = st.get("records", {}).get(index)
             if record is None or not record["items"]:
-                return st, gr.update(), gr.update()
+                return st, gr.update(), gr.update(), gr.update()
             st = {**st, "current": index}
-            radio, ctx = _panel(assistant, st, 0)
-            return st, radio, ctx
+            return st, *_panel(assistant, st, 0)
 
-        chatbot.select(on_select, [state], [state, citations, context], api_visibility="private")
+        chatbot.select(on_select, [state], [state, citations, context, document],
+                       api_visibility="private")
 
         def on_open(choice, st):
             item = _selected_item(st, choice)
             if not item:
                 return gr.update(open=True), format_notice_html(
                     "请先选择一条引用。Select a citation first.", icon="ℹ️")
-            try:
-                doc = assistant.document(item["doc_id"])
-            except RagError as e:
-                return gr.update(open=True), format_notice_html(str(e))
-            html = format_document_html(doc.doc_id, doc.title, doc.text, doc.metadata, item)
-            return gr.update(open=True), html
+            return gr.update(open=True), _views(assistant, item)[1]
 
         open_doc.click(on_open, [citations, state], [doc_box, document],
                        api_visibility="private")

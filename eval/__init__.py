@@ -1,0 +1,1 @@
+"""Evaluation and benchmarks: ``python -m eval`` (quality) and ``python -m eval speed``."""

@@ -1,0 +1,19 @@
+"""``python -m eval [options]``: quality report; ``python -m eval speed``: speed bench."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["speed"]:
+        from eval.bench_speed import main as speed_main
+
+        return speed_main(argv[1:])
+    from eval.runner import main as runner_main
+
+    return runner_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,148 @@
+"""``python -m eval``: retrieval and answer quality per mode, plus cost, on a question set."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from eval.collect import MODES, run_mode
+from eval.questions import Question, load_questions, spread_sample
+from eval.report import category_table, compare, metrics_table
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = REPO / "data" / "articles"
+DEFAULT_QUESTIONS = REPO / "eval" / "data" / "bundled_qa.jsonl"
+DEFAULT_OUT = REPO / "eval" / "results"
+MANIFEST_KEYS = ("build_seconds", "counts", "model", "dim", "vector_index")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m eval", description=__doc__)
+    p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus folder or .jsonl")
+    p.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="question JSONL")
+    p.add_argument("--squad", type=Path, help="SQuAD v1 JSON: evaluate on it instead")
+    p.add_argument("--index", type=Path, help="index folder (default: one per corpus in cache)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results folder")
+    p.add_argument("--modes", default=",".join(MODES), help="comma-separated: " + ",".join(MODES))
+    p.add_argument("--limit", type=int, help="evaluate N questions, evenly spread over the set")
+    p.add_argument("--compare", type=Path, help="older results.json: print deltas, exit 1 if worse")
+    p.add_argument("--tolerance", type=float, default=0.01, help="allowed drop of a quality metric")
+    args = p.parse_args(argv)
+    args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = sorted(set(args.modes) - set(MODES))
+    if unknown:
+        p.error(f"unknown mode(s): {', '.join(unknown)}")
+    return args
+
+
+def load_eval_set(args: argparse.Namespace) -> tuple[str, Path, list[Question]]:
+    """(set name, corpus path, questions) for a bundled-style set or a SQuAD file."""
+    if args.squad:
+        from eval.squad import load_squad, write_corpus
+        from eval.workspace import squad_corpus_path
+
+        docs, questions = load_squad(args.squad)
+        corpus = write_corpus(docs, squad_corpus_path(args.squad))
+        return args.squad.stem, corpus, questions
+    return args.questions.stem, args.corpus, load_questions(args.questions)
+
+
+def open_assistant(corpus: Path, index_dir: Path) -> tuple[Any, float]:
+    """Build or refresh the index; returns the assistant and the seconds it took."""
+    from rag import Assistant
+
+    t0 = time.perf_counter()
+    assistant = Assistant.build(corpus=corpus, index_dir=index_dir, model=None, progress=True)
+    return assistant, time.perf_counter() - t0
+
+
+def write_outputs(results: dict[str, Any], details: list[dict], folder: Path) -> list[Path]:
+    """results.json (+ timestamped copy), details.jsonl and chart.png in ``folder``."""
+    from eval.chart import quality_chart
+    from eval.output import save_json, save_jsonl
+
+    latest, stamped = save_json(results, folder, "results")
+    return [
+        latest,
+        stamped,
+        save_jsonl(details, folder / "details.jsonl"),
+        quality_chart(results, folder / "chart.png"),
+    ]
+
+
+def evaluate_modes(assistant: Any, questions: list[Question],
+                   modes: list[str]) -> tuple[dict[str, Any], list[dict]]:
+    """Summaries per mode and the per-question details of every mode."""
+    from eval.summary import summarise_mode
+
+    summaries: dict[str, Any] = {}
+    details: list[dict] = []
+    for mode in modes:
+        t0 = time.perf_counter()
+        records = run_mode(assistant, questions, mode)
+        summaries[mode] = {**summarise_mode(records), "seconds": round(time.perf_counter() - t0, 2)}
+        details += [{"mode": mode, **r.to_dict()} for r in records]
+    return summaries, details
+
+
+def print_report(results: dict[str, Any]) -> None:
+    meta = results["meta"]
+    print(f"\n== {meta['name']}: {meta['n_questions']} questions; index build "
+          f"{meta['build_seconds']} s (manifest), open {meta['open_seconds']} s; "
+          f"{meta['counts']}; load avg {meta['load_avg_end'][1]:.1f} on {meta['cpus']} CPUs")
+    print(metrics_table(results))
+    print("\nper category")
+    print(category_table(results))
+
+
+def check_regressions(old_path: Path, results: dict[str, Any], tolerance: float) -> int:
+    """Print deltas against an older results file; 1 if a quality metric regressed."""
+    old = json.loads(old_path.read_text(encoding="utf-8"))
+    lines, regressions = compare(old, results, tolerance)
+    print(f"\ncompared with {old_path} (tolerance {tolerance})")
+    print("\n".join(lines))
+    if regressions:
+        print(f"{len(regressions)} regression(s):\n  " + "\n  ".join(regressions))
+        return 1
+    print("no quality regression")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    name, corpus, questions = load_eval_set(args)
+    questions = spread_sample(questions, args.limit)
+    if not questions:
+        print("no questions to evaluate", file=sys.stderr)
+        return 2
+    from eval.workspace import index_dir_for
+
+    index_dir = args.index or index_dir_for(corpus)
+    print(f"[eval] {name}: {len(questions)} questions, corpus {corpus}, index {index_dir}")
+    load_start = os.getloadavg()
+    assistant, open_seconds = open_assistant(corpus, index_dir)
+    meta = {
+        "name": name,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "corpus": str(corpus),
+        "questions": str(args.squad or args.questions),
+        "limit": args.limit,
+        "n_questions": len(questions),
+        "index_dir": str(index_dir),
+        "open_seconds": round(open_seconds, 3),
+        "cpus": os.cpu_count(),
+        "load_avg_start": load_start,
+        **{k: assistant.manifest.get(k) for k in MANIFEST_KEYS},
+    }
+    modes, details = evaluate_modes(assistant, questions, args.modes)
+    meta["load_avg_end"] = os.getloadavg()
+    results = {"meta": meta, "modes": modes}
+    print_report(results)
+    for path in write_outputs(results, details, args.out / name):
+        print(f"wrote {path}")
+    return check_regressions(args.compare, results, args.tolerance) if args.compare else 0

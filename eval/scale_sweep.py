@@ -1,0 +1,130 @@
+"""Exact vs approximate ``VectorIndex`` on synthetic clustered vectors of growing size."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import faiss
+import numpy as np
+from tqdm import tqdm
+
+from eval.metrics import percentile
+
+DIM = 384
+POINTS_PER_CLUSTER = 100  # clusters grow with n, so every size has the same local density
+SPREAD = 2.0  # noise norm vs the unit centre: top-1 cosine ~0.3, IVF is not trivially exact
+BLOCK = 100_000
+
+
+def normalise_rows(x: np.ndarray) -> np.ndarray:
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x
+
+
+def centres(n_clusters: int, dim: int, seed: int = 0) -> np.ndarray:
+    """Unit-norm cluster centres of the Gaussian mixture."""
+    rng = np.random.default_rng(seed)
+    return normalise_rows(rng.standard_normal((n_clusters, dim), dtype=np.float32))
+
+
+def sample(mix: np.ndarray, n: int, seed: int, spread: float = SPREAD) -> np.ndarray:
+    """``n`` unit vectors: a random centre plus isotropic noise of norm ~``spread``."""
+    rng = np.random.default_rng(seed)
+    dim = mix.shape[1]
+    out = np.empty((n, dim), dtype=np.float32)
+    for lo in range(0, n, BLOCK):
+        hi = min(n, lo + BLOCK)
+        noise = rng.standard_normal((hi - lo, dim), dtype=np.float32)
+        noise *= spread / np.sqrt(dim)
+        noise += mix[rng.integers(len(mix), size=hi - lo)]
+        out[lo:hi] = normalise_rows(noise)
+    return out
+
+
+def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
+    """Mean fraction of the true top-k ids that were found (row-wise)."""
+    hits = [len(set(f[f >= 0]) & set(t)) / len(t) for f, t in zip(found, truth, strict=True)]
+    return float(np.mean(hits))
+
+
+def single_query_latency(index: Any, queries: np.ndarray, k: int) -> tuple[float, float]:
+    """p50 and p95 ms of one-query ``search`` calls (how the assistant queries)."""
+    times = []
+    for q in queries:
+        t0 = time.perf_counter()
+        index.search(q[None, :], k)
+        times.append((time.perf_counter() - t0) * 1000)
+    return percentile(times, 50), percentile(times, 95)
+
+
+def measure(kind: str, vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray | None,
+            k: int, latency_queries: int) -> tuple[dict[str, Any], Any]:
+    """Build one index kind over ``vectors`` and measure it; returns (row, VectorIndex)."""
+    from rag.vector_index import VectorIndex
+
+    threshold = len(vectors) if kind == "exact" else 0
+    t0 = time.perf_counter()
+    vi = VectorIndex.build(vectors, ann_threshold=threshold)
+    build_s = time.perf_counter() - t0
+    _, found = vi.search(queries, k)
+    p50, p95 = single_query_latency(vi, queries[:latency_queries], k)
+    row = {
+        "n": len(vectors),
+        "kind": kind,
+        "index": vi.describe(),
+        "build_seconds": round(build_s, 3),
+        "bytes": int(faiss.serialize_index(vi.index).nbytes),
+        "latency_p50_ms": p50,
+        "latency_p95_ms": p95,
+        "recall@10": 1.0 if truth is None else recall_at_k(found, truth),
+    }
+    return row, (vi, found)
+
+
+def nprobe_sweep(vi: Any, queries: np.ndarray, truth: np.ndarray, k: int,
+                 latency_queries: int) -> list[dict[str, Any]]:
+    """Recall@k and latency of an IVF index at several ``nprobe`` values (default restored)."""
+    default = vi.nprobe
+    nlist = int(vi.index.nlist)
+    rows = []
+    for nprobe in sorted({max(1, default // 2), default, default * 2, default * 4, default * 8}):
+        if nprobe > nlist:
+            continue
+        vi.index.nprobe = nprobe
+        _, found = vi.index.search(queries, k)
+        p50, _ = single_query_latency(vi.index, queries[:latency_queries], k)
+        rows.append({"nprobe": nprobe, "recall@10": recall_at_k(found, truth),
+                     "latency_p50_ms": p50})
+    vi.index.nprobe = default
+    return rows
+
+
+def sweep(sizes: list[int], n_queries: int = 200, k: int = 10,
+          latency_queries: int = 100, seed: int = 0) -> dict[str, Any]:
+    """Rows (exact and ivf per size) plus an nprobe sweep per size.
+
+    Each size draws its own mixture (n / ``POINTS_PER_CLUSTER`` centres) and 200 queries from it.
+    """
+    rows: list[dict[str, Any]] = []
+    probes: dict[str, list[dict[str, Any]]] = {}
+    for n in tqdm(sizes, desc="scale sweep", unit="size"):
+        t0 = time.perf_counter()
+        mix = centres(max(1, n // POINTS_PER_CLUSTER), DIM, seed)
+        queries = sample(mix, n_queries, seed + 1)
+        vectors = sample(mix, n, seed + 2)
+        gen_s = time.perf_counter() - t0
+        exact, (_, truth) = measure("exact", vectors, queries, None, k, latency_queries)
+        exact["generate_seconds"] = round(gen_s, 2)
+        approx, (ivf, _) = measure("ivf", vectors, queries, truth, k, latency_queries)
+        rows += [exact, approx]
+        probes[str(n)] = nprobe_sweep(ivf, queries, truth, k, latency_queries)
+        del vectors, ivf
+    return {
+        "dim": DIM,
+        "points_per_cluster": POINTS_PER_CLUSTER,
+        "spread": SPREAD,
+        "queries": n_queries,
+        "rows": rows,
+        "nprobe_sweep": probes,
+    }

@@ -1,0 +1,250 @@
+"""End-to-end tests of the web chat in headless Chromium (Playwright), real Assistant.
+
+The app is served once per session (see ``app_support.shared_app``); each test opens a fresh
+page (a fresh chat session). Screenshots go to each test's ``tmp_path``; set
+``RAG_DOCS_SCREENSHOT=1`` to also refresh ``docs/chat.png``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from app_support import REPO, AppServer, shared_app  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+TIMEOUT_MS = 60_000
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Chromium at /usr/bin/chromium (apt-get install chromium)"
+)
+
+ATB = "安唐保是为哪类患者设计的？"
+ATB_TITLE = "慧医天下牵手阿里健康"
+PAYLOADS = [
+    "<script>window.__xss=1</script>",
+    '<img src=x onerror="window.__xss=1">',
+    "[x](javascript:window.__xss=1)",
+]
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> AppServer:
+    return shared_app(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app: AppServer):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    pg.dialogs = []  # every alert/confirm/prompt that fires (there must be none)
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    pg.goto(app.url)
+    pg.wait_for_selector("#question textarea")
+    yield pg
+    context.close()
+
+
+def ask(page, question: str) -> str:
+    """Type a question, press Enter, wait for the final answer; returns its text."""
+    bots = page.locator("#chat [data-testid=bot]")
+    before = bots.count()
+    page.fill("#question textarea", question)
+    page.press("#question textarea", "Enter")
+    page.wait_for_function(
+        """n => { const m = document.querySelectorAll('#chat [data-testid=bot]');
+                  return m.length > n && !m[m.length - 1].innerText.includes('Searching'); }""",
+        arg=before,
+    )
+    return bots.last.inner_text()
+
+
+def assert_no_xss(page) -> None:
+    assert page.evaluate("() => typeof window.__xss") == "undefined"
+    assert page.dialogs == []
+    found = page.evaluate(
+        """() => ({
+            js_links: document.querySelectorAll('a[href^="javascript"]').length,
+            imgs: document.querySelectorAll('img[src="x"]').length,
+            handlers: document.querySelectorAll('[onerror],[onload]').length,
+            scripts: [...document.scripts].filter(s => s.textContent.includes('__xss')).length,
+        })"""
+    )
+    assert found == {"js_links": 0, "imgs": 0, "handlers": 0, "scripts": 0}
+
+
+def test_answer_with_citation_sources_and_followup(page, app: AppServer, tmp_path: Path):
+    text = ask(page, ATB)
+    assert "糖尿病" in text
+    assert ATB_TITLE in text
+    answer = page.locator("#chat [data-testid=bot]").last
+    assert answer.locator("blockquote").count() >= 1
+    expected = app.assistant.answer(ATB)  # what the page must show, highlights included
+    if any(s.highlight for s in expected.snippets):
+        assert answer.locator("mark.rag-hl").count() >= 1  # answer words highlighted
+    # sources panel: the first citation in its paragraph, highlighted, with metadata
+    page.wait_for_function("() => document.querySelector('#context mark') !== null")
+    context_text = page.inner_text("#context")
+    assert "2022-06-07" in context_text and ATB_TITLE in context_text
+    assert page.locator("#citations label").first.inner_text().startswith("[1]")
+    page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
+    if os.environ.get("RAG_DOCS_SCREENSHOT"):
+        (REPO / "docs").mkdir(exist_ok=True)
+        page.evaluate("document.querySelector('#chat [role=log]').scrollTop = 0")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(REPO / "docs" / "chat.png"))
+    # the whole cleaned article
+    page.click("#open-doc")
+    page.wait_for_function(
+        "() => document.querySelector('#document')?.innerText.includes('全球糖尿病地图')")
+    assert page.locator("#document mark").count() >= 1
+    # a follow-up question carries the subject of the previous one
+    follow = ask(page, "它是和哪家保险公司合作的？")
+    assert "Searched: 安唐保" in follow  # the rewritten query is shown
+    assert ATB_TITLE in follow
+    page.screenshot(path=str(tmp_path / "followup.png"), full_page=True)
+    # selecting the second citation, then the first answer, switches the sources panel
+    second = page.locator("#citations label").nth(1)
+    second.click()
+    followup = app.assistant.answer("它是和哪家保险公司合作的？", history=[ATB])
+    page.wait_for_function(
+        "t => document.querySelector('#context').innerText.includes(t)",
+        arg=followup.snippets[1].text[:12],
+    )
+    page.locator("#chat [data-testid=bot]").first.click()
+    page.wait_for_function(
+        "t => document.querySelector('#context').innerText.includes(t)",
+        arg=expected.snippets[0].text[:12],
+    )
+
+
+def test_refusal_and_invalid_questions(page, tmp_path: Path):
+    text = ask(page, "今天北京天气怎么样？")
+    assert "语料中没有找到答案" in text
+    assert "不是答案" in text  # closest articles clearly marked
+    text = ask(page, "   ")
+    assert "请输入" in text
+    text = ask(page, "问" * 10_001)
+    assert "Traceback" not in text and "2000" in text
+    user = page.locator("#chat [data-testid=user]").last.inner_text()
+    assert len(user) < 500  # the 10,000-character question is shown shortened
+    page.screenshot(path=str(tmp_path / "refusal.png"), full_page=True)
+
+
+def test_feedback_like_is_logged(page, app: AppServer):
+    ask(page, "京东健康和哪家机构成立了互联网医疗中心？")
+    before = len(_feedback(app))
+    # the button's label follows the browser locale ("Like", zh-CN "赞")
+    page.locator("#chat button[aria-label='Like'], #chat button[aria-label='赞']").last.click()
+    deadline = time.time() + 15
+    while time.time() < deadline and len(_feedback(app)) == before:
+        time.sleep(0.2)
+    entry = _feedback(app)[-1]
+    assert entry["vote"] == "up" and entry["question"].startswith("京东健康")
+    assert entry["snippets"] and entry["time"]
+
+
+def test_options_k_and_source_filter(page, app: AppServer):
+    page.click("#options >> text=高级选项 Options")
+    page.fill("#k input[type=number]", "1")
+    page.press("#k input[type=number]", "Enter")
+    ask(page, ATB)
+    assert page.locator("#chat [data-testid=bot]").last.locator("blockquote").count() == 1
+    other = next(s for s in app.assistant.sources() if s != "新华网")  # not the 安唐保 article's
+    page.click("#source input")
+    page.click(f"ul[role=listbox] >> text={other}")
+    text = ask(page, ATB)
+    assert ATB_TITLE not in text.split("不是答案")[0]  # only articles from the chosen source
+    page.fill("#date-from input, #date-from textarea", "2022/01/01")
+    text = ask(page, ATB)
+    assert "YYYY-MM-DD" in text
+
+
+def _feedback(app: AppServer) -> list[dict]:
+    if not app.feedback_path.exists():
+        return []
+    return [json.loads(x) for x in app.feedback_path.read_text("utf-8").splitlines() if x]
+
+
+def _upload(page, paths: list[Path]) -> str:
+    if not page.locator("#add").is_visible():
+        page.click("#add-box >> text=添加文章 Add articles")
+    page.set_input_files("#upload input[type=file]", [str(p) for p in paths])
+    page.wait_for_timeout(500)
+    page.click("#add")
+    page.wait_for_function(  # the final report, not Gradio's "processing" tracker
+        "() => /[✅❌ℹ]/.test(document.querySelector('#upload-status').innerText)")
+    return page.inner_text("#upload-status")
+
+
+def test_upload_article_then_find_it(page, app: AppServer, tmp_path: Path):
+    n_before = app.assistant.n_documents
+    article = tmp_path / "mars_honey.md"
+    article.write_text(
+        "---\ntitle: 火星蜂蜜农场在青海开业\ndate: 2024-03-01\nsource: 测试来源\n---\n\n"
+        "火星蜂蜜农场于2024年3月1日在青海开业。农场主要生产高原紫花苜蓿蜂蜜，"
+        "每年产量约为八百吨。\n",
+        encoding="utf-8",
+    )
+    bad = tmp_path / "virus.exe"
+    bad.write_bytes(b"MZ\x90\x00")
+    status = _upload(page, [article, bad])
+    assert "已添加" in status and "火星蜂蜜农场" in status
+    assert "virus.exe" in status and "不支持" in status
+    assert app.assistant.n_documents == n_before + 1
+    assert f"{n_before + 1}" in page.inner_text("#doc-count")
+    text = ask(page, "火星蜂蜜农场主要生产什么？")
+    assert "苜蓿" in text and "火星蜂蜜农场在青海开业" in text
+    page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
+
+
+def test_xss_payloads_render_inert(page, app: AppServer, tmp_path: Path):
+    raw = "\n".join(PAYLOADS)
+    literal = tmp_path / "xss_literal.html"  # payloads survive cleaning as literal text
+    literal.write_text(
+        "<html><head><title>紫罗兰脚本测试 " + html.escape(PAYLOADS[0]) + "</title></head><body>"
+        + "".join(f"<p>紫罗兰脚本测试段落：{html.escape(p)}</p>" for p in PAYLOADS)
+        + "</body></html>",
+        encoding="utf-8",
+    )
+    tags = tmp_path / "xss_tags.md"  # real tags and a markdown link in the source file
+    tags.write_text(f"# 紫罗兰标签测试\n\n紫罗兰标签测试内容 {raw}\n", encoding="utf-8")
+    status = _upload(page, [literal, tags])
+    assert "已添加" in status
+    assert_no_xss(page)
+    text = ask(page, "紫罗兰脚本测试段落是什么？ " + raw)
+    assert "<script>" in page.locator("#chat [data-testid=user]").last.inner_text()
+    assert "紫罗兰" in text
+    page.wait_for_function("() => document.querySelector('#context mark') !== null")
+    page.click("#open-doc")
+    page.wait_for_function("() => document.querySelector('#document')?.innerText.length > 20")
+    ask(page, "紫罗兰标签测试内容 " + raw)
+    page.click("#open-doc")
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(tmp_path / "xss.png"), full_page=True)
+    assert_no_xss(page)
+    shown = page.inner_text("body")
+    assert "window.__xss=1" in shown  # rendered as text, not executed
