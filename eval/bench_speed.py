@@ -73,10 +73,11 @@ def print_tables(result: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from eval.chart import scale_chart
-    from eval.output import save_json
+    from eval.output import code_version, save_json
 
     args = parse_args(argv)
-    result: dict[str, Any] = {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg()}
+    result: dict[str, Any] = {"code": code_version(REPO), "cpus": os.cpu_count(),
+                              "load_avg_start": os.getloadavg()}
     assistant = None
     with tempfile.TemporaryDirectory(prefix="rag-speed-") as tmp:
         if "ingest" in args.parts:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -26,3 +28,23 @@ def save_jsonl(rows: list[dict[str, Any]], path: Path) -> Path:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     return path
+
+
+def code_version(repo: Path) -> dict[str, Any]:
+    """Hash of the rag/embeddings sources under test, plus the git commit and changed files."""
+    def git(*args: str) -> list[str]:
+        out = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                             timeout=10, check=True).stdout
+        return [line for line in out.splitlines() if line.strip()]
+
+    digest = hashlib.sha1()
+    for path in sorted(p for d in ("rag", "embeddings") for p in (repo / d).rglob("*.py")):
+        digest.update(path.relative_to(repo).as_posix().encode() + b"\0" + path.read_bytes())
+    info: dict[str, Any] = {"source_sha1": digest.hexdigest()[:12]}  # identifies dirty trees too
+    try:
+        changed = git("status", "--porcelain", "--", "rag", "embeddings")
+        info.update(commit=git("rev-parse", "--short", "HEAD")[0],
+                    changed=[line[3:] for line in changed])
+    except (OSError, subprocess.SubprocessError, IndexError):
+        pass
+    return info

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.collect import MODES, run_mode
+from eval.output import code_version
 from eval.questions import Question, load_questions, spread_sample
 from eval.report import category_table, compare, metrics_table
 
@@ -95,6 +96,9 @@ def print_report(results: dict[str, Any]) -> None:
     print(f"\n== {meta['name']}: {meta['n_questions']} questions; index build "
           f"{meta['build_seconds']} s (manifest), open {meta['open_seconds']} s; "
           f"{meta['counts']}; load avg {meta['load_avg_end'][1]:.1f} on {meta['cpus']} CPUs")
+    code = meta.get("code", {})
+    print(f"code: commit {code.get('commit')}, sources {code.get('source_sha1')}, "
+          f"uncommitted {code.get('changed') or 'none'}")
     print(metrics_table(results))
     print("\nper category")
     print(category_table(results))
@@ -135,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         "n_questions": len(questions),
         "index_dir": str(index_dir),
         "open_seconds": round(open_seconds, 3),
+        "code": code_version(REPO),
         "cpus": os.cpu_count(),
         "load_avg_start": load_start,
         **{k: assistant.manifest.get(k) for k in MANIFEST_KEYS},

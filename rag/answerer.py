@@ -45,6 +45,7 @@ class Answerer:
         self.data = data
         self.analyzer = analyzer
         self.config = config
+        self._title_cache: dict[int, set[str]] = {}
 
     def run(self, question: str, retrieval: Retrieval, k: int) -> Extraction:
         qtype = question_type(question)
@@ -64,7 +65,7 @@ class Answerer:
                 continue
             taken.append((doc, start, end))
             snippets.append(self._snippet(doc, start, end, cand.score, qtype, question))
-        return Extraction(snippets, self.evidence(best, qtype), qtype)
+        return Extraction(snippets, max(self.evidence(c, qtype) for c in cands), qtype)
 
     def threshold(self, question: str) -> float:
         """Minimum evidence to answer, between ``min_evidence_foreign`` (no Chinese) and
@@ -77,9 +78,9 @@ class Answerer:
 
 
     def evidence(self, cand: Candidate, qtype: str | None) -> float:
-        """How strongly the best sentence supports an answer (compared to ``threshold``):
-        its similarity and word overlap, less a penalty when a number or date is asked for
-        and the sentence has none."""
+        """How strongly one sentence supports an answer: similarity and word overlap, less a
+        penalty when a number or date is asked for and it has none. The answer's evidence is
+        the best over the retrieved sentences, compared to ``threshold``."""
         cfg = self.config
         untyped = qtype in ("number", "date") and not cand.typed
         return (cand.dense + cfg.evidence_lexical_weight * cand.lexical
@@ -108,7 +109,10 @@ class Answerer:
             text = self._text(sent)
             folded = fold(text)
             lexical = sum(w for word, w in words.items() if word in folded) / total
-            bigram = len(qgrams & char_bigrams(text)) / len(qgrams) if qgrams else 0.0
+            # the article's own subject (its title) is in most of its sentences and says nothing
+            # about which one answers: overlap is counted on the rest of the question
+            focus = qgrams - self._title_bigrams(int(data.sent_doc[sent]))
+            bigram = len(focus & char_bigrams(text)) / len(focus) if focus else 0.0
             typed = bool(qtype) and bool(answer_spans(text, qtype, question, self.analyzer))
             cand = Candidate(sent, sim, lexical, bigram, ranks[sent], typed)
             cand.score = (cfg.dense_weight * sim + cfg.lexical_weight * lexical
@@ -117,6 +121,12 @@ class Answerer:
                           + cfg.type_weight * typed)
             cands.append(cand)
         return cands
+
+    def _title_bigrams(self, doc: int) -> set[str]:
+        grams = self._title_cache.get(doc)
+        if grams is None:
+            grams = self._title_cache[doc] = char_bigrams(self.data.documents[doc].title)
+        return grams
 
     def _weighted_words(self, question: str) -> dict[str, float]:
         """Content words of the question weighted by IDF over the chunks."""
