@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,9 +35,16 @@ class Encoder:
         model: str | None = None,
         cache_dir: Path | None = None,
         batch_size: int = 32,
+        query_threads: int = 1,
+        passage_threads: int | None = None,
     ) -> None:
         self.model_name = canonical_model_name(model)
         self.batch_size = batch_size
+        # One short query is fastest on one thread and, unlike several OpenMP threads, does not
+        # collapse when other processes share the CPU (≈27 ms vs ≈940 ms measured here);
+        # batches of passages use every core.
+        self.query_threads = query_threads
+        self.passage_threads = passage_threads or os.cpu_count() or 1
         self._cache_dir = cache_dir
         self._model = None
         self._cache: EmbeddingCache | None = None
@@ -71,6 +79,7 @@ class Encoder:
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         self.model  # noqa: B018 - load model and prompts
+        _set_threads(self.query_threads)
         return self._encode(list(texts), self._query_prompt, progress=False)
 
     def encode_passages(
@@ -78,6 +87,7 @@ class Encoder:
     ) -> np.ndarray:
         """Passage vectors; with a cache, only texts not seen before reach the model."""
         self.model  # noqa: B018
+        _set_threads(self.passage_threads)
         texts = list(texts)
         cache = self.cache if use_cache else None
         if cache is None:
@@ -123,3 +133,11 @@ def _quiet_transformers() -> None:
         return
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
+
+
+def _set_threads(n: int) -> None:
+    """torch intra-op threads for the work that follows in this process."""
+    import torch
+
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
