@@ -64,7 +64,7 @@ class AnswerConfig:
     min_evidence_foreign: float = 0.745
     evidence_lexical_weight: float = 0.1
     missing_type_penalty: float = 0.06
-    min_snippet_chars: int = 40
+    min_snippet_chars: int = 60
     max_snippet_chars: int = 300
 
 
