@@ -6,6 +6,7 @@ import contextlib
 import json
 import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,11 @@ def copy_corpus(src: Path, dest: Path, max_docs: int | None = None) -> Path:
 
 
 def touch_one_document(corpus: Path) -> str:
-    """Append a sentence to one document of a copied corpus; returns what was changed."""
-    extra = "本段为基准测试追加的句子，用于检验增量索引。"
+    """Append a new sentence to one document of a copied corpus; returns what was changed.
+
+    The sentence carries a random tag so that no embedding cache can already hold it.
+    """
+    extra = f"本段为基准测试追加的句子（标记{uuid.uuid4().hex[:8]}），用于检验增量索引。"
     if corpus.is_dir():
         path = sorted(p for p in corpus.iterdir() if p.is_file())[0]
         path.write_text(path.read_text(encoding="utf-8") + "\n\n" + extra + "\n", encoding="utf-8")

@@ -19,7 +19,7 @@ class VectorIndex:
     nprobe: int = 0
 
     @classmethod
-    def build(cls, vectors: np.ndarray, ann_threshold: int = 200_000) -> VectorIndex:
+    def build(cls, vectors: np.ndarray, ann_threshold: int = 1_000_000) -> VectorIndex:
         """Exact ``IndexFlatIP`` up to ``ann_threshold`` vectors, else a trained ``IVFFlat``."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = vectors.shape
