@@ -83,11 +83,15 @@ class Assistant:
               progress: bool = False) -> Assistant:
         """Open the index of ``corpus`` in ``index_dir``, (re)building it if it is missing,
         stale (files changed) or was built with other settings. Unchanged chunks are not
-        re-embedded (embedding cache). The previous index stays usable if this fails."""
+        re-embedded (embedding cache). The previous index stays usable if this fails.
+
+        ``model``: a sentence-transformers name or folder (else ``RAG_MODEL``, else the
+        bundled multilingual-e5-small)."""
         corpus = Path(corpus).expanduser() if corpus is not None else BUNDLED_CORPUS
         if not corpus.exists():
             raise CorpusError(f"corpus path does not exist: {corpus}")
         config = copy.deepcopy(config) if config else Config()
+        model = model or os.environ.get("RAG_MODEL")
         if model:
             config.model = model
         config.model = canonical_model_name(config.model)

@@ -174,3 +174,10 @@ def test_add_files_indexes_good_files_and_rejects_bad_ones(built, tmp_path):
 def test_missing_corpus_is_a_clear_error(tmp_path):
     with pytest.raises(CorpusError, match="does not exist"):
         Assistant.build(tmp_path / "nope", tmp_path / "idx")
+
+
+def test_model_comes_from_the_rag_model_variable(built, monkeypatch):
+    _, corpus, index = built
+    monkeypatch.setenv("RAG_MODEL", "no/such-model-from-env")
+    with pytest.raises(ModelLoadError, match="no/such-model-from-env"):
+        Assistant.build(corpus, index)
