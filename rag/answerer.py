@@ -139,8 +139,8 @@ class Answerer:
 
     def _span(self, cand: Candidate, by_sent: dict[int, Candidate],
               qtype: str | None) -> tuple[int, int, int]:
-        """The sentence, joined with a neighbour when it is too short to stand alone or when
-        the neighbour holds the kind of answer asked for and the sentence does not."""
+        """The sentence, joined with a neighbour of the same paragraph when it is too short to
+        stand alone or when the neighbour holds the kind of answer asked for and it does not."""
         data, cfg = self.data, self.config
         doc = int(data.sent_doc[cand.sent])
         start, end = (int(x) for x in data.sent_bounds[cand.sent])
@@ -156,7 +156,9 @@ class Answerer:
                     break
         if neighbour is not None:
             s2, e2 = (int(x) for x in data.sent_bounds[neighbour])
-            if max(end, e2) - min(start, s2) <= cfg.max_snippet_chars:
+            text = data.documents[doc].text
+            same_paragraph = "\n" not in text[min(end, e2):max(start, s2)]
+            if same_paragraph and max(end, e2) - min(start, s2) <= cfg.max_snippet_chars:
                 start, end = min(start, s2), max(end, e2)
         return doc, start, end
 

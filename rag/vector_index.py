@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,10 @@ class VectorIndex:
                 params = faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)
             else:
                 params = faiss.SearchParameters(sel=selector)
+        if len(queries) < 16:  # one query: threads cost more than they save (and stall
+            faiss.omp_set_num_threads(1)  # when the CPU is shared); batches use all cores
+        else:
+            faiss.omp_set_num_threads(os.cpu_count() or 1)
         scores, ids = self.index.search(queries, k, params=params)
         return scores, ids
 
