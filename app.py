@@ -60,11 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own startup probes
+    from embeddings.loader import ModelLoadError
     from rag.errors import RagError
 
     try:
         assistant = open_assistant(args.index, args.corpus, args.model)
-    except RagError as e:
+    except (RagError, ModelLoadError) as e:
         print(f"❌ {e}", file=sys.stderr)
         return 2
     feedback = args.feedback or Path(assistant.index_dir) / "feedback.jsonl"
