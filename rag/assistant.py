@@ -138,9 +138,9 @@ class Assistant:
         with self._write_lock, self.store.locked():
             old = self._data
             data = _refresh(self.store, self.corpus, self.config, self.encoder, self.analyzer,
-                            progress)
+                            progress, current=old)
             self._set_data(data)
-        return data is not old and data.manifest.get("created") != old.manifest.get("created")
+        return data is not old
 
     def _set_data(self, data: IndexData) -> None:
         self._data = data
@@ -294,20 +294,21 @@ def _filters(filters: Filters | None, kwargs: dict[str, Any]) -> Filters | None:
 
 
 def _refresh(store: IndexStore, corpus: Path, config: Config, encoder: Encoder,
-             analyzer: Analyzer, progress: bool) -> IndexData:
-    """Load the live build if it is current, else build a new one and commit it atomically."""
+             analyzer: Analyzer, progress: bool, current: IndexData | None = None) -> IndexData:
+    """The live build (``current`` if already loaded) if it matches the corpus and settings,
+    else a new build committed atomically."""
     sources = [corpus] + ([store.added] if store.added.exists() else [])
     prints = fingerprint(sources)
-    if store.exists():
+    if current is None and store.exists():
         try:
             current = IndexData.load(store.current())
         except Exception as exc:  # a broken index is replaced, not fatal
             log.warning("rebuilding unreadable index: %s", exc)
-        else:
-            manifest = current.manifest
-            if (manifest.get("build_key") == config.build_key()
-                    and manifest.get("corpus", {}).get("fingerprint") == prints["fingerprint"]):
-                return current
+    if current is not None:
+        manifest = current.manifest
+        if (manifest.get("build_key") == config.build_key()
+                and manifest.get("corpus", {}).get("fingerprint") == prints["fingerprint"]):
+            return current
     documents = load_corpus([s for s in sources if s.exists()])
     started = time.perf_counter()
     data = IndexData.build(documents, encoder, analyzer, config, progress)
