@@ -49,6 +49,7 @@ class Encoder:
         self._model = None
         self._cache: EmbeddingCache | None = None
         self._lock = threading.Lock()
+        self.last_encoded = 0  # texts the last encode_passages call sent to the model
 
     @property
     def model(self):  # -> SentenceTransformer
@@ -107,8 +108,6 @@ class Encoder:
             cache.put_many([keys[i] for i in todo], fresh)
         self.last_encoded = len(todo)
         return out
-
-    last_encoded: int = 0
 
     def _encode(self, texts: list[str], prompt_name: str | None, progress: bool) -> np.ndarray:
         if not texts:

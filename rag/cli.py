@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from embeddings.loader import ModelLoadError
-from rag.assistant import Assistant, check_question
+from rag.assistant import Assistant, check_question, default_index_dir
 from rag.errors import RagError
 from rag.index_store import IndexStore
 from rag.retriever import MODES
@@ -69,11 +69,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _open(args: argparse.Namespace) -> Assistant:
-    if args.index and not args.corpus and IndexStore(args.index).exists():
-        return Assistant.load(args.index, model=args.model)
-    if not IndexStore(args.index or "").exists() and sys.stderr.isatty():
+    index_dir = args.index or default_index_dir(args.corpus)
+    exists = IndexStore(index_dir).exists()
+    if args.index and not args.corpus and exists:
+        return Assistant.load(index_dir, model=args.model)
+    if not exists and sys.stderr.isatty():
         print("building the index (first run) …", file=sys.stderr)
-    return Assistant.build(args.corpus, args.index, model=args.model,
+    return Assistant.build(args.corpus, index_dir, model=args.model,
                            progress=sys.stderr.isatty())
 
 
