@@ -84,9 +84,13 @@ class Encoder:
         return self._encode(list(texts), self._query_prompt, progress=False)
 
     def encode_passages(
-        self, texts: Sequence[str], use_cache: bool = True, progress: bool = False
+        self, texts: Sequence[str], use_cache: bool = True, progress: bool = False,
+        flush_every: int = 256,
     ) -> np.ndarray:
-        """Passage vectors; with a cache, only texts not seen before reach the model."""
+        """Passage vectors; with a cache, only texts not seen before reach the model.
+
+        New vectors are written to the cache every ``flush_every`` texts, so an interrupted
+        run (Ctrl-C, kill) resumes where it stopped."""
         self.model  # noqa: B018
         _set_threads(self.passage_threads)
         texts = list(texts)
@@ -102,10 +106,12 @@ class Encoder:
         for i, k in enumerate(keys):
             if k in found:
                 out[i] = found[k]
-        if todo:
-            fresh = self._encode([texts[i] for i in todo], self._passage_prompt, progress)
-            out[todo] = fresh
-            cache.put_many([keys[i] for i in todo], fresh)
+        for lo in range(0, len(todo), flush_every):
+            part = todo[lo:lo + flush_every]
+            fresh = self._encode([texts[i] for i in part], self._passage_prompt,
+                                 progress and len(todo) <= flush_every)
+            out[part] = fresh
+            cache.put_many([keys[i] for i in part], fresh)
         self.last_encoded = len(todo)
         return out
 

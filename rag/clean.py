@@ -32,11 +32,8 @@ def html_to_text(html: str) -> str:
         node.extract()
     for tag in soup.find_all(_DROP_TAGS):
         tag.decompose()
-    for tag in soup.find_all(True):
-        if tag.decomposed:
-            continue
-        if _is_hidden(tag) or "EmImageRemark" in (tag.get("class") or []):
-            tag.decompose()
+    for tag in _hidden_tags(soup):
+        tag.decompose()
     for tag in soup.find_all("figcaption"):
         if not _reads_as_text(tag.get_text(" ", strip=True)):
             tag.decompose()
@@ -56,6 +53,21 @@ def normalize_whitespace(text: str) -> str:
     return "\n".join(lines)
 
 
+def _hidden_tags(root: Tag) -> list[Tag]:
+    """Outermost hidden elements (and image remarks), found without recursion."""
+    found: list[Tag] = []
+    stack = [root]
+    while stack:
+        for child in stack.pop().children:
+            if not isinstance(child, Tag):
+                continue
+            if _is_hidden(child) or "EmImageRemark" in (child.get("class") or []):
+                found.append(child)
+            else:
+                stack.append(child)
+    return found
+
+
 def _is_hidden(tag: Tag) -> bool:
     style = tag.get("style") or ""
     return bool(_HIDDEN.search(style)) or tag.has_attr("hidden") or tag.get("aria-hidden") == "true"
@@ -67,20 +79,31 @@ def _reads_as_text(caption: str) -> bool:
     return bool(caption) and not _FILENAME.match(caption) and any(ch.isalpha() for ch in caption)
 
 
-def _flatten(node: Tag, parts: list[str]) -> None:
-    for child in node.children:
+def _flatten(root: Tag, parts: list[str]) -> None:
+    """Text of ``root`` in document order, block elements wrapped in line breaks.
+
+    Iterative (an explicit stack), so arbitrarily deep nesting cannot overflow the stack."""
+    stack: list[object] = [iter(root.children)]
+    while stack:
+        top = stack[-1]
+        if isinstance(top, str):  # a pending closing line break
+            stack.pop()
+            parts.append(top)
+            continue
+        child = next(top, None)  # type: ignore[call-overload]
+        if child is None:
+            stack.pop()
+            continue
         if isinstance(child, NavigableString):
             if not isinstance(child, Comment):
                 parts.append(str(child).replace("\n", " ") if _in_inline(child) else str(child))
             continue
         if not isinstance(child, Tag):
             continue
-        block = child.name in _BLOCK_TAGS
-        if block:
+        if child.name in _BLOCK_TAGS:
             parts.append("\n")
-        _flatten(child, parts)
-        if block:
-            parts.append("\n")
+            stack.append("\n")
+        stack.append(iter(child.children))
 
 
 def _in_inline(node: NavigableString) -> bool:

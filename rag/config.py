@@ -30,6 +30,15 @@ class ChunkingConfig:
 
 
 @dataclass
+class CorpusConfig:
+    """Limits applied while reading a corpus: a bad or huge file is skipped with a warning."""
+
+    # A document with more cleaned text than this (UTF-8 bytes) is skipped: 2 MB of Chinese
+    # is ~700k characters, ~10k texts to embed (minutes on 2 cores, not hours).
+    max_document_bytes: int = 2 * 1024 * 1024
+
+
+@dataclass
 class RetrievalConfig:
     """How dense and keyword rankings are fused."""
 
@@ -77,6 +86,7 @@ class Config:
     """Everything that shapes an index and its answers."""
 
     model: str = "multilingual-e5-small"
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     answer: AnswerConfig = field(default_factory=AnswerConfig)
@@ -88,7 +98,8 @@ class Config:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Config:
         """Rebuild from a saved dict, ignoring keys this version does not know."""
-        parts = {"chunking": ChunkingConfig, "retrieval": RetrievalConfig, "answer": AnswerConfig}
+        parts = {"corpus": CorpusConfig, "chunking": ChunkingConfig,
+                 "retrieval": RetrievalConfig, "answer": AnswerConfig}
         kwargs: dict[str, Any] = {}
         for f in fields(cls):
             if f.name not in data:
@@ -103,4 +114,6 @@ class Config:
 
     def build_key(self) -> dict[str, Any]:
         """The settings that change what an index stores (a change forces a rebuild)."""
-        return {"model": self.model, "chunking": asdict(self.chunking)}
+        return {"model": self.model, "chunking": asdict(self.chunking),
+                "corpus": asdict(self.corpus),
+                "ann_threshold": self.retrieval.ann_threshold}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import Any
 from bs4 import BeautifulSoup
 
 from rag.clean import html_to_text, normalize_whitespace
+from rag.encoding import decode_bytes
 from rag.errors import CorpusError
 from rag.frontmatter import as_list, normalize_date, split_front_matter
 from rag.types import Document
@@ -24,6 +26,11 @@ SUFFIXES = POST_SUFFIXES | {".jsonl"}
 _SOURCE_LINE = re.compile(r"[（(]\s*(?:文章)?来源\s*[:：]\s*([^）)\n]{1,40})[）)]")
 _MD_HEADING = re.compile(r"#{1,6}\s+(.+)")
 _HTML_HINT = re.compile(r"<(?:p|div|br|span|a|h[1-6]|img|ul|li|table|section|article)\b", re.I)
+# A document whose cleaned text is larger than this (UTF-8 bytes) is skipped with a warning:
+# 2 MB of Chinese text is ~700k characters, ~10k texts to embed (≈ 6 min on 2 cores).
+MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
+RAW_FACTOR = 8  # a post file may carry this much markup per byte of text before it is read
+_META_KEYS = ("date", "categories", "tags", "author", "source")
 
 
 @dataclass
@@ -34,9 +41,12 @@ class CorpusReport:
     problems: list[str] = field(default_factory=list)
 
 
-def load_corpus(path: Path | str | Iterable[Path | str]) -> list[Document]:
-    """All documents under ``path`` (or several paths); raises CorpusError if there are none."""
-    report = read_corpus(path)
+def load_corpus(path: Path | str | Iterable[Path | str],
+                max_bytes: int = MAX_DOCUMENT_BYTES) -> list[Document]:
+    """All documents under ``path`` (or several paths); raises CorpusError if there are none.
+
+    Bad files are skipped with one warning each naming the file and the reason."""
+    report = read_corpus(path, max_bytes)
     for problem in report.problems:
         log.warning("%s", problem)
     if not report.documents:
@@ -45,7 +55,8 @@ def load_corpus(path: Path | str | Iterable[Path | str]) -> list[Document]:
     return report.documents
 
 
-def read_corpus(path: Path | str | Iterable[Path | str]) -> CorpusReport:
+def read_corpus(path: Path | str | Iterable[Path | str],
+                max_bytes: int = MAX_DOCUMENT_BYTES) -> CorpusReport:
     """Like load_corpus but never raises for bad files: problems are reported instead."""
     paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
     report = CorpusReport()
@@ -53,13 +64,22 @@ def read_corpus(path: Path | str | Iterable[Path | str]) -> CorpusReport:
     for root in paths:
         if not root.exists():
             raise CorpusError(f"corpus path does not exist: {root}")
-        files = corpus_files(root)
+        files = corpus_files(root, report.problems)
         base = root if root.is_dir() else root.parent
         for file in files:
             try:
-                docs = read_file(file, base)
+                docs = read_file(file, base, max_bytes)
             except CorpusError as exc:
                 report.problems.append(str(exc))
+                continue
+            except OSError as exc:
+                report.problems.append(f"{file}: cannot read the file ({exc.strerror or exc})")
+                continue
+            except RecursionError:
+                report.problems.append(f"{file}: the file is nested too deeply to parse")
+                continue
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop a build
+                report.problems.append(f"{file}: skipped ({type(exc).__name__}: {exc})")
                 continue
             for doc in docs:
                 if doc.doc_id in seen:
@@ -70,82 +90,119 @@ def read_corpus(path: Path | str | Iterable[Path | str]) -> CorpusReport:
     return report
 
 
-def corpus_files(root: Path) -> list[Path]:
-    """Supported files under ``root`` in a stable order, hidden files excluded."""
+def corpus_files(root: Path, problems: list[str] | None = None) -> list[Path]:
+    """Supported files under ``root`` in a stable order; hidden files and folders excluded,
+    symlinked folders not followed, unreadable folders reported in ``problems``."""
     if root.is_file():
         return [root]
-    return sorted(
-        p for p in root.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+
+    def unreadable(exc: OSError) -> None:
+        message = f"{exc.filename}: cannot read the folder ({exc.strerror or exc})"
+        if problems is not None:
+            problems.append(message)
+        else:
+            log.warning("%s", message)
+
+    found = []
+    for folder, dirs, names in os.walk(root, onerror=unreadable):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in names:
+            path = Path(folder) / name
+            if (not name.startswith(".") and path.suffix.lower() in SUFFIXES
+                    and path.is_file()):
+                found.append(path)
+    return sorted(found)
 
 
-def read_file(path: Path, base: Path | None = None) -> list[Document]:
-    """One post file → one Document; one JSONL file → one Document per line."""
+def read_file(path: Path, base: Path | None = None,
+              max_bytes: int = MAX_DOCUMENT_BYTES) -> list[Document]:
+    """One post file → one Document; one JSONL file → one Document per line.
+
+    Binary files, undetectable encodings and documents over ``max_bytes`` of text are a
+    CorpusError naming the file (one bad JSONL line is skipped with a warning)."""
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise CorpusError(f"{path.name}: unsupported file type {suffix or '(none)'}; "
                           f"use one of {', '.join(sorted(SUFFIXES))}")
-    raw = decode_bytes(path.read_bytes(), path.name)
+    size = path.stat().st_size
+    if suffix != ".jsonl" and size > RAW_FACTOR * max_bytes:
+        raise CorpusError(f"{path}: file too large ({size / 1e6:.1f} MB; a post may have at "
+                          f"most {max_bytes / 1e6:.1f} MB of text), skipped")
+    raw = decode_bytes(path.read_bytes(), str(path))
     if suffix == ".jsonl":
-        return _read_jsonl(raw, path)
+        return _read_jsonl(raw, path, max_bytes)
     rel = path.relative_to(base) if base and path.is_relative_to(base) else Path(path.name)
     doc_id = rel.with_suffix("").as_posix()
-    return [parse_post(raw, doc_id, {"path": str(path.resolve())})]
+    doc = parse_post(raw, doc_id, {"path": str(path.resolve())}, where=str(path))
+    _check_size(doc, str(path), max_bytes)
+    return [doc]
 
 
-def decode_bytes(data: bytes, name: str) -> str:
-    """UTF-8 (with or without BOM), else GB18030; anything else is a clear error."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise CorpusError(f"{name}: cannot decode the file as UTF-8 or GB18030; save it as UTF-8")
+def _check_size(doc: Document, where: str, max_bytes: int) -> None:
+    size = len(doc.text.encode("utf-8"))
+    if size > max_bytes:
+        raise CorpusError(f"{where}: document too large ({size / 1e6:.1f} MB of text; at most "
+                          f"{max_bytes / 1e6:.1f} MB, see CorpusConfig.max_document_bytes), "
+                          "skipped")
 
 
-def parse_post(raw: str, doc_id: str, extra: dict[str, Any] | None = None) -> Document:
-    """A Jekyll/Hexo/plain post: front matter → metadata, HTML or text body → clean text."""
-    front, body = split_front_matter(raw)
+def parse_post(raw: str, doc_id: str, extra: dict[str, Any] | None = None,
+               where: str = "") -> Document:
+    """A Jekyll/Hexo/plain post: front matter → metadata, HTML or text body → clean text.
+
+    ``where`` (the file) names the post in warnings about its front matter or date."""
+    where = where or doc_id
+    front, body = split_front_matter(raw, where)
     text = html_to_text(body) if _looks_like_html(body) else normalize_whitespace(body)
     if not text.strip():
-        raise CorpusError(f"{doc_id}: the document has no text")
-    meta = _metadata(front, text)
+        raise CorpusError(f"{where}: the document has no text")
+    meta = _metadata(front, text, where)
     meta.update(extra or {})
     title = (str(front.get("title") or "").strip() or _title_in_body(body)
              or _first_line(text, doc_id))
     return Document(doc_id=doc_id, title=title, text=text, metadata=meta)
 
 
-def document_from_record(record: dict[str, Any], default_id: str) -> Document:
-    """A JSONL record ``{id, title, text | html, ...}`` → Document (other keys → metadata)."""
-    doc_id = str(record.get("id") or record.get("doc_id") or default_id).strip()
+def document_from_record(record: dict[str, Any], where: str = "") -> Document:
+    """A JSONL record ``{id, title, text | html, ...}`` → Document (other keys → metadata).
+
+    The ``id`` (or ``doc_id``) is required: a generated one (say, the line number) would
+    change whenever lines move and silently break citations. ``where`` names the record."""
+    raw_id = record.get("id") if record.get("id") is not None else record.get("doc_id")
+    doc_id = str(raw_id).strip() if isinstance(raw_id, (str, int)) else ""
+    if not doc_id:
+        raise CorpusError(f"{where}: record has no 'id' (every JSONL record needs a stable, "
+                          "unique id); skipped")
     body = record.get("html") if record.get("html") is not None else record.get("text")
     if not isinstance(body, str) or not body.strip():
-        raise CorpusError(f"{doc_id}: record has no 'text' or 'html' string")
+        raise CorpusError(f"{where or doc_id}: record has no 'text' or 'html' string")
     text = html_to_text(body) if "html" in record else normalize_whitespace(body)
     if not text.strip():
-        raise CorpusError(f"{doc_id}: the document has no text")
+        raise CorpusError(f"{where or doc_id}: the document has no text")
     rest = {k: v for k, v in record.items() if k not in ("id", "doc_id", "title", "text", "html")}
-    meta = _metadata(rest, text)
-    meta.update({k: v for k, v in rest.items() if k not in meta})
+    meta = _metadata(rest, text, where or doc_id)
+    meta.update({k: v for k, v in rest.items() if k not in meta and k not in _META_KEYS})
     title = str(record.get("title") or "").strip() or _first_line(text, doc_id)
     return Document(doc_id=doc_id, title=title, text=text, metadata=meta)
 
 
-def _read_jsonl(raw: str, path: Path) -> list[Document]:
+def _read_jsonl(raw: str, path: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> list[Document]:
     docs, problems = [], []
     for lineno, line in enumerate(raw.splitlines(), 1):
         if not line.strip():
             continue
+        where = f"{path}:{lineno}"
         try:
             record = json.loads(line)
             if not isinstance(record, dict):
                 raise ValueError("not a JSON object")
-            doc = document_from_record(record, f"{path.stem}-{lineno}")
-        except (ValueError, CorpusError) as exc:
-            problems.append(f"{path.name}:{lineno}: {exc}")
+            doc = document_from_record(record, where)
+            _check_size(doc, where, max_bytes)
+        except CorpusError as exc:
+            problems.append(str(exc))
+            continue
+        except (ValueError, RecursionError) as exc:
+            problems.append(f"{where}: {exc if isinstance(exc, ValueError) else 'too deep'}")
             continue
         doc.metadata.setdefault("path", str(path.resolve()))
         docs.append(doc)
@@ -157,9 +214,9 @@ def _read_jsonl(raw: str, path: Path) -> list[Document]:
     return docs
 
 
-def _metadata(front: dict[str, Any], text: str) -> dict[str, Any]:
+def _metadata(front: dict[str, Any], text: str, where: str = "") -> dict[str, Any]:
     meta: dict[str, Any] = {}
-    date = normalize_date(front.get("date"))
+    date = normalize_date(front.get("date"), where)
     if date:
         meta["date"] = date
     categories = as_list(front.get("categories"))

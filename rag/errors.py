@@ -32,3 +32,11 @@ class UnknownDocumentError(RagError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else "unknown document"
+
+
+class InvalidArgumentError(RagError, ValueError):
+    """A public argument (``k``, a date, a filter, a history) has a wrong type or value."""
+
+
+class IndexFormatError(CorruptIndexError):
+    """The index was written by another (older or newer) version of the index format."""

@@ -1,0 +1,94 @@
+"""Bytes of a corpus file → text: UTF-8, else a detected CJK legacy encoding; binary is refused.
+
+Encodings are detected with charset-normalizer, limited to the legacy encodings of Chinese,
+Japanese and Korean text (GB18030/GBK, Big5, Shift-JIS, EUC-JP, EUC-KR). A candidate is kept
+only if its decoded text reads as text (common characters of those scripts), so a Big5 or
+Shift-JIS file is never read as GB18030 mojibake: it is decoded correctly or refused.
+"""
+
+from __future__ import annotations
+
+import codecs
+import unicodedata
+
+from rag.errors import CorpusError
+
+_CJK_ENCODINGS = {
+    "gb18030", "gbk", "gb2312", "big5", "big5hkscs", "cp950", "shift_jis", "cp932",
+    "shift_jis_2004", "shift_jisx0213", "euc_jp", "euc_jis_2004", "euc_jisx0213", "cp949",
+    "euc_kr", "johab", "iso2022_jp",
+}
+MIN_PLAUSIBLE = 0.9  # share of common characters a decoding needs to count as text
+_SAMPLE = 200_000  # bytes of the file used for detection
+
+
+def decode_bytes(data: bytes, name: str) -> str:
+    """The file's text; binary content or an undetectable encoding is a CorpusError."""
+    if b"\x00" in data[:_SAMPLE] or b"\x00" in data:
+        raise CorpusError(f"{name}: 不是文本文件 / not a text file (binary content: NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    for encoding in _candidates(data):
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if plausibility(text, encoding) >= MIN_PLAUSIBLE:
+            return text
+    raise CorpusError(f"{name}: 无法识别文本编码 / cannot decode the file as UTF-8 or a detected "
+                      "Chinese/Japanese/Korean encoding; save it as UTF-8")
+
+
+def _candidates(data: bytes) -> list[str]:
+    """CJK encodings charset-normalizer proposes (best first), then GB18030 as a fallback
+    for short texts it misses."""
+    from charset_normalizer import from_bytes
+
+    found: list[str] = []
+    for match in from_bytes(data[:_SAMPLE]):
+        name = codecs.lookup(match.encoding).name.replace("-", "_")
+        if name in _CJK_ENCODINGS and name not in found:
+            found.append(name)
+    if "gb18030" not in found:
+        found.append("gb18030")
+    return found
+
+
+def plausibility(text: str, encoding: str = "gb18030") -> float:
+    """Share of the non-ASCII letters of ``text`` that are common characters of the script
+    ``encoding`` is for (GB2312 or Big5 level 1 hanzi, kana and JIS level 1 kanji, KS X 1001
+    Hangul); 1.0 when there are none."""
+    letters = [ch for ch in text if ord(ch) > 127 and unicodedata.category(ch)[0] == "L"]
+    if not letters:
+        return 1.0
+    common = _COMMON[_FAMILY.get(encoding, "gb")]
+    sample = letters[:20_000]
+    return sum(1 for ch in sample if common(ch)) / len(sample)
+
+
+def _in(encoding: str, lo: int, hi: int):
+    def check(ch: str) -> bool:
+        if 0xFF01 <= ord(ch) <= 0xFF5E:  # full-width letters
+            return True
+        try:
+            raw = ch.encode(encoding)
+        except UnicodeEncodeError:
+            return False
+        return len(raw) == 2 and lo <= raw[0] <= hi
+    return check
+
+
+_FAMILY = {"big5": "big5", "big5hkscs": "big5", "cp950": "big5", "cp949": "ko", "euc_kr": "ko",
+           "johab": "ko", "shift_jis": "ja", "cp932": "ja", "shift_jis_2004": "ja",
+           "shift_jisx0213": "ja", "euc_jp": "ja", "euc_jis_2004": "ja", "euc_jisx0213": "ja",
+           "iso2022_jp": "ja"}
+_KANJI = _in("shift_jis", 0x88, 0x98)
+_GB2312, _BIG5 = _in("gb2312", 0xB0, 0xF7), _in("big5", 0xA4, 0xC6)
+_COMMON = {
+    "gb": lambda ch: _GB2312(ch) or _BIG5(ch),  # GBK also carries traditional text
+    "big5": _BIG5,
+    "ja": lambda ch: 0x3040 <= ord(ch) <= 0x30FF or _KANJI(ch),
+    "ko": _in("euc_kr", 0xB0, 0xC8),
+}
