@@ -7,10 +7,8 @@ import hashlib
 import logging
 import os
 import re
-import shutil
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,24 +17,33 @@ from embeddings.encoder import Encoder, canonical_model_name
 from rag.analyzer import Analyzer
 from rag.answerer import Answerer
 from rag.config import BUNDLED_CORPUS, MAX_QUESTION_CHARS, Config, cache_dir
-from rag.corpus import SUFFIXES, corpus_files, load_corpus, read_file
-from rag.errors import CorpusError, InvalidQuestionError, ModelMismatchError, UnknownDocumentError
+from rag.corpus import corpus_files, load_corpus
+from rag.errors import (
+    CorpusError,
+    IndexFormatError,
+    InvalidQuestionError,
+    ModelMismatchError,
+    UnknownDocumentError,
+)
 from rag.index_data import IndexData, embedding_text
 from rag.index_store import IndexStore
 from rag.retriever import Retriever
 from rag.types import Answer, Chunk, Document, Filters, Hit
+from rag.uploads import plan_uploads, stage, unstage
+from rag.validation import check_filters, check_history, check_k, is_junk_question
 
 log = logging.getLogger(__name__)
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 REFUSAL = "语料中没有找到答案。The corpus does not contain an answer to this question."
 
 
 @dataclass
 class AddResult:
-    """Outcome of ``Assistant.add_files``: doc_ids indexed and one message per rejected file."""
+    """Outcome of ``Assistant.add_files``: doc_ids indexed, one message per rejected file and
+    one per file whose content was already indexed."""
 
     added: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)
 
 
 def default_index_dir(corpus: Path | str | None = None) -> Path:
@@ -52,15 +59,30 @@ def default_index_dir(corpus: Path | str | None = None) -> Path:
 
 
 def fingerprint(sources: list[Path]) -> dict[str, Any]:
-    """Content hash of every corpus file, and of all of them together."""
+    """Content hash of every corpus file, and of all of them together.
+
+    An unreadable file is recorded as such (it is skipped, with a warning, when the corpus
+    is read), so that it is picked up once it becomes readable."""
     files: dict[str, str] = {}
     for source in sources:
         if source.exists():
-            for path in corpus_files(source):
-                files[str(path.resolve())] = hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in corpus_files(source, []):
+                try:
+                    digest = _sha256(path)
+                except OSError as exc:
+                    digest = f"unreadable:{exc.errno}"
+                files[str(path.resolve())] = digest
     overall = hashlib.sha256("\n".join(f"{k}={v}" for k, v in sorted(files.items())).encode())
     return {"sources": [str(s.resolve()) for s in sources], "files": files,
             "fingerprint": overall.hexdigest()}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class Assistant:
@@ -111,11 +133,19 @@ class Assistant:
         Model and chunking always come from the index's manifest; retrieval and answer
         settings from ``config`` (default: the current defaults)."""
         store = IndexStore(index_dir if index_dir is not None else default_index_dir())
-        data = IndexData.load(store.current())
+        try:
+            data = IndexData.load(store.current())
+        except IndexFormatError:
+            upgraded = _upgrade(store, model, config) if refresh else None
+            if upgraded is None:
+                raise
+            return upgraded
         manifest = data.manifest
         saved = Config.from_dict(manifest.get("config", {}))
         config = copy.deepcopy(config) if config else Config()
         config.model, config.chunking = manifest["model"], saved.chunking
+        config.corpus = saved.corpus  # the settings that shape the index come from it
+        config.retrieval.ann_threshold = saved.retrieval.ann_threshold
         if model and canonical_model_name(model) != manifest["model"]:
             raise ModelMismatchError(
                 f"the index at {store.root} was built with model {manifest['model']!r} "
@@ -153,6 +183,7 @@ class Assistant:
                  **filter_kwargs: Any) -> list[Hit]:
         """The ``k`` best chunks (overlapping chunks of one document de-duplicated)."""
         query = check_question(query)
+        k = check_k(k)
         filters = _filters(filters, filter_kwargs)
         retriever = self._retriever
         retrieval = retriever.run(query, mode, filters, timings)
@@ -164,7 +195,10 @@ class Assistant:
         """Up to ``k`` verbatim, cited snippets, or ``answered=False`` when evidence is weak."""
         started = time.perf_counter()
         question = check_question(question)
+        k, history = check_k(k), check_history(history)
         filters = _filters(filters, filter_kwargs)
+        if is_junk_question(question):  # code, markup or a foreign script: nothing to find
+            return Answer(question, False, [], REFUSAL, [], question)
         timings = timings if timings is not None else {}
         query = question
         if history:
@@ -225,43 +259,49 @@ class Assistant:
     def add_files(self, paths: list[Path | str]) -> AddResult:
         """Validate, copy into the index's ``added/`` folder and re-index incrementally.
 
-        Bad files (type, size, encoding, no text, doc_id taken by the corpus) are reported and
-        change nothing; if re-indexing fails, the copied files are removed again."""
+        Bad files (type, hidden name, size, binary, encoding, no text) are reported and change
+        nothing. Nothing is ever overwritten: a name already taken gets a new doc_id
+        (``name-2``), content already in the corpus is reported in ``present``. If
+        re-indexing fails, the copied files are removed again. Writers are serialised (a
+        lock per index directory, across processes)."""
         result = AddResult()
-        staged: list[tuple[Path, Path]] = []
-        added_dir = str(self.store.added.resolve())
-        corpus_ids = {d.doc_id for d in self._data.documents
-                      if not str(d.metadata.get("path", "")).startswith(added_dir)}
-        for raw in paths:
-            path = Path(raw)
-            problem = _upload_problem(path)
-            docs: list[Document] = []
-            if problem is None:
-                try:
-                    docs = read_file(path)
-                except (CorpusError, OSError) as exc:
-                    problem = f"{path.name}: {exc}"
-            clash = [d.doc_id for d in docs if d.doc_id in corpus_ids]
-            if problem is None and clash:
-                problem = f"{path.name}: doc_id {clash[0]!r} already exists in the corpus"
-            if problem:
-                result.errors.append(problem)
-                continue
-            staged.append((path, self.store.added / path.name))
-            result.added.extend(d.doc_id for d in docs)
-        if not staged:
-            return result
         with self._write_lock, self.store.locked():
-            backups = _stage(staged)
+            current = self._latest()
+            known = {digest: path for path, digest in
+                     current.manifest.get("corpus", {}).get("files", {}).items()}
+            plans, report = plan_uploads(
+                list(paths), self.store.added, set(current.doc_pos), known,
+                max_document_bytes=self.config.corpus.max_document_bytes)
+            result.errors, result.present = report.errors, report.present
+            if not plans:
+                return result
+            written = stage(plans)
             try:
                 data = _refresh(self.store, self.corpus, self.config, self.encoder,
-                                self.analyzer, False)
-            except Exception:
-                _unstage(staged, backups)
+                                self.analyzer, False, current=current)
+            except BaseException:
+                unstage(written)
                 raise
-            _drop_backups(backups)
             self._set_data(data)
+        for plan in plans:
+            missing = [d for d in plan.doc_ids if d not in data.doc_pos]
+            if missing:  # e.g. the file had no text after cleaning: say so, never "added"
+                result.errors.append(f"{plan.source.name}：未能索引 / could not be indexed "
+                                     "(see the server log)")
+            result.added.extend(d for d in plan.doc_ids if d in data.doc_pos)
         return result
+
+    def _latest(self) -> IndexData:
+        """The live build on disk (another process may have added files since we loaded)."""
+        try:
+            if self.store.exists() and self.store.current().name != self._build_name():
+                return IndexData.load(self.store.current())
+        except Exception as exc:  # noqa: BLE001 - fall back to what we have
+            log.warning("cannot reload the live index, using the loaded one: %s", exc)
+        return self._data
+
+    def _build_name(self) -> str | None:
+        return self._data.manifest.get("build")
 
     def _hit(self, idx: int, score: float) -> Hit:
         chunk = self._data.chunks[idx]
@@ -289,8 +329,26 @@ def _filters(filters: Filters | None, kwargs: dict[str, Any]) -> Filters | None:
     if unknown:
         raise TypeError(f"unexpected argument(s): {', '.join(sorted(unknown))}")
     if kwargs:
-        return Filters(**{**(filters.__dict__ if filters else {}), **kwargs})
-    return filters
+        filters = Filters(**{**(filters.__dict__ if filters else {}), **kwargs})
+    return check_filters(filters)
+
+
+def _upgrade(store: IndexStore, model: str | None, config: Config | None) -> Assistant | None:
+    """Rebuild an index of an older format from its own corpus (recorded in its manifest),
+    or None if that corpus is gone (the caller then reports the format error)."""
+    from rag.index_store import read_manifest
+
+    try:
+        manifest = read_manifest(store.current())
+    except Exception:  # noqa: BLE001
+        return None
+    sources = manifest.get("corpus", {}).get("sources") or []
+    if not sources or not Path(sources[0]).exists():
+        return None
+    log.warning("index at %s has an older format; rebuilding it from its corpus %s",
+                store.root, sources[0])
+    return Assistant.build(sources[0], store.root, model=model or manifest.get("model"),
+                           config=config)
 
 
 def _refresh(store: IndexStore, corpus: Path, config: Config, encoder: Encoder,
@@ -309,53 +367,15 @@ def _refresh(store: IndexStore, corpus: Path, config: Config, encoder: Encoder,
         if (manifest.get("build_key") == config.build_key()
                 and manifest.get("corpus", {}).get("fingerprint") == prints["fingerprint"]):
             return current
-    documents = load_corpus([s for s in sources if s.exists()])
+    documents = load_corpus([s for s in sources if s.exists()],
+                            config.corpus.max_document_bytes)
     started = time.perf_counter()
     data = IndexData.build(documents, encoder, analyzer, config, progress)
     data.manifest["corpus"] = prints
     data.manifest["build_seconds"] = round(time.perf_counter() - started, 3)
     with store.new_build() as folder:
+        data.manifest["build"] = folder.name.removeprefix(".tmp-")
         data.save(folder)
     log.info("indexed %d documents, %d chunks (%d embedded) in %.1fs", len(documents),
              len(data.chunks), data.manifest["embedded"], data.manifest["build_seconds"])
     return data
-
-
-def _upload_problem(path: Path) -> str | None:
-    if path.suffix.lower() not in SUFFIXES:
-        return (f"{path.name}: unsupported file type; upload one of "
-                f"{', '.join(sorted(SUFFIXES))}")
-    if not path.is_file():
-        return f"{path.name}: file not found"
-    size = path.stat().st_size
-    if size == 0:
-        return f"{path.name}: the file is empty"
-    if size > MAX_UPLOAD_BYTES:
-        return f"{path.name}: file too large ({size / 1e6:.1f} MB; at most 5 MB)"
-    return None
-
-
-def _stage(staged: list[tuple[Path, Path]]) -> dict[Path, Path]:
-    backups: dict[Path, Path] = {}
-    for src, dst in staged:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if dst.exists():
-            backup = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:6]}.bak")
-            os.replace(dst, backup)
-            backups[dst] = backup
-        tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:6]}.tmp")
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    return backups
-
-
-def _unstage(staged: list[tuple[Path, Path]], backups: dict[Path, Path]) -> None:
-    for _, dst in staged:
-        dst.unlink(missing_ok=True)
-        if dst in backups:
-            os.replace(backups[dst], dst)
-
-
-def _drop_backups(backups: dict[Path, Path]) -> None:
-    for backup in backups.values():
-        backup.unlink(missing_ok=True)

@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from embeddings.loader import ModelLoadError
 from rag.assistant import Assistant, check_question, default_index_dir
 from rag.errors import RagError
-from rag.index_store import IndexStore
+from rag.index_data import IndexData
+from rag.index_store import IndexStore, read_manifest
 from rag.retriever import MODES
 from rag.types import Answer, Filters, Hit, Snippet
+from rag.validation import MAX_K, check_date, check_k
 
 BOLD, RESET = "\033[1;33m", "\033[0m"
 
@@ -28,8 +32,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RagError, ModelLoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # e.g. an index folder that cannot be written
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _k_arg(text: str) -> int:
+    try:
+        return check_k(int(text))
+    except (ValueError, RagError):
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 1 to {MAX_K}, not {text!r}") from None
+
+
+def _date_arg(text: str) -> str | None:
+    try:
+        return check_date(text, "date")
+    except RagError:
+        raise argparse.ArgumentTypeError(
+            f"must be a real date YYYY-MM-DD (e.g. 2022-06-07), not {text!r}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,12 +75,15 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help="retrieve chunks" if name == "search" else
                            "answer with cited snippets")
         p.add_argument("question")
-        p.add_argument("-k", type=int, default=k, help=f"number of results (default {k})")
+        p.add_argument("-k", type=_k_arg, default=k,
+                       help=f"number of results, 1-{MAX_K} (default {k})")
         p.add_argument("--json", action="store_true", help="machine-readable output")
         p.add_argument("--mode", choices=MODES, help="retrieval mode (default hybrid)")
         p.add_argument("--source", help="only documents from this source")
-        p.add_argument("--date-from", help="only documents dated on/after YYYY-MM-DD")
-        p.add_argument("--date-to", help="only documents dated on/before YYYY-MM-DD")
+        p.add_argument("--date-from", type=_date_arg,
+                       help="only documents dated on/after YYYY-MM-DD")
+        p.add_argument("--date-to", type=_date_arg,
+                       help="only documents dated on/before YYYY-MM-DD")
         common(p)
         p.set_defaults(func=func)
     p = sub.add_parser("doc", help="print a cleaned document")
@@ -65,13 +91,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     common(p)
     p.set_defaults(func=_cmd_doc)
+    p = sub.add_parser("check", help="verify every file of an index (full checksums)")
+    p.add_argument("index_dir", nargs="?", help="index directory (default: --index)")
+    p.add_argument("--index", help=argparse.SUPPRESS)
+    p.set_defaults(func=_cmd_check)
     return parser
 
 
 def _open(args: argparse.Namespace) -> Assistant:
+    """The index named by ``--index`` (it must exist: a missing or broken one is an error
+    that names the fix, never a silent build of the bundled corpus), else the index of
+    ``--corpus`` (default: the bundled articles), built on first use."""
+    named = args.index or (os.environ.get("RAG_INDEX_DIR") if not args.corpus else None)
     index_dir = args.index or default_index_dir(args.corpus)
     exists = IndexStore(index_dir).exists()
-    if args.index and not args.corpus and exists:
+    if named and not args.corpus:
         return Assistant.load(index_dir, model=args.model)
     if not exists and sys.stderr.isatty():
         print("building the index (first run) …", file=sys.stderr)
@@ -80,13 +114,38 @@ def _open(args: argparse.Namespace) -> Assistant:
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
-    assistant = Assistant.build(args.corpus, args.index, model=args.model, progress=True)
+    corpus = args.corpus or _recorded_corpus(args.index or default_index_dir())
+    if corpus is None:
+        print("no --corpus given: indexing the bundled articles", file=sys.stderr)
+    assistant = Assistant.build(corpus, args.index, model=args.model, progress=True)
     m = assistant.manifest
     counts = m["counts"]
     print(f"index: {assistant.index_dir}\nmodel: {m['model']} (dim {m['dim']})\n"
           f"documents: {counts['documents']}  chunks: {counts['chunks']}  "
           f"sentences: {counts['sentences']}  vector index: {m['vector_index']['type']}\n"
           f"built: {m['created']} in {m['build_seconds']} s ({m['embedded']} texts embedded)")
+    return 0
+
+
+def _recorded_corpus(index_dir: Path | str) -> str | None:
+    """The corpus an existing index was built from (so that re-indexing keeps it)."""
+    store = IndexStore(index_dir)
+    try:
+        sources = read_manifest(store.current()).get("corpus", {}).get("sources") or []
+    except (RagError, OSError):
+        return None
+    return sources[0] if sources else None
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    index_dir = args.index_dir or args.index or os.environ.get("RAG_INDEX_DIR")
+    store = IndexStore(index_dir or default_index_dir())
+    build = store.current()
+    data = IndexData.load(build, full_check=True)
+    m = data.manifest
+    print(f"ok: {store.root} (build {build.name}): {len(m['files'])} files match their "
+          f"SHA-256 checksums; {m['counts']['documents']} documents, "
+          f"{m['counts']['chunks']} chunks, format {m['format']}, model {m['model']}")
     return 0
 
 

@@ -17,13 +17,15 @@ import numpy as np
 from rag.analyzer import Analyzer
 from rag.chunking import chunk_document, sentence_spans
 from rag.config import Config
-from rag.errors import CorruptIndexError
+from rag.errors import CorruptIndexError, IndexFormatError
 from rag.index_store import MANIFEST, read_manifest, write_json
+from rag.integrity import seal, verify_build
 from rag.keyword_index import KeywordIndex
 from rag.types import Chunk, Document
 from rag.vector_index import VectorIndex
 
-FORMAT_VERSION = 1
+# 2: per-file SHA-256 checksums and a manifest digest (rag/integrity.py)
+FORMAT_VERSION = 2
 
 
 @dataclass
@@ -118,12 +120,16 @@ class IndexData:
         self.vectors.save(folder / "chunks.faiss")
         (folder / "bm25").mkdir()
         self.keyword.save(folder / "bm25")
+        seal(self.manifest, folder)
         write_json(folder / MANIFEST, self.manifest)
 
     @classmethod
-    def load(cls, folder: Path) -> IndexData:
-        """Read a build folder back; any missing or inconsistent part is a CorruptIndexError."""
+    def load(cls, folder: Path, full_check: bool = False) -> IndexData:
+        """Read a build folder back; any missing, damaged (checksums) or inconsistent part is
+        a CorruptIndexError. ``full_check`` hashes every file, not only the small ones."""
         manifest = read_manifest(folder)
+        check_format(manifest, folder)
+        verify_build(folder, manifest, full=full_check)
         try:
             documents = []
             with open(folder / "documents.jsonl", encoding="utf-8") as handle:
@@ -143,7 +149,7 @@ class IndexData:
             ]
             data = cls(documents, chunks, chunk_doc, spans["chunk_sents"], spans["sent_doc"],
                        spans["sent_bounds"], vectors, sentence_vectors, keyword, manifest)
-        except (OSError, ValueError, KeyError, IndexError, RuntimeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - numpy/zip/faiss/bm25s raise many kinds
             raise CorruptIndexError(f"index build {folder} is corrupt or incomplete: {exc}; "
                                     "rebuild it with `python -m rag index`") from exc
         data.check()
@@ -166,6 +172,19 @@ class IndexData:
         if problems:
             raise CorruptIndexError("index is inconsistent (" + ", ".join(problems) +
                                     "); rebuild it with `python -m rag index`")
+
+
+def check_format(manifest: dict[str, Any], folder: Path) -> None:
+    """The manifest's ``format`` must be this version's; older and newer ones are errors."""
+    version = manifest.get("format")
+    if version == FORMAT_VERSION:
+        return
+    fix = "rebuild it with `python -m rag index --index <dir> --corpus <corpus>`"
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise IndexFormatError(f"index build {folder} has format {version}, newer than this "
+                               f"version of rag-news reads ({FORMAT_VERSION}); upgrade, or {fix}")
+    raise IndexFormatError(f"index build {folder} has format {version!r}, older than the "
+                           f"current {FORMAT_VERSION} (no checksums); {fix}")
 
 
 def embedding_text(chunk: Chunk) -> str:

@@ -46,19 +46,26 @@ class IndexStore:
         """The live build folder; clear errors when missing or broken."""
         pointer = self.root / CURRENT
         if not pointer.is_file():
-            if self.root.exists() and any(self.root.iterdir()):
+            if self.root.is_dir() and any(self.root.iterdir()):
                 raise CorruptIndexError(
                     f"{self.root} is not a readable index (no {CURRENT} file); rebuild it with "
-                    f"`python -m rag index --index {self.root}`")
+                    f"`python -m rag index --index {self.root} --corpus <your corpus>`")
             raise IndexNotFoundError(
-                f"no index at {self.root}; build one with "
-                f"`python -m rag index --index {self.root}`")
-        name = pointer.read_text(encoding="utf-8").strip()
+                f"no index at {self.root} (check the path); build one with "
+                f"`python -m rag index --index {self.root} --corpus <your corpus>`")
+        try:
+            name = pointer.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CorruptIndexError(f"cannot read {pointer} ({exc}); rebuild the index with "
+                                    f"`python -m rag index --index {self.root} --corpus "
+                                    "<your corpus>`") from exc
         build = self.builds / name
-        if not name or "/" in name or not (build / MANIFEST).is_file():
+        if (not name or "/" in name or "\x00" in name or name.startswith(".")
+                or not (build / MANIFEST).is_file()):
             raise CorruptIndexError(
-                f"index at {self.root} is corrupt: build {name!r} named in {CURRENT} is missing or "
-                f"has no manifest; rebuild it with `python -m rag index --index {self.root}`")
+                f"index at {self.root} is corrupt: build {name[:80]!r} named in {CURRENT} is "
+                "missing or has no manifest; rebuild it with "
+                f"`python -m rag index --index {self.root} --corpus <your corpus>`")
         return build
 
     def manifest(self) -> dict[str, Any]:
@@ -106,12 +113,13 @@ class IndexStore:
 
 
 def read_manifest(build: Path) -> dict[str, Any]:
+    fix = "rebuild the index with `python -m rag index --index <dir> --corpus <corpus>`"
     try:
         data = json.loads((build / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise CorruptIndexError(f"cannot read {build / MANIFEST}: {exc}") from exc
+    except (OSError, ValueError, RecursionError) as exc:
+        raise CorruptIndexError(f"cannot read {build / MANIFEST}: {exc}; {fix}") from exc
     if not isinstance(data, dict) or "model" not in data or "counts" not in data:
-        raise CorruptIndexError(f"{build / MANIFEST} is not an index manifest")
+        raise CorruptIndexError(f"{build / MANIFEST} is not an index manifest; {fix}")
     return data
 
 

@@ -165,10 +165,12 @@ def test_add_files_indexes_good_files_and_rejects_bad_ones(built, tmp_path):
     assert fresh.n_documents == count + 1
     assert fresh.retrieve("火星医院的院长是谁？", k=1)[0].doc_id == "upload"
     assert (index / "added" / "upload.html").exists()
-    clash = tmp_path / "000_b3be6aaf6ae97e79.md"
-    clash.write_text("冲突。", encoding="utf-8")
-    assert "already exists" in fresh.add_files([clash]).errors[0]
-    assert fresh.n_documents == count + 1
+    original = fresh.document("000_b3be6aaf6ae97e79").text
+    clash = tmp_path / "000_b3be6aaf6ae97e79.md"  # a corpus doc_id: gets a new id, overwrites
+    clash.write_text("冲突。", encoding="utf-8")  # nothing
+    assert fresh.add_files([clash]).added == ["000_b3be6aaf6ae97e79-2"]
+    assert fresh.document("000_b3be6aaf6ae97e79").text == original
+    assert fresh.n_documents == count + 2
 
 
 def test_missing_corpus_is_a_clear_error(tmp_path):

@@ -182,7 +182,7 @@ def _write(tmp_path: Path, name: str, data: bytes | str) -> Path:
 
 def test_validate_upload_accepts_good_files(tmp_path: Path):
     for name, data in [("a.md", "# 标题\n正文"), ("b.html", "<p>正文</p>"), ("c.txt", "正文"),
-                       ("d.htm", "<p>x</p>"),
+                       ("d.htm", "<p>x</p>"), ("gbk.txt", "中文内容".encode("gbk")),
                        ("e.jsonl", json.dumps({"id": "e1", "title": "t", "text": "正文"}) + "\n")]:
         assert validate_upload(_write(tmp_path, name, data)) is None, name
 
@@ -194,7 +194,7 @@ def test_validate_upload_accepts_good_files(tmp_path: Path):
         ("doc.pdf", b"%PDF-1.4", "unsupported"),
         ("empty.txt", b"", "empty"),
         ("blank.md", "  \n\t\n", "为空"),
-        ("gbk.txt", "中文内容".encode("gbk"), "UTF-8"),
+        ("big5.txt", b"\xa4\xa4\xa4\xe5" + bytes(range(0x80, 0xA0)) * 4, "UTF-8"),
         ("bin.txt", b"abc\x00def", "binary"),
         ("bad.jsonl", '{"id": 1, "text": "ok"}\nnot json\n', "line 2"),
         ("list.jsonl", "[1, 2]\n", "JSON object"),

@@ -1,0 +1,220 @@
+"""Adding files to an index: one validator and one staging/rollback path for every caller.
+
+``Assistant.add_files`` (Python API) and the web chat's upload (``rag.web.uploads``) both go
+through here, with one size limit and one list of accepted suffixes. Uploads never overwrite:
+a file whose name is taken gets a new name (so a new doc_id), a file whose content is already
+in the corpus is reported as present, and a failed re-index removes the staged files again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.corpus import MAX_DOCUMENT_BYTES, SUFFIXES, read_file
+from rag.encoding import decode_bytes
+from rag.errors import CorpusError
+
+__all__ = ["ALLOWED_SUFFIXES", "MAX_UPLOAD_BYTES", "Staged", "UploadReport", "add_uploads",
+           "plan_uploads", "stage", "unstage", "validate_upload"]
+
+ALLOWED_SUFFIXES = tuple(sorted(SUFFIXES))
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+@dataclass
+class UploadReport:
+    """What happened to one batch of uploads."""
+
+    added: list[str] = field(default_factory=list)  # doc_ids now searchable
+    errors: list[str] = field(default_factory=list)  # one clear message per rejected file
+    present: list[str] = field(default_factory=list)  # one message per file already indexed
+
+
+@dataclass
+class Staged:
+    """One accepted file: where it goes (``target``) and the doc_ids it will have."""
+
+    source: Path
+    target: Path
+    doc_ids: list[str]
+    sha256: str
+
+
+def validate_upload(path: Path | str, max_bytes: int = MAX_UPLOAD_BYTES) -> str | None:
+    """A friendly message for a file that cannot be added, or None if it is fine.
+
+    Checks the name (accepted suffix, not hidden), that it is a readable regular file, its
+    size, that it is text (no NUL bytes, UTF-8 or a detected CJK encoding) and not blank, and
+    for ``.jsonl`` that every line is a JSON object with an ``id`` and a ``text``/``html``."""
+    path = Path(path)
+    name = path.name or str(path)
+    if path.suffix.lower() not in ALLOWED_SUFFIXES:
+        return (f"{name}：不支持的文件类型 / unsupported file type "
+                f"(accepted: {' '.join(ALLOWED_SUFFIXES)})")
+    if name.startswith("."):
+        return (f"{name}：隐藏文件不会被索引 / hidden files (names starting with '.') are not "
+                "indexed; rename the file")
+    try:
+        if not path.is_file():
+            return f"{name}：文件不存在 / file not found (or not a regular file)"
+        size = path.stat().st_size
+    except OSError:
+        return f"{name}：无法读取文件 / cannot read the file"
+    if size == 0:
+        return f"{name}：文件为空 / the file is empty"
+    if size > max_bytes:
+        return (f"{name}：文件太大 / file too large ({size / 1048576:.1f} MB > "
+                f"{max_bytes / 1048576:g} MB)")
+    try:
+        text = decode_bytes(path.read_bytes(), name)
+    except CorpusError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"{name}：无法读取文件 / cannot read the file ({exc.strerror or exc})"
+    if not text.strip():
+        return f"{name}：文件为空 / the file is empty"
+    if path.suffix.lower() == ".jsonl":
+        return _check_jsonl(name, text)
+    return None
+
+
+def _check_jsonl(name: str, text: str) -> str | None:
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj: Any = json.loads(line)
+        except (ValueError, RecursionError):
+            return f"{name}：第 {n} 行不是合法 JSON / line {n} is not valid JSON"
+        if not isinstance(obj, dict):
+            return f"{name}：第 {n} 行不是 JSON 对象 / line {n} is not a JSON object"
+        if not (obj.get("text") or obj.get("html")):
+            return f"{name}：第 {n} 行缺少 text 或 html / line {n} has no text or html"
+        if obj.get("id") in (None, "") and obj.get("doc_id") in (None, ""):
+            return f"{name}：第 {n} 行缺少 id / line {n} has no id"
+    return None
+
+
+def plan_uploads(paths: list[Path | str], added_dir: Path, doc_ids: set[str],
+                 known_hashes: dict[str, str], max_bytes: int = MAX_UPLOAD_BYTES,
+                 max_document_bytes: int = MAX_DOCUMENT_BYTES) -> tuple[list[Staged],
+                                                                       UploadReport]:
+    """Decide, without writing anything, where each good file goes and what it becomes.
+
+    ``doc_ids``: the ids already indexed; ``known_hashes``: SHA-256 → file of every corpus
+    file. A name whose doc_id or file is taken gets ``-2``, ``-3``, … appended."""
+    report = UploadReport()
+    plans: list[Staged] = []
+    taken = set(doc_ids)
+    hashes = dict(known_hashes)
+    for raw in paths:
+        path = Path(raw)
+        problem = validate_upload(path, max_bytes)
+        if problem:
+            report.errors.append(problem)
+            continue
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest in hashes:
+            report.present.append(f"{path.name}：已在语料库中 / already in the corpus "
+                                  f"(same content as {Path(hashes[digest]).name})")
+            continue
+        try:
+            docs = read_file(path, None, max_document_bytes)
+        except CorpusError as exc:
+            report.errors.append(str(exc))
+            continue
+        except (OSError, RecursionError) as exc:
+            report.errors.append(f"{path.name}：无法读取文件 / cannot read the file ({exc})")
+            continue
+        if path.suffix.lower() == ".jsonl":
+            clash = [d.doc_id for d in docs if d.doc_id in taken]
+            if clash:
+                report.errors.append(f"{path.name}：doc_id {clash[0]!r} 已存在 / already exists; "
+                                     "give the record another id")
+                continue
+            target = _free_name(added_dir, path.stem, path.suffix, taken, check_ids=False)
+            ids = [d.doc_id for d in docs]
+        else:
+            target = _free_name(added_dir, path.stem, path.suffix, taken, check_ids=True)
+            ids = [target.stem]
+        taken.update(ids)
+        taken.add(f"file:{target.name}")
+        hashes[digest] = str(path)
+        plans.append(Staged(path, target, ids, digest))
+    return plans, report
+
+
+def _free_name(folder: Path, stem: str, suffix: str, taken: set[str], check_ids: bool) -> Path:
+    n = 1
+    while True:
+        name = stem if n == 1 else f"{stem}-{n}"
+        target = folder / f"{name}{suffix}"
+        free = not target.exists() and f"file:{target.name}" not in taken
+        if free and (not check_ids or name not in taken):
+            return target
+        n += 1
+
+
+def stage(plans: list[Staged]) -> list[Path]:
+    """Copy each file into place (temporary copy, then rename); never replaces a file.
+
+    Returns the files written, for ``unstage``; on error removes what it wrote."""
+    written: list[Path] = []
+    try:
+        for plan in plans:
+            plan.target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = plan.target.with_name(f".{plan.target.name}.{uuid.uuid4().hex[:8]}.tmp")
+            shutil.copyfile(plan.source, tmp)
+            try:
+                _place(tmp, plan.target)
+            finally:
+                tmp.unlink(missing_ok=True)
+            written.append(plan.target)
+    except BaseException:
+        unstage(written)
+        raise
+    return written
+
+
+def _place(tmp: Path, target: Path) -> None:
+    """Give ``tmp`` the name ``target``, failing (FileExistsError) if that name is taken."""
+    try:
+        os.link(tmp, target)  # atomic, and never replaces an existing file
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links on this file system: check, then rename (under the lock)
+        if target.exists():
+            raise FileExistsError(target) from None
+        os.replace(tmp, target)
+
+
+def unstage(written: list[Path]) -> None:
+    """Remove staged files again (rollback of a failed re-index)."""
+    for path in written:
+        path.unlink(missing_ok=True)
+
+
+def add_uploads(assistant: Any, paths: list[Path | str],
+                max_bytes: int = MAX_UPLOAD_BYTES) -> UploadReport:
+    """Validate ``paths`` and index the good ones incrementally; bad files change nothing."""
+    report = UploadReport()
+    good: list[Path] = []
+    for p in paths:
+        problem = validate_upload(p, max_bytes)
+        if problem:
+            report.errors.append(problem)
+        else:
+            good.append(Path(p))
+    if good:
+        result = assistant.add_files(good)
+        report.added.extend(result.added)
+        report.errors.extend(result.errors)
+        report.present.extend(getattr(result, "present", []))
+    return report
