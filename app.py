@@ -16,9 +16,10 @@ from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from rag.web.ui import build_demo, launch  # noqa: E402 - after the analytics switch
+from rag.web.limits import DEFAULT_PER_MINUTE  # noqa: E402 - after the analytics switch
+from rag.web.ui import build_demo, launch  # noqa: E402
 
-__all__ = ["build_demo", "main", "open_assistant", "parse_args"]
+__all__ = ["build_demo", "is_loopback", "main", "open_assistant", "parse_args", "parse_auth"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,7 +34,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", default=None, help="embedding model (default: the index's)")
     p.add_argument("--feedback", type=Path, default=None,
                    help="👍/👎 JSONL log (default: feedback.jsonl in the index directory)")
+    p.add_argument("--auth", default=os.environ.get("RAG_AUTH"), metavar="USER:PASSWORD",
+                   help="require this login (default: the RAG_AUTH environment variable; "
+                        "prefer it, as command lines are visible to other local users)")
+    p.add_argument("--rate-limit", type=int, default=DEFAULT_PER_MINUTE, metavar="N",
+                   help=f"questions per minute per client address (default "
+                        f"{DEFAULT_PER_MINUTE}; 0: no limit)")
     return p.parse_args(argv)
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """``user:password`` → (user, password); None when not set. Raises ValueError if bad."""
+    if value is None or value == "":
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user.strip() or not password:
+        raise ValueError("--auth / RAG_AUTH must be USER:PASSWORD with both parts non-empty")
+    return user.strip(), password
+
+
+def is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def open_assistant(index: Path | None, corpus: Path | None, model: str | None = None) -> Any:
@@ -41,9 +62,11 @@ def open_assistant(index: Path | None, corpus: Path | None, model: str | None = 
     from rag import Assistant, default_index_dir
     from rag.index_store import IndexStore
 
+    named = index is not None or (corpus is None and bool(os.environ.get("RAG_INDEX_DIR")))
     index_dir = index if index is not None else default_index_dir(corpus)
     started = time.perf_counter()
-    if corpus is None and IndexStore(index_dir).exists():
+    # a named index must exist: a mistyped path is an error, not a new bundled-corpus index
+    if corpus is None and (named or IndexStore(index_dir).exists()):
         print(f"正在加载索引 Loading index {index_dir} …", flush=True)
         assistant = Assistant.load(index_dir, model=model)
     else:
@@ -58,6 +81,18 @@ def open_assistant(index: Path | None, corpus: Path | None, model: str | None = 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        auth = parse_auth(args.auth)
+    except ValueError as e:
+        print(f"❌ {e}", file=sys.stderr)
+        return 2
+    if args.rate_limit < 0:
+        print("❌ --rate-limit must be 0 or more", file=sys.stderr)
+        return 2
+    if not auth and not is_loopback(args.host):
+        print(f"⚠️ WARNING: serving on {args.host} without a login: anyone who can reach this "
+              "port can use the chat and add files. Set --auth USER:PASSWORD or RAG_AUTH.",
+              file=sys.stderr, flush=True)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own startup probes
     from embeddings.loader import ModelLoadError
@@ -69,9 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"❌ {e}", file=sys.stderr)
         return 2
     feedback = args.feedback or Path(assistant.index_dir) / "feedback.jsonl"
-    demo = build_demo(assistant, feedback_path=feedback)
+    demo = build_demo(assistant, feedback_path=feedback, rate_limit=args.rate_limit)
     print(f"👍/👎 feedback log: {feedback}", flush=True)
-    launch(demo, host=args.host, port=args.port)
+    launch(demo, host=args.host, port=args.port, **({"auth": auth} if auth else {}))
     return 0
 
 

@@ -18,6 +18,8 @@ import gradio as gr
 
 from rag.errors import RagError
 from rag.web.feedback import FeedbackLog, vote_name
+from rag.web.limits import DEFAULT_PER_MINUTE, LIMITED, ClientLimiter, client_key
+from rag.web.privacy import public_metadata
 from rag.web.render import (
     citation_label,
     escape_text,
@@ -151,6 +153,9 @@ def ask(assistant: Any, question: str, history: list[str] | None = None,
     items = [item_from(s, "snippet") for s in answer.snippets]
     if not answer.answered or not items:
         items = [item_from(h, "hit") for h in answer.hits]
+    roots = _roots(assistant)
+    for item in items:  # no absolute server path reaches the browser
+        item["metadata"] = public_metadata(item["metadata"], roots)
     record.update(
         query=answer.query or question, answered=bool(answer.answered and answer.snippets),
         message=answer.message or "", items=items,
@@ -180,8 +185,15 @@ def _views(assistant: Any, item: dict[str, Any] | None) -> tuple[str, str]:
         doc = assistant.document(item["doc_id"])
     except RagError as e:
         return format_notice_html(str(e)), ""
-    article = format_document_html(doc.doc_id, doc.title, doc.text, doc.metadata, item)
+    meta = public_metadata(doc.metadata, _roots(assistant))
+    article = format_document_html(doc.doc_id, doc.title, doc.text, meta, item)
     return format_context_html(doc.text, item), article
+
+
+def _roots(assistant: Any) -> list[Path]:
+    """Folders that document paths are shown relative to: the corpus, the index (uploads)."""
+    return [Path(p) for p in (getattr(assistant, "corpus", None),
+                              getattr(assistant, "index_dir", None)) if p]
 
 
 def _panel_placeholder() -> str:
@@ -203,14 +215,18 @@ def build_demo(
     feedback_path: Path | str | None = None,
     *,
     title: str = "新闻问答 News QA",
+    rate_limit: int = DEFAULT_PER_MINUTE,
 ) -> gr.Blocks:
-    """The chat UI over ``assistant`` (shared by all sessions; uploads are serialized)."""
+    """The chat UI over ``assistant`` (shared by all sessions; uploads are serialized).
+
+    ``rate_limit``: questions per minute per client address (0: no limit)."""
     if feedback_path is None:
         from rag.config import cache_dir
 
         feedback_path = cache_dir() / "feedback.jsonl"
     feedback = FeedbackLog(feedback_path)
     upload_lock = threading.Lock()
+    limiter = ClientLimiter(rate_limit)
 
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
         state = gr.State({"records": {}, "current": None})
@@ -278,9 +294,13 @@ def build_demo(
                     add_btn = gr.Button("添加到语料库 Add to corpus", elem_id="add")
                     upload_status = gr.Markdown("", elem_id="upload-status")
 
-        def respond(q, chat, st, k_, mode_, src, d0, d1):
+        def respond(q, chat, st, k_, mode_, src, d0, d1, request: gr.Request):
             chat = list(chat or [])
             st = {"records": dict(st.get("records", {})), "current": st.get("current")}
+            if (q or "").strip() and not limiter.allow(client_key(request)):
+                chat.append({"role": "assistant", "content": format_notice_html(LIMITED)})
+                yield chat, st, q, gr.update(), gr.update(), gr.update()
+                return
             history = [r["question"] for _, r in sorted(st["records"].items()) if r["query"]]
             if (q or "").strip():
                 chat.append({"role": "user", "content": format_question_html(q)})
@@ -372,6 +392,7 @@ def build_demo(
                         titles.append(doc_id)
                 lines.append(f"✅ 已添加 {len(report.added)} 篇 / added: "
                              + "；".join(f"《{escape_text(t)}》" for t in titles))
+            lines += [f"ℹ️ {escape_text(msg, newlines=False)}" for msg in report.present]
             lines += [f"❌ {escape_text(err, newlines=False)}" for err in report.errors]
             if not lines:
                 lines.append("ℹ️ 没有新文章 / nothing new was added.")
@@ -387,8 +408,11 @@ def build_demo(
 
         demo.load(on_load, None, [doc_count, source], api_visibility="private", queue=False)
 
-        def answer(question: str) -> str:
-            """Answer a question from the news corpus: cited verbatim snippets, as text."""
+        def answer(question: str, request: gr.Request) -> str:
+            """Answer a question from the news corpus: cited verbatim snippets, as plain text
+            (the question is echoed as typed: clients showing it as HTML must escape it)."""
+            if not limiter.allow(client_key(request)):
+                return f"⚠️ {LIMITED}"
             result, error = run_answer(assistant, question)
             return format_answer_text(result) if result is not None else f"⚠️ {error}"
 
