@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-8)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test lint eval eval-cmrc bench browser clean
+.PHONY: install run test lint eval eval-cmrc bench browser clean test-fast bench-load
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,11 @@ browser:                ## Debian's chromium for the browser tests (Playwright c
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
-test: install browser   ## the whole test suite
+test: install browser   ## the whole test suite (unit, integration, browser, slow)
 	$(BIN)/python -m pytest -q $(ARGS)
+
+test-fast: install      ## unit tests only (no model, no server; under a minute)
+	$(BIN)/python -m pytest -q -m unit $(ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -39,6 +42,9 @@ eval-cmrc: install      ## the same report on CMRC 2018 dev (../shared/bench)
 
 bench: install          ## speed and scale benchmark
 	$(BIN)/python -m eval speed $(ARGS)
+
+bench-load: install     ## 50 concurrent chat users for 60 s (starts app.py; CPU heavy)
+	$(BIN)/python -m eval.load_bench $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache eval/results

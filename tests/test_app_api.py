@@ -15,6 +15,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from app_support import REPO, AppServer, free_port, shared_app  # noqa: E402
 
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
 QUESTIONS = [  # (question, a keyword the cited answer must contain, or None)
     ("安唐保是为哪类患者设计的？", "糖尿病"),
     ("京东健康和哪家机构成立了互联网医疗中心？", "济爱"),

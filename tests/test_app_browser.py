@@ -27,9 +27,9 @@ CHROMIUM_ARGS = [
 ]
 TIMEOUT_MS = 60_000
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Chromium at /usr/bin/chromium (apt-get install chromium)"
-)
+)]
 
 ATB = "安唐保是为哪类患者设计的？"
 ATB_TITLE = "慧医天下牵手阿里健康"

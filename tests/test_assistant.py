@@ -6,6 +6,8 @@ import pytest
 
 from rag import Filters, InvalidQuestionError, UnknownDocumentError
 
+pytestmark = pytest.mark.integration
+
 ALI = "000_b3be6aaf6ae97e79"
 CPIC = "001_7a80679c6e2a11f6"
 JD_GZ = "002_cefbccecdd2d9a56"

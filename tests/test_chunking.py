@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -9,6 +10,8 @@ from rag.chunking import chunk_document, sentence_spans
 from rag.config import ChunkingConfig
 from rag.sentences import split_sentences
 from rag.types import Document
+
+pytestmark = pytest.mark.unit
 
 
 def texts(spans, text):

@@ -8,6 +8,8 @@ import pytest
 
 from rag.cli import main
 
+pytestmark = pytest.mark.integration
+
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))

@@ -12,6 +12,8 @@ from rag.corpus import load_corpus, read_corpus, read_file
 from rag.errors import CorpusError
 from rag.frontmatter import normalize_date, split_front_matter
 
+pytestmark = pytest.mark.unit
+
 BUNDLED = Path(__file__).resolve().parent.parent / "data" / "articles"
 
 

@@ -16,6 +16,8 @@ from eval.report import category_table, compare, metrics_table
 from eval.squad import squad_to_eval, write_corpus
 from eval.summary import summarise_mode
 
+pytestmark = pytest.mark.unit
+
 
 def test_gold_doc_ranked_second() -> None:
     scores = retrieval_scores({"q": ["d1"]}, {"q": ["d0", "d1", "d2"]})

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from rag.followup import contextualize, subjects
 
+pytestmark = pytest.mark.unit
+
 JD = "京东健康和哪家机构成立了互联网医疗中心？"
 ATB = "安唐保是为哪类患者设计的？"
 

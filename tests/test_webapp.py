@@ -31,6 +31,8 @@ from rag.web.render import (
 from rag.web.ui import ask, run_answer
 from rag.web.uploads import MAX_UPLOAD_BYTES, add_uploads, validate_upload
 
+pytestmark = pytest.mark.unit
+
 XSS = [
     "<script>window.__xss=1</script>",
     '<img src=x onerror="window.__xss=1">',

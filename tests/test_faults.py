@@ -1,0 +1,482 @@
+"""Fault suite: nasty files, corrupt indexes, crashes, concurrent writers, bad arguments.
+
+Every case here failed (traceback, silent wrong result or data loss) before issue 8 was
+fixed. The embedding model is replaced by ``FakeEncoder`` (see fault_support.py), so these
+tests exercise ingestion and index mechanics in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from rag import Assistant, Config, CorruptIndexError, IndexNotFoundError, RagError
+from rag.errors import IndexFormatError, InvalidArgumentError
+from rag.index_data import IndexData
+from rag.index_store import IndexStore
+from tests.fault_support import FakeEncoder, small_corpus, write_article
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def fake_encoder(monkeypatch):
+    monkeypatch.setattr("rag.assistant.Encoder", FakeEncoder)
+
+
+@pytest.fixture
+def built(tmp_path):
+    corpus = small_corpus(tmp_path / "corpus")
+    index = tmp_path / "index"
+    return Assistant.build(corpus, index), corpus, index
+
+
+# ------------------------------------------------------------------------- nasty corpus
+def _nasty_corpus(folder: Path) -> dict[str, str]:
+    """Bad files next to good ones; returns {file name: reason it must be skipped}."""
+    small_corpus(folder)
+    deep = "<div>" * 3000 + "<p>深藏的句子在这里。</p>" + "</div>" * 3000
+    (folder / "deep.html").write_text(deep, encoding="utf-8")  # kept: deep is not bad
+    (folder / "binary.txt").write_bytes(b"\x00\x01PK\x03\x04" * 200)
+    (folder / "latin.txt").write_bytes("Café crème brûlée à la carte".encode("latin-1") * 5)
+    (folder / "huge.txt").write_text("大" * 5000 + "。", encoding="utf-8")
+    (folder / "locked.md").write_text("锁住的文件。", encoding="utf-8")
+    (folder / "empty.md").write_text("", encoding="utf-8")
+    (folder / "images.html").write_text("<div><img src='a.png'></div>", encoding="utf-8")
+    (folder / ".hidden.md").write_text("隐藏文件不应被索引。", encoding="utf-8")
+    (folder / "loop").mkdir()
+    (folder / "loop" / "self").symlink_to(folder / "loop")
+    (folder / "big5.txt").write_bytes("臺北醫院擴建完成，新增病床三百張。".encode("big5") * 3)
+    (folder / "sjis.txt").write_bytes(
+        "東京都は今日、新しい病院の開設を発表しました。".encode("shift_jis") * 3)
+    (folder / "badyaml.md").write_text("---\ntitle: [unclosed\n---\n正文照常索引。",
+                                       encoding="utf-8")
+    bomb = ("---\na: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+            "c: &c [*b, *b, *b, *b, *b, *b, *b, *b]\ntitle: [*c, *c, *c, *c, *c, *c]\n"
+            "---\n炸弹正文。")
+    (folder / "bomb.md").write_text(bomb, encoding="utf-8")
+    rows = [{"id": "j1", "text": "第一条记录。", "date": "yesterday"},
+            {"text": "没有编号的记录。"},
+            {"id": "j3", "text": "第三条记录。", "date": "2021-05-06"}]
+    (folder / "news.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    return {"binary.txt": "binary", "latin.txt": "encoding", "huge.txt": "too large",
+            "locked.md": "Permission denied", "empty.md": "no text",
+            "images.html": "no text", "news.jsonl:2": "no 'id'"}
+
+
+@pytest.fixture
+def unreadable(monkeypatch):
+    """Files named ``locked.*`` raise PermissionError when opened (tests run as root)."""
+    real_open = open
+    real_read_bytes = Path.read_bytes
+
+    def guarded_open(file, *args, **kwargs):
+        if Path(str(file)).name.startswith("locked."):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    def guarded_read_bytes(self):
+        if self.name.startswith("locked."):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read_bytes(self)
+
+    monkeypatch.setattr("builtins.open", guarded_open)
+    monkeypatch.setattr(Path, "read_bytes", guarded_read_bytes)
+
+
+def test_bad_files_are_skipped_with_one_warning_each(tmp_path, caplog, unreadable):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    expected = _nasty_corpus(corpus)
+    config = Config()
+    config.corpus.max_document_bytes = 10_000
+    with caplog.at_level(logging.WARNING):
+        assistant = Assistant.build(corpus, tmp_path / "index", config=config)
+    ids = {d.doc_id for d in assistant.documents()}
+    assert ids == {"mars", "moon", "sea", "deep", "big5", "sjis", "badyaml", "bomb", "j1", "j3"}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    for name, reason in expected.items():
+        hits = [w for w in warnings if name in w]
+        assert len(hits) == 1, (name, hits)
+        assert reason in hits[0], (name, hits[0])
+    assert any("badyaml.md" in w and "front matter" in w for w in warnings)
+    assert any("bomb.md" in w and "aliases" in w for w in warnings)
+    assert assistant.document("deep").text == "深藏的句子在这里。"
+    assert assistant.document("big5").text.startswith("臺北醫院擴建完成")
+    assert assistant.document("sjis").text.startswith("東京都は今日")
+    assert not any("\x00" in d.text for d in assistant.documents())
+
+
+def test_unparseable_jsonl_date_is_dropped_and_never_matches_a_date_filter(tmp_path, caplog):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    rows = [{"id": "y", "text": "昨天发生了火星医院的故事。", "date": "yesterday"},
+            {"id": "d", "text": "火星医院在二〇二一年也有故事。", "date": "2021-05-06"}]
+    (corpus / "n.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows),
+                                    encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        assistant = Assistant.build(corpus, tmp_path / "i")
+    assert "date" not in assistant.document("y").metadata
+    assert any("n.jsonl:1" in r.getMessage() and "yesterday" in r.getMessage()
+               for r in caplog.records)
+    hits = assistant.retrieve("火星医院", k=5, date_from="2000-01-01")
+    assert [h.doc_id for h in hits] == ["d"]
+
+
+# ------------------------------------------------------------------------ index damage
+def _damage_cases(build: Path) -> list[tuple[str, str]]:
+    files = sorted(p.relative_to(build).as_posix() for p in build.rglob("*") if p.is_file())
+    assert len(files) >= 6
+    return [(f, how) for f in files for how in ("truncate", "delete", "flip-start",
+                                                 "flip-middle", "flip-end")]
+
+
+def _damage(path: Path, how: str) -> None:
+    if how == "delete":
+        path.unlink()
+        return
+    data = bytearray(path.read_bytes())
+    if how == "truncate":
+        path.write_bytes(bytes(data[: len(data) // 2]))
+        return
+    pos = {"flip-start": 0, "flip-middle": len(data) // 2, "flip-end": len(data) - 1}[how]
+    data[pos] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_every_damaged_index_file_is_a_clear_error(built, tmp_path):
+    _, _, index = built
+    build = IndexStore(index).current()
+    cases = _damage_cases(build)
+    import shutil
+
+    for n, (rel, how) in enumerate(cases):
+        copy = tmp_path / f"copy{n}"
+        shutil.copytree(index, copy)
+        _damage(IndexStore(copy).current() / rel, how)
+        with pytest.raises(CorruptIndexError, match="rebuild") as err:
+            Assistant.load(copy, refresh=False)
+        assert "Traceback" not in str(err.value)
+        shutil.rmtree(copy)
+
+
+def test_missing_build_and_bad_current_are_clear_errors(built, tmp_path):
+    _, _, index = built
+    (index / "CURRENT").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(CorruptIndexError, match="rebuild"):
+        Assistant.load(index)
+    (index / "CURRENT").unlink()
+    with pytest.raises(CorruptIndexError, match="--corpus"):
+        Assistant.load(index)
+    with pytest.raises(IndexNotFoundError, match="check the path"):
+        Assistant.load(tmp_path / "typo")
+    assert not (tmp_path / "typo").exists()
+
+
+@pytest.mark.parametrize("version", [1, 99, None, "2"])
+def test_manifest_format_version_is_checked(built, version):
+    _, _, index = built
+    path = IndexStore(index).current() / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["format"] = version
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexFormatError, match="format"):
+        IndexData.load(path.parent)
+
+
+def test_older_format_is_rebuilt_from_its_own_corpus(built):
+    _, corpus, index = built
+    path = IndexStore(index).current() / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["format"] = 1
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    reopened = Assistant.load(index)
+    assert reopened.manifest["format"] == 2
+    assert reopened.manifest["corpus"]["sources"] == [str(corpus.resolve())]
+
+
+def test_settings_that_shape_the_index_force_a_rebuild(built):
+    _, corpus, index = built
+    before = IndexStore(index).current()
+    config = Config()
+    config.retrieval.ann_threshold = 10
+    assert config.build_key() != Config().build_key()
+    Assistant.build(corpus, index, config=config)
+    assert IndexStore(index).current() != before
+    assert IndexStore(index).manifest()["vector_index"]["type"] == "ivf" or \
+        IndexStore(index).manifest()["counts"]["chunks"] <= 10
+
+
+# ------------------------------------------------------------------------- crash safety
+KILL_SCRIPT = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    sys.path.insert(0, {repo!r})
+    import rag.assistant
+    from rag.index_data import IndexData
+    from tests.fault_support import FakeEncoder
+    rag.assistant.Encoder = FakeEncoder
+    real_save = IndexData.save
+
+    def save(self, folder):
+        real_save(self, folder)
+        (folder / "documents.jsonl").write_text("half", encoding="utf-8")
+        Path({marker!r}).write_text(str(folder))
+        time.sleep(600)
+
+    IndexData.save = save
+    rag.assistant.Assistant.build({corpus!r}, {index!r})
+""")
+
+
+def test_kill_9_during_a_build_leaves_the_previous_index_intact(built, tmp_path):
+    assistant, corpus, index = built
+    before = IndexStore(index).current()
+    answer_before = assistant.retrieve("火星医院的院长是谁？", k=1)[0].doc_id
+    write_article(corpus, "new.md", "新文章", "这是一篇新文章。")
+    marker = tmp_path / "saving"
+    script = KILL_SCRIPT.format(repo=str(REPO), marker=str(marker), corpus=str(corpus),
+                                index=str(index))
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO)
+    try:
+        while not marker.exists():  # wait until the build is mid-way through writing
+            assert proc.poll() is None, "the build process died early"
+            time.sleep(0.1)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert IndexStore(index).current() == before
+    reopened = Assistant.load(index, refresh=False)
+    assert reopened.retrieve("火星医院的院长是谁？", k=1)[0].doc_id == answer_before
+    rebuilt = Assistant.build(corpus, index)  # the lock died with the process
+    assert "new" in {d.doc_id for d in rebuilt.documents()}
+
+
+def test_interrupted_embedding_resumes_from_the_cache(tmp_path):
+    from embeddings.encoder import Encoder
+
+    calls: list[int] = []
+
+    class Model:
+        prompts: dict[str, str] = {}
+
+        def get_sentence_embedding_dimension(self) -> int:
+            return 4
+
+        def encode(self, texts, **_):
+            calls.append(len(texts))
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+            return [[1.0, 0.0, 0.0, 0.0]] * len(texts)
+
+    enc = Encoder("fake/model", tmp_path / "cache")
+    enc._model, enc._query_prompt, enc._passage_prompt = Model(), None, None
+    texts = [f"文本{i}" for i in range(1000)]
+    with pytest.raises(KeyboardInterrupt):
+        enc.encode_passages(texts, flush_every=256)
+    assert len(enc.cache) == 512
+    enc.encode_passages(texts, flush_every=256)
+    assert enc.last_encoded == 1000 - 512
+
+
+# ---------------------------------------------------------------------- writers, uploads
+def test_two_writers_with_the_same_file_name_are_serialised_and_lose_nothing(built, tmp_path):
+    _, _, index = built
+    first, second = Assistant.load(index), Assistant.load(index)
+    up1, up2 = tmp_path / "u1" / "report.html", tmp_path / "u2" / "report.html"
+    up1.parent.mkdir()
+    up2.parent.mkdir()
+    up1.write_text("<p>甲报告：火星医院新增儿科。</p>", encoding="utf-8")
+    up2.write_text("<p>乙报告：月球药房新增夜班。</p>", encoding="utf-8")
+    results = {}
+    barrier = threading.Barrier(2)
+
+    def add(name, assistant, path):
+        barrier.wait()
+        results[name] = assistant.add_files([path])
+
+    threads = [threading.Thread(target=add, args=("a", first, up1)),
+               threading.Thread(target=add, args=("b", second, up2))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    added = sorted(results["a"].added + results["b"].added)
+    assert added == ["report", "report-2"]
+    final = Assistant.load(index)
+    texts = {final.document(d).text for d in added}
+    assert texts == {"甲报告：火星医院新增儿科。", "乙报告：月球药房新增夜班。"}
+
+
+def test_uploads_never_overwrite_and_report_duplicates(built, tmp_path):
+    assistant, _, index = built
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    one = tmp_path / "a" / "note.md"
+    one.write_text("第一版笔记。", encoding="utf-8")
+    two = tmp_path / "b" / "note.md"
+    two.write_text("第二版笔记，内容不同。", encoding="utf-8")
+    assert assistant.add_files([one]).added == ["note"]
+    result = assistant.add_files([two])
+    assert result.added == ["note-2"] and not result.errors
+    assert assistant.document("note").text == "第一版笔记。"
+    assert assistant.document("note-2").text == "第二版笔记，内容不同。"
+    again = assistant.add_files([one])
+    assert again.added == [] and again.present and "already" in again.present[0]
+    corpus_copy = tmp_path / "mars.md"  # same name as a corpus file, different content
+    corpus_copy.write_text("另一个火星。", encoding="utf-8")
+    assert assistant.add_files([corpus_copy]).added == ["mars-2"]
+    assert "张三丰" in assistant.document("mars").text
+
+
+@pytest.mark.parametrize(("name", "data", "needle"), [
+    (".hidden.md", "隐藏。", "hidden"),
+    ("bin.md", b"\x00\x00\x00", "binary"),
+    ("latin.txt", "Crème brûlée".encode("latin-1") * 4, "UTF-8"),
+    ("noid.jsonl", '{"text": "没有编号"}\n', "no id"),
+    ("photo.png", b"\x89PNG", "unsupported"),
+])
+def test_bad_uploads_are_clear_errors_and_change_nothing(built, tmp_path, name, data, needle):
+    assistant, _, index = built
+    path = tmp_path / name
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    count, build = assistant.n_documents, IndexStore(index).current()
+    result = assistant.add_files([path])
+    assert result.added == [] and len(result.errors) == 1 and needle in result.errors[0]
+    assert assistant.n_documents == count and IndexStore(index).current() == build
+
+
+def test_missing_upload_is_a_clear_error(built, tmp_path):
+    assistant, _, _ = built
+    result = assistant.add_files([tmp_path / "nope.md"])
+    assert result.added == [] and "not found" in result.errors[0]
+
+
+# -------------------------------------------------------------------------- bad arguments
+BAD_K = [0, -1, None, 1.5, "3", True, 10_000]
+BAD_FILTERS = [{"date_from": "2022-13-45"}, {"date_to": "2022-13-45"}, {"date_from": "yesterday"},
+               {"date_to": "2022/01/01"}, {"date_from": 20220101},
+               {"date_from": "2022-06-01", "date_to": "2022-01-01"}, {"doc_ids": "mars"},
+               {"source": 5}]
+
+
+@pytest.mark.parametrize("k", BAD_K)
+@pytest.mark.parametrize("method", ["retrieve", "answer"])
+def test_bad_k_is_a_clear_error(built, method, k):
+    assistant, _, _ = built
+    with pytest.raises(InvalidArgumentError, match="k must"):
+        getattr(assistant, method)("火星医院的院长是谁？", k)
+
+
+@pytest.mark.parametrize("filters", BAD_FILTERS)
+@pytest.mark.parametrize("method", ["retrieve", "answer"])
+def test_bad_filters_are_clear_errors(built, method, filters):
+    assistant, _, _ = built
+    with pytest.raises(InvalidArgumentError) as err:
+        getattr(assistant, method)("火星医院的院长是谁？", 3, **filters)
+    assert isinstance(err.value, ValueError) and isinstance(err.value, RagError)
+
+
+def test_bad_history_and_mode_are_clear_errors(built):
+    assistant, _, _ = built
+    with pytest.raises(InvalidArgumentError, match="history"):
+        assistant.answer("它在哪里？", history="火星医院")
+    with pytest.raises(ValueError, match="unknown retrieval mode"):
+        assistant.retrieve("火星医院", mode="fuzzy")
+
+
+def test_good_dates_still_filter(built):
+    assistant, _, _ = built
+    hits = assistant.retrieve("火星医院", 3, date_from="2022-06-07", date_to="2022-06-07")
+    assert hits and all(h.metadata["date"].startswith("2022-06-07") for h in hits)
+    assert assistant.retrieve("火星医院", 3, date_from="2022-06-08") == []
+
+
+@pytest.mark.parametrize("question", [
+    "SELECT * FROM documents WHERE 1=1; DROP TABLE users",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "안녕하세요 병원은 어디에 있어요",
+    "これはなんですか",
+    "' OR 1=1 --",
+])
+def test_junk_questions_are_refused(built, question):
+    assistant, _, _ = built
+    answer = assistant.answer(question)
+    assert not answer.answered and not answer.snippets
+
+
+# ---------------------------------------------------------------------------------- CLI
+def _cli(capsys, *argv: str) -> tuple[int, str, str]:
+    from rag.cli import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse errors
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize("args", [
+    ["-k", "0"], ["-k", "-1"], ["-k", "abc"], ["-k", "1000"], ["--date-from", "2022-13-45"],
+    ["--date-to", "yesterday"], ["--mode", "fuzzy"],
+])
+@pytest.mark.parametrize("command", ["search", "ask"])
+def test_cli_bad_arguments_exit_2(built, capsys, command, args):
+    _, _, index = built
+    code, out, err = _cli(capsys, command, "火星医院", "--index", str(index), *args)
+    assert code == 2 and out == "" and "error" in err
+
+
+def test_cli_date_order_is_checked(built, capsys):
+    _, _, index = built
+    code, _, err = _cli(capsys, "search", "火星医院", "--index", str(index),
+                        "--date-from", "2022-06-01", "--date-to", "2022-01-01")
+    assert code == 2 and "after" in err
+
+
+@pytest.mark.parametrize("command", ["ask", "search", "doc"])
+def test_cli_named_index_that_is_missing_never_builds_the_bundled_corpus(tmp_path, capsys,
+                                                                         command):
+    typo = tmp_path / "typo"
+    half = tmp_path / "half"  # exists, but has no CURRENT
+    (half / "builds").mkdir(parents=True)
+    for folder, needle in ((typo, "no index"), (half, "not a readable index")):
+        code, out, err = _cli(capsys, command, "火星医院", "--index", str(folder))
+        assert code == 2 and out == "" and needle in err and "rag index" in err
+    assert not typo.exists() and list(half.rglob("*")) == [half / "builds"]
+
+
+def test_cli_check_verifies_every_file(built, capsys, monkeypatch):
+    _, _, index = built
+    code, out, _ = _cli(capsys, "check", str(index))
+    assert code == 0 and "ok:" in out
+    monkeypatch.setattr("rag.integrity.FAST_HASH_BYTES", 0)  # opening checks sizes only
+    vectors = IndexStore(index).current() / "sentence_vectors.npy"
+    data = bytearray(vectors.read_bytes())
+    data[-1] ^= 0x01
+    vectors.write_bytes(bytes(data))
+    Assistant.load(index, refresh=False)  # fast path: same size, not hashed
+    code, _, err = _cli(capsys, "check", str(index))
+    assert code == 2 and "sentence_vectors.npy checksum mismatch" in err
+
+
+def test_cli_index_keeps_the_recorded_corpus(built, capsys):
+    _, corpus, index = built
+    code, out, _ = _cli(capsys, "index", "--index", str(index))
+    assert code == 0 and "documents: 3" in out
