@@ -74,6 +74,9 @@ def open_assistant(index: Path | None, corpus: Path | None, model: str | None = 
               "(first run: embedding the articles may take a minute) …", flush=True)
         assistant = Assistant.build(corpus=corpus, index_dir=index_dir, model=model,
                                     progress=True)
+    if assistant.config.answer.reader:
+        print("正在加载阅读模型 Loading the reader …", flush=True)
+        assistant.reader.warm_up()
     print(f"✅ 索引就绪 Index ready: {assistant.n_documents} documents "
           f"({time.perf_counter() - started:.1f} s)", flush=True)
     return assistant

@@ -115,6 +115,90 @@ class Encoder:
         self.last_encoded = len(todo)
         return out
 
+    def encode_passages_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
+        use_cache: bool = True, progress: bool = False, flush_every: int = 256,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors and, from the same forward pass, a vector for each character span
+        ``spans[i]`` of ``texts[i]``: the normalised mean of the contextual embeddings of the
+        span's tokens (the passage vector is the mean over all tokens, as in ``encode``).
+
+        Work is done and cached in batches of ``flush_every`` texts, so an interrupted run
+        resumes where it stopped."""
+        self.model  # noqa: B018
+        _set_threads(self.passage_threads)
+        texts = list(texts)
+        prompt = self._passage_prompt or ""
+        cache = self.cache if use_cache else None
+        stem = cache.path.stem if cache is not None else ""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        span_out = [np.zeros((len(s), self.dim), dtype=np.float32) for s in spans]
+        encoded = 0
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), desc="embedding", unit="passage", mininterval=5)
+        for lo in range(0, len(texts), flush_every):
+            idx = list(range(lo, min(lo + flush_every, len(texts))))
+            keys = {i: EmbeddingCache.key(stem, prompt, texts[i]) for i in idx}
+            span_keys = {i: [EmbeddingCache.key(stem, "span:" + prompt, f"{texts[i]}\0{a}:{b}")
+                             for a, b in spans[i]] for i in idx}
+            found = cache.get_many([k for i in idx for k in (keys[i], *span_keys[i])]) \
+                if cache is not None else {}
+            todo = []
+            for i in idx:
+                if keys[i] in found and all(k in found for k in span_keys[i]):
+                    out[i] = found[keys[i]]
+                    for j, k in enumerate(span_keys[i]):
+                        span_out[i][j] = found[k]
+                else:
+                    todo.append(i)
+            if todo:
+                vecs, svecs = self._encode_with_spans([texts[i] for i in todo],
+                                                      [spans[i] for i in todo])
+                for n, i in enumerate(todo):
+                    out[i], span_out[i] = vecs[n], svecs[n]
+                if cache is not None:
+                    cache.put_many([keys[i] for i in todo], vecs)
+                    cache.put_many([k for i in todo for k in span_keys[i]],
+                                   np.concatenate([span_out[i] for i in todo]))
+            encoded += len(todo)
+            if bar is not None:
+                bar.update(len(idx))
+        if bar is not None:
+            bar.close()
+        self.last_encoded = encoded
+        return out, span_out
+
+    def _encode_with_spans(self, texts: list[str], spans: list[Sequence[tuple[int, int]]]
+                           ) -> tuple[np.ndarray, list[np.ndarray]]:
+        model = self.model
+        prompts = getattr(model, "prompts", None) or {}
+        prompt = prompts.get(self._passage_prompt, "") if self._passage_prompt else ""
+        kwargs = {"prompt_name": self._passage_prompt} if self._passage_prompt else {}
+        tokens = model.encode(texts, batch_size=self.batch_size, output_value="token_embeddings",
+                              convert_to_numpy=False, show_progress_bar=False, **kwargs)
+        enc = model.tokenizer([prompt + t for t in texts], return_offsets_mapping=True,
+                              truncation=True, max_length=model.max_seq_length)
+        vecs = np.zeros((len(texts), self.dim), dtype=np.float32)
+        svecs: list[np.ndarray] = []
+        for i, emb in enumerate(tokens):
+            emb = emb.float().cpu().numpy()
+            offsets = np.asarray(enc["offset_mapping"][i], dtype=np.int64) - len(prompt)
+            vecs[i] = _unit(emb.mean(axis=0))
+            out = np.zeros((len(spans[i]), self.dim), dtype=np.float32)
+            if len(offsets) != len(emb):  # tokenizations disagree: encode the spans alone
+                alone = [texts[i][a:b] for a, b in spans[i]]
+                out[:] = self._encode(alone, self._passage_prompt, False)
+            else:
+                real = offsets[:, 1] > offsets[:, 0]
+                for j, (a, b) in enumerate(spans[i]):
+                    sel = real & (offsets[:, 0] < b) & (offsets[:, 1] > a)
+                    out[j] = _unit(emb[sel].mean(axis=0)) if sel.any() else vecs[i]
+            svecs.append(out)
+        return vecs, svecs
+
     def _encode(self, texts: list[str], prompt_name: str | None, progress: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -128,6 +212,11 @@ class Encoder:
             **kwargs,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return (v / n if n > 0 else v).astype(np.float32)
 
 
 def _quiet_transformers() -> None:

@@ -1,4 +1,5 @@
-"""``python -m eval [options]``: quality report; ``python -m eval speed``: speed bench."""
+"""``python -m eval [options]``: quality report; ``python -m eval speed``: speed bench;
+``python -m eval fit-reader``: fit the reader's answer settings on held-out DRCD."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ def main(argv: list[str]) -> int:
         from eval.bench_speed import main as speed_main
 
         return speed_main(argv[1:])
+    if argv[:1] == ["fit-reader"]:
+        from eval.fit_reader import main as fit_main
+
+        return fit_main(argv[1:])
     from eval.runner import main as runner_main
 
     return runner_main(argv)

@@ -12,8 +12,11 @@ from eval.metrics import doc_ranking
 from eval.questions import Question
 
 RETRIEVAL_MODES = ("keyword", "dense", "hybrid")
-PIPELINE = "pipeline"
-MODES = (*RETRIEVAL_MODES, PIPELINE)
+HEURISTIC = "heuristic"  # the full pipeline with the fast sentence scorer (reader=False)
+READER = "reader"  # the full pipeline with the trained reader: what users get
+PIPELINES = (HEURISTIC, READER)
+MODES = (*RETRIEVAL_MODES, *PIPELINES)
+ALIASES = {"pipeline": READER}
 RETRIEVE_K = 30  # chunks fetched per query, so that ten distinct documents are usually there
 WARMUP = 3
 
@@ -40,6 +43,7 @@ class Record:
     answers: list[str]
     ranked_docs: list[str] = field(default_factory=list)
     answered: bool = False
+    short_answer: str | None = None
     snippets: list[SnippetRecord] = field(default_factory=list)
     retrieve_ms: float | None = None
     answer_ms: float | None = None
@@ -64,26 +68,30 @@ def citation_valid(assistant: Any, snippet: Any) -> bool:
 
 
 def ask(assistant: Any, q: Question, mode: str, key: str) -> Record:
-    """Run one question: ``retrieve`` (retrieval modes) then ``answer`` in that mode."""
+    """Run one question: ``retrieve`` (retrieval modes) then ``answer`` in that mode; retrieval
+    modes answer with the heuristic (it isolates retrieval's effect on answers)."""
     rec = Record(key, q.id, q.category, list(q.doc_ids), list(q.answers))
-    answer_mode = None if mode == PIPELINE else mode
+    pipeline = mode in PIPELINES
+    answer_mode = None if pipeline else mode
     try:
-        if mode != PIPELINE:
+        if not pipeline:
             t0 = time.perf_counter()
             hits = assistant.retrieve(q.question, k=RETRIEVE_K, mode=mode)
             rec.retrieve_ms = (time.perf_counter() - t0) * 1000
             rec.ranked_docs = doc_ranking(h.doc_id for h in hits)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        ans = assistant.answer(q.question, mode=answer_mode, timings=timings)
+        ans = assistant.answer(q.question, mode=answer_mode, timings=timings,
+                               reader=mode == READER)
         rec.answer_ms = (time.perf_counter() - t0) * 1000
         rec.stages = {k: float(v) for k, v in timings.items()}
         rec.answered = bool(ans.answered)
+        rec.short_answer = ans.short_answer
         rec.snippets = [
             SnippetRecord(s.text, s.doc_id, s.start, s.end, citation_valid(assistant, s))
             for s in ans.snippets
         ]
-        if mode == PIPELINE:  # what the user sees: snippet docs first, then the other hits
+        if pipeline:  # what the user sees: snippet docs first, then the other hits
             shown = [s.doc_id for s in ans.snippets] + [h.doc_id for h in ans.hits]
             rec.ranked_docs = doc_ranking(shown)
     except Exception as exc:  # noqa: BLE001 - one failing question must not end the run

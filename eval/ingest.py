@@ -49,20 +49,21 @@ def touch_one_document(corpus: Path) -> str:
 
 @contextlib.contextmanager
 def recorded_passage_encoding(stats: dict[str, Any], use_cache: bool) -> Iterator[None]:
-    """Patch ``Encoder.encode_passages`` to record its texts, model-load and encode seconds.
+    """Patch ``Encoder.encode_passages_with_spans`` (the index build's one embedding pass) to
+    record its texts, model-load and encode seconds.
 
     With ``use_cache=False`` every call bypasses the embedding cache (a truly fresh build).
     """
     from embeddings.encoder import Encoder
 
-    original = Encoder.encode_passages
+    original = Encoder.encode_passages_with_spans
 
-    def wrapped(self: Any, texts: Any, use_cache_arg: bool = True, progress: bool = False,
-                **kwargs: Any) -> Any:
+    def wrapped(self: Any, texts: Any, spans: Any, use_cache_arg: bool = True,
+                progress: bool = False, **kwargs: Any) -> Any:
         t0 = time.perf_counter()
         self.model  # noqa: B018 - load the model outside the encode timing
         t1 = time.perf_counter()
-        out = original(self, texts, use_cache_arg and use_cache, progress, **kwargs)
+        out = original(self, texts, spans, use_cache_arg and use_cache, progress, **kwargs)
         t2 = time.perf_counter()
         stats["texts"] = stats.get("texts", []) + list(texts)
         stats["model_load_seconds"] = stats.get("model_load_seconds", 0.0) + t1 - t0
@@ -71,7 +72,7 @@ def recorded_passage_encoding(stats: dict[str, Any], use_cache: bool) -> Iterato
         stats["batch_size"] = self.batch_size
         return out
 
-    with mock.patch.object(Encoder, "encode_passages", wrapped):
+    with mock.patch.object(Encoder, "encode_passages_with_spans", wrapped):
         yield
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from eval.metrics import RETRIEVAL_METRICS
 
-HIGHER_IS_BETTER = (*RETRIEVAL_METRICS, "hit@1", "hit@3", "refusal_rate", "citation_validity")
+HIGHER_IS_BETTER = (*RETRIEVAL_METRICS, "hit@1", "hit@3", "em", "f1", "refusal_rate",
+                    "citation_validity")
 LOWER_IS_BETTER = ("false_refusal_rate",)
 QUALITY = (*HIGHER_IS_BETTER, *LOWER_IS_BETTER)
 INFO = (

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from eval.collect import MODES, run_mode
+from eval.collect import ALIASES, MODES, run_mode
 from eval.output import code_version
 from eval.questions import Question, load_questions, spread_sample
 from eval.report import category_table, compare, metrics_table
@@ -27,6 +27,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus folder or .jsonl")
     p.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="question JSONL")
     p.add_argument("--squad", type=Path, help="SQuAD v1 JSON: evaluate on it instead")
+    p.add_argument("--ask-from", type=Path,
+                   help="SQuAD v1 JSON with the same question ids in another language: ask "
+                        "those questions over --squad's paragraphs (XQuAD cross-lingual)")
     p.add_argument("--index", type=Path, help="index folder (default: one per corpus in cache)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results folder")
     p.add_argument("--modes", default=",".join(MODES), help="comma-separated: " + ",".join(MODES))
@@ -34,7 +37,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--compare", type=Path, help="older results.json: print deltas, exit 1 if worse")
     p.add_argument("--tolerance", type=float, default=0.01, help="allowed drop of a quality metric")
     args = p.parse_args(argv)
-    args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    args.modes = [ALIASES.get(m.strip(), m.strip()) for m in args.modes.split(",") if m.strip()]
     unknown = sorted(set(args.modes) - set(MODES))
     if unknown:
         p.error(f"unknown mode(s): {', '.join(unknown)}")
@@ -49,7 +52,13 @@ def load_eval_set(args: argparse.Namespace) -> tuple[str, Path, list[Question]]:
 
         docs, questions = load_squad(args.squad)
         corpus = write_corpus(docs, squad_corpus_path(args.squad))
-        return args.squad.stem, corpus, questions
+        name = args.squad.stem
+        if args.ask_from:
+            from eval.squad import translate_questions
+
+            questions = translate_questions(questions, args.ask_from)
+            name = f"{name}-asked-{args.ask_from.stem}"
+        return name, corpus, questions
     return args.questions.stem, args.corpus, load_questions(args.questions)
 
 

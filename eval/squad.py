@@ -63,3 +63,16 @@ def corpus_key(path: Path) -> str:
     path = Path(path).resolve()
     digest = hashlib.sha1(str(path).encode("utf-8")).hexdigest()[:10]
     return f"{path.stem}-{digest}"
+
+
+def translate_questions(questions: list[Question], other: Path) -> list[Question]:
+    """The same questions (gold documents and answers kept) with their text taken from
+    ``other``, a SQuAD file holding the same ids in another language; ids missing there are
+    an error."""
+    _, asked = load_squad(other)
+    text = {q.id: q.question for q in asked}
+    missing = [q.id for q in questions if q.id not in text]
+    if missing:
+        raise ValueError(f"{other}: {len(missing)} question ids missing (e.g. {missing[0]})")
+    return [Question(q.id, text[q.id], q.doc_ids, q.answers, q.category, other.stem)
+            for q in questions]

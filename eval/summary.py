@@ -7,6 +7,7 @@ from typing import Any
 
 from eval.collect import Record
 from eval.metrics import RETRIEVAL_METRICS, answer_hit, mean, percentile, retrieval_scores
+from eval.span_metrics import exact_match, f1
 
 STAGES = ("encode", "dense", "keyword", "fusion", "answer", "total")
 
@@ -34,6 +35,12 @@ def summarise(records: list[Record], scores: dict[str, dict[str, float]]) -> dic
 
     out["hit@1"] = _rate([answer_hit(r.answers, shown(r), 1) for r in answerable])
     out["hit@3"] = _rate([answer_hit(r.answers, shown(r), 3) for r in answerable])
+    if any(r.short_answer for r in records):  # short-answer EM/F1 (CMRC metric); refusal = 0
+        def short(r: Record) -> str:
+            return (r.short_answer or "") if r.answered else ""
+
+        out["em"] = mean(exact_match(short(r), r.answers) for r in answerable)
+        out["f1"] = mean(f1(short(r), r.answers) if short(r) else 0.0 for r in answerable)
     out["refusal_rate"] = _rate([not r.answered for r in unanswerable])
     out["false_refusal_rate"] = _rate([not r.answered for r in answerable])
     out["citation_validity"] = _rate([s.valid for s in snippets])

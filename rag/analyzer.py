@@ -11,7 +11,7 @@ from pathlib import Path
 import jieba
 import jieba.posseg
 
-from rag.textnorm import fold
+from rag.textnorm import fold, to_simplified
 
 DOMAIN_WORDS = Path(__file__).with_name("resources") / "domain_words.txt"
 STOPWORDS = frozenset(
@@ -23,8 +23,12 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
 
 
+ANALYZER_VERSION = "jieba-t2s-1"  # part of the index build key: a change re-indexes
+
+
 class Analyzer:
-    """Folds (NFKC, lower case) and cuts text into search words with a private jieba dictionary."""
+    """Folds (NFKC, lower case, Traditional → Simplified) and cuts text into search words with
+    a private jieba dictionary, so Traditional and Simplified questions match either script."""
 
     def __init__(self, user_words: Iterable[str] | None = None) -> None:
         self._words = list(user_words) if user_words is not None else _read_words(DOMAIN_WORDS)
@@ -40,7 +44,7 @@ class Analyzer:
                 tok = jieba.Tokenizer()
                 tok.initialize()
                 for word in self._words:
-                    tok.add_word(fold(word), freq=50_000)
+                    tok.add_word(fold(word), freq=50_000, tag="nz")  # proper nouns/terms
                 self._jieba = tok
         return self._jieba
 
@@ -53,14 +57,14 @@ class Analyzer:
 
     def tokens(self, text: str) -> list[str]:
         """Search words of ``text``: jieba's search-mode cut, without punctuation or stopwords."""
-        return [w for w in self.jieba.cut_for_search(fold(text)) if _keep(w)]
+        return [w for w in self.jieba.cut_for_search(to_simplified(fold(text))) if _keep(w)]
 
     def tokens_batch(self, texts: Iterable[str]) -> list[list[str]]:
         return [self.tokens(t) for t in texts]
 
     def words(self, text: str) -> list[str]:
         """Plain (non-search-mode) content words of ``text``, folded, stopwords removed."""
-        return [w for w in self.jieba.lcut(fold(text)) if _keep(w)]
+        return [w for w in self.jieba.lcut(to_simplified(fold(text))) if _keep(w)]
 
 
 def _keep(word: str) -> bool:

@@ -27,6 +27,8 @@ from rag.errors import (
 )
 from rag.index_data import IndexData, embedding_text
 from rag.index_store import IndexStore
+from rag.reader.answerer import ReaderAnswerer
+from rag.reader.inference import Reader
 from rag.retriever import Retriever
 from rag.types import Answer, Chunk, Document, Filters, Hit
 from rag.uploads import plan_uploads, stage, unstage
@@ -96,6 +98,8 @@ class Assistant:
         self.analyzer = analyzer
         self.corpus = corpus
         self._write_lock = threading.Lock()
+        self._reader: Reader | None = None
+        self._reader_lock = threading.Lock()
         self._set_data(data)
 
     # ----------------------------------------------------------------- building / opening
@@ -176,6 +180,26 @@ class Assistant:
         self._data = data
         self._retriever = Retriever(data, self.encoder, self.analyzer, self.config.retrieval)
         self._answerer = Answerer(data, self.analyzer, self.config.answer)
+        self._reader_answerer = None
+
+    @property
+    def reader(self) -> Reader:
+        """The trained span reader (its model loads on the first question)."""
+        with self._reader_lock:
+            if self._reader is None:
+                cfg = self.config.answer
+                self._reader = Reader(max_length=cfg.reader_max_length, stride=cfg.reader_stride,
+                                      runtime=cfg.reader_runtime)
+        return self._reader
+
+    def _answerer_for(self, reader: bool) -> Answerer | ReaderAnswerer:
+        if not reader:
+            return self._answerer
+        current = self._reader_answerer
+        if current is None or current.data is not self._data:
+            current = ReaderAnswerer(self._data, self._retriever, self.reader, self.config.answer)
+            self._reader_answerer = current
+        return current
 
     # ----------------------------------------------------------------------- questions
     def retrieve(self, query: str, k: int = 5, *, mode: str | None = None,
@@ -191,8 +215,12 @@ class Assistant:
 
     def answer(self, question: str, k: int = 5, *, mode: str | None = None,
                filters: Filters | None = None, history: list[str] | None = None,
-               timings: dict[str, float] | None = None, **filter_kwargs: Any) -> Answer:
-        """Up to ``k`` verbatim, cited snippets, or ``answered=False`` when evidence is weak."""
+               timings: dict[str, float] | None = None, reader: bool | None = None,
+               **filter_kwargs: Any) -> Answer:
+        """Up to ``k`` verbatim, cited snippets, or ``answered=False`` when evidence is weak.
+
+        ``reader`` (default ``config.answer.reader``, True): the trained reader picks the
+        spans and ``Answer.short_answer`` is set; False: the fast heuristic sentence scorer."""
         started = time.perf_counter()
         question = check_question(question)
         k, history = check_k(k), check_history(history)
@@ -204,9 +232,10 @@ class Assistant:
         if history:
             from rag.followup import contextualize
 
-            query = contextualize(question, history)
-        retriever, answerer = self._retriever, self._answerer
-        retrieval = retriever.run(query, mode, filters, timings, need_vector=True)
+            query = contextualize(question, history, self.analyzer)
+        use_reader = self.config.answer.reader if reader is None else bool(reader)
+        retriever, answerer = self._retriever, self._answerer_for(use_reader)
+        retrieval = retriever.run(query, mode, filters, timings, need_vector=not use_reader)
         tick = time.perf_counter()
         extraction = answerer.run(query, retrieval, k)
         timings["answer"] = time.perf_counter() - tick
@@ -218,7 +247,8 @@ class Assistant:
             return Answer(question, False, [], REFUSAL, hits, query)
         n = len(extraction.snippets)
         message = f"找到 {n} 条原文片段。Found {n} verbatim snippet{'s' if n > 1 else ''}."
-        return Answer(question, True, extraction.snippets, message, hits, query)
+        short = extraction.snippets[0].answer
+        return Answer(question, True, extraction.snippets, message, hits, query, short)
 
     # ------------------------------------------------------------------------ documents
     def document(self, doc_id: str) -> Document:

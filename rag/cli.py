@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="only documents dated on/after YYYY-MM-DD")
         p.add_argument("--date-to", type=_date_arg,
                        help="only documents dated on/before YYYY-MM-DD")
+        if name == "ask":
+            p.add_argument("--no-reader", dest="reader", action="store_false",
+                           help="fast heuristic answers instead of the trained reader")
         common(p)
         p.set_defaults(func=func)
     p = sub.add_parser("doc", help="print a cleaned document")
@@ -170,7 +173,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
 def _cmd_ask(args: argparse.Namespace) -> int:
     check_question(args.question)
     assistant = _open(args)
-    answer = assistant.answer(args.question, args.k, mode=args.mode, filters=_filters(args))
+    answer = assistant.answer(args.question, args.k, mode=args.mode, filters=_filters(args),
+                              reader=args.reader)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         return 0
@@ -199,6 +203,10 @@ def format_answer(answer: Answer, color: bool = False) -> str:
                     seen.add(hit.doc_id)
                     lines.append(f"  - {_cite(hit)}")
         return "\n".join(lines)
+    first = answer.snippets[0] if answer.snippets else None
+    if answer.short_answer and first is not None and first.answer_start is not None:
+        lines.insert(0, f"答案 Answer: {answer.short_answer}  "
+                        f"[1] doc {first.doc_id} [{first.answer_start}:{first.answer_end}]")
     for n, snip in enumerate(answer.snippets, 1):
         lines.append(f"[{n}] {_marked(snip, color)}")
         lines.append(f"    — {_cite(snip)} [{snip.start}:{snip.end}]")

@@ -46,6 +46,10 @@ class RetrievalConfig:
     fusion: str = "rrf"  # rrf | weighted
     rrf_k: int = 60
     dense_weight: float = 0.5
+    # BM25's weight for questions without Chinese characters (mixed questions interpolate by
+    # their Chinese share). 0 = skipped: hybrid is then exactly dense for English questions,
+    # whose words mostly do not occur in a Chinese index (`python -m eval.language_sweep`).
+    foreign_keyword_weight: float = 0.0
     candidates: int = 50  # per ranker, before fusion
     # Chunks above which FAISS switches from exact search to IVF. Exact search takes ~8 ms at
     # 100k and ~76 ms at 1M vectors on 2 cores, while IVF recall@10 fell to 0.46 at 1M on the
@@ -79,6 +83,24 @@ class AnswerConfig:
     missing_type_penalty: float = 0.06
     min_snippet_chars: int = 60
     max_snippet_chars: int = 300
+    # The trained reader (rag/reader/): answers by default; ``reader=False`` is the fast
+    # heuristic above. It reads the top ``reader_chunks`` distinct chunks in one batch of
+    # windows of ``reader_max_length`` tokens; a span's score is its margin over the no-answer
+    # score less ``reader_rank_penalty`` per retrieval rank; it answers when the best margin
+    # plus ``reader_dense_weight`` × the query–chunk similarity reaches ``reader_min_margin``.
+    # Chunks, penalty, weight and threshold are fitted on held-out DRCD (`python -m eval
+    # fit-reader`), never on the measurement sets (CMRC 2018, XQuAD).
+    reader: bool = True
+    reader_chunks: int = 2
+    # torch (fp32) | onnx (dynamic int8, exported once into the cache): measured here, int8 was
+    # 1.3x faster but picked another span for 8 of 40 questions, so torch is the default
+    reader_runtime: str = "torch"
+    reader_max_length: int = 320
+    reader_stride: int = 96
+    reader_rank_penalty: float = 0.0
+    reader_dense_weight: float = 40.0
+    reader_min_margin: float = 36.13
+    reader_score_margin: float = 3.0
 
 
 @dataclass
@@ -114,6 +136,8 @@ class Config:
 
     def build_key(self) -> dict[str, Any]:
         """The settings that change what an index stores (a change forces a rebuild)."""
+        from rag.analyzer import ANALYZER_VERSION
+
         return {"model": self.model, "chunking": asdict(self.chunking),
-                "corpus": asdict(self.corpus),
+                "analyzer": ANALYZER_VERSION, "corpus": asdict(self.corpus),
                 "ann_threshold": self.retrieval.ann_threshold}

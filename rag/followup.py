@@ -1,87 +1,43 @@
 """Conversation-aware retrieval: rewrite a follow-up question so it carries its subject.
 
-``contextualize("那它的CEO是谁？", ["京东健康和哪家机构成立了互联网医疗中心？"])`` returns
+``contextualize("那它的CEO是谁？", ["京东健康和哪家机构成立了互联网医疗中心？"], analyzer)`` returns
 ``"那京东健康的CEO是谁？"``; a self-contained question comes back unchanged.
 
-Subjects are found with jieba part-of-speech tags (a private tokenizer, never the global one):
+Subjects are found with the shared :class:`Analyzer`'s jieba part-of-speech tags:
 proper nouns (people, places, organisations, abbreviations), quoted terms, capitalised or
 acronym English words, and noun phrases that are not generic attribute words ("CEO", "价格").
 """
 
 from __future__ import annotations
 
-import logging
+import json
 import re
-import threading
 from dataclasses import dataclass
+from pathlib import Path
 
-import jieba
-import jieba.posseg
+from rag.analyzer import Analyzer
 
 __all__ = ["contextualize", "subjects"]
 
 MAX_HISTORY = 6  # only the last few questions are searched for a subject
 MAX_ELLIPSIS_CHARS = 24
 
-_lock = threading.Lock()
-_pos: jieba.posseg.POSTokenizer | None = None
-
-
-def _tokenizer() -> jieba.posseg.POSTokenizer:
-    """A dedicated, lazily loaded POS tokenizer (thread-safe initialisation)."""
-    global _pos
-    with _lock:
-        if _pos is None:
-            logging.getLogger("jieba").setLevel(logging.WARNING)
-            base = jieba.Tokenizer()
-            base.initialize()
-            _pos = jieba.posseg.POSTokenizer(base)
-        return _pos
-
-
-# Pronouns that point back to an earlier subject.
-_ZH_PRONOUNS = {
-    "它", "他", "她", "它们", "他们", "她们", "其", "该", "此", "这", "这家", "那家", "这个",
-    "那个", "这款", "那款", "这些", "那些", "那它", "那他", "那她", "那它们", "那他们", "这位",
-    "那位", "该公司", "该机构", "该产品", "该平台", "该医院", "本公司", "对方", "双方",
-}
-_ZH_SIMPLE = {"它", "他", "她", "它们", "他们", "她们", "其"}  # replaced in place
-_PLURAL = {"它们", "他们", "她们", "双方", "这些", "那些",
-           "they", "their", "them", "these", "those"}
-_EN_PRONOUNS = {"it", "its", "they", "their", "them", "he", "she", "his", "her", "him",
-                "this", "that", "these", "those", "theirs", "itself", "themselves"}
-_EN_SIMPLE = {"it": "", "they": "", "them": "", "its": "'s", "their": "'s"}
-
+_WORDS = json.loads((Path(__file__).with_name("resources") / "followup_words.json")
+                    .read_text(encoding="utf-8"))
+# Pronouns that point back to an earlier subject; the simple ones are replaced in place.
+_ZH_PRONOUNS = frozenset(_WORDS["zh_pronouns"])
+_ZH_SIMPLE = frozenset(_WORDS["zh_simple"])
+_PLURAL = frozenset(_WORDS["plural"])
+_EN_PRONOUNS = frozenset(_WORDS["en_pronouns"])
+_EN_SIMPLE: dict[str, str] = _WORDS["en_simple"]
 # Nouns that name an attribute or a generic thing rather than a subject of their own.
-_GENERIC = {
-    "ceo", "cfo", "cto", "coo", "董事长", "总裁", "总经理", "创始人", "负责人", "老板", "主席",
-    "股东", "员工", "用户", "客户", "价格", "费用", "总部", "地址", "地点", "地方", "时间", "日期",
-    "时候", "年份", "原因", "意思", "情况", "东西", "问题", "方面", "目标", "目的", "名字",
-    "名称", "规模", "收入", "营收", "利润", "市值", "数量", "人数", "产品", "业务", "服务",
-    "合作伙伴", "伙伴", "机构", "公司", "企业", "平台", "部分", "内容", "作用", "特点", "优势",
-    "price", "cost", "founder", "founders", "headquarters", "revenue", "users", "customers",
-    "time", "date", "year", "name", "owner", "partner", "partners", "purpose", "goal", "reason",
-    "company", "product", "service", "services", "size", "profit", "employees", "chairman",
-    "president", "boss", "thing", "things", "one", "ones",
-}
-
-_EN_STOP = {
-    "a", "an", "the", "what", "which", "who", "whom", "whose", "when", "where", "why", "how",
-    "is", "are", "was", "were", "be", "been", "being", "do", "does", "did", "done", "have",
-    "has", "had", "of", "for", "to", "in", "on", "at", "by", "with", "from", "about", "as",
-    "and", "or", "but", "so", "then", "than", "there", "here", "can", "could", "should",
-    "would", "will", "shall", "may", "might", "must", "much", "many", "any", "some", "all",
-    "tell", "me", "please", "i", "you", "we", "us", "our", "your", "my", "not", "no", "yes",
-    "into", "over", "under", "also", "again", "more", "most", "very", "just", "only", "ok",
-    "okay", "else", "between", "among", "against", "kind", "type", "sort",
-} | _EN_PRONOUNS
-
+_GENERIC = frozenset(_WORDS["generic"])
+_EN_STOP = frozenset(_WORDS["en_stop"]) | _EN_PRONOUNS
 # Tags that end a phrase (particles, conjunctions, prepositions, pronouns, adverbs, numbers...).
-_BREAK_TAGS = {"uj", "ul", "uz", "ug", "uv", "ud", "ude", "c", "cc", "p", "r", "rr", "rz",
-               "y", "e", "o", "x", "w", "d", "m", "mq", "q", "t", "tg", "f", "zg", "u"}
-_BREAK_WORDS = {"是", "有", "在", "为", "叫", "算", "呢", "吗", "吧", "啊", "了", "的", "和", "与"}
-_STRONG_TAGS = {"nr", "nrt", "nrfg", "nrf", "ns", "nt", "nz", "j", "nx"}
-_VERB_TAGS = {"v", "vd", "vn", "vg", "vi", "vq", "ad", "an"}
+_BREAK_TAGS = frozenset(_WORDS["break_tags"])
+_BREAK_WORDS = frozenset(_WORDS["break_words"])
+_STRONG_TAGS = frozenset(_WORDS["strong_tags"])
+_VERB_TAGS = frozenset(_WORDS["verb_tags"])
 
 _QUOTED = re.compile(r"[“\"「『《‘](.{1,30}?)[”\"」』》’]")
 _ZH_ELLIPSIS = re.compile(
@@ -133,11 +89,11 @@ def _en_word_strong(word: str) -> bool:
     return bool(re.search(r"\d", word)) or word[:1].isupper() or (word.isupper() and len(word) > 1)
 
 
-def _analyse(question: str) -> _Analysis:
+def _analyse(question: str, analyzer: Analyzer) -> _Analysis:
     """Split a question into candidate subject phrases and pronoun mentions."""
     tokens: list[tuple[str, str, int]] = []
     pos = 0
-    for pair in _tokenizer().cut(question):
+    for pair in analyzer.posseg.cut(question):
         word, flag = pair.word, pair.flag
         start = question.find(word, pos)
         start = pos if start < 0 else start
@@ -208,34 +164,35 @@ def _analyse(question: str) -> _Analysis:
     return _Analysis(phrases, pronouns)
 
 
-def _ellipsis(question: str) -> str | None:
+def _ellipsis(question: str, analyzer: Analyzer) -> str | None:
     """The new subject of a "那X呢？" / "What about X?" question, if it is one."""
     m = _ZH_ELLIPSIS.match(question) or _EN_ELLIPSIS.match(question)
     if not m:
         return None
     x = (m.groupdict().get("x") or m.groupdict().get("y") or "").strip()
-    if not x or not _analyse(x).has_subject:
+    if not x or not _analyse(x, analyzer).has_subject:
         return None
     return x
 
 
-def subjects(question: str) -> list[str]:
+def subjects(question: str, analyzer: Analyzer) -> list[str]:
     """The subject phrases jieba finds in ``question`` (strong ones first)."""
-    x = _ellipsis(question)
+    x = _ellipsis(question, analyzer)
     if x:
         return [x]
-    phrases = _analyse(question).phrases
+    phrases = _analyse(question, analyzer).phrases
     return [p.text for p in sorted(phrases, key=lambda p: (not p.strong, p.start))]
 
 
-def _previous_subject(history: list[str], plural: bool = False) -> str | None:
+def _previous_subject(history: list[str], analyzer: Analyzer, plural: bool = False
+                      ) -> str | None:
     """The primary subject of the latest question that has one (all strong ones if plural)."""
     for past in reversed(history[-MAX_HISTORY:]):
-        found = subjects(past)
+        found = subjects(past, analyzer)
         if not found:
             continue
         if plural:
-            strong = [p.text for p in _analyse(past).phrases if p.strong][:3]
+            strong = [p.text for p in _analyse(past, analyzer).phrases if p.strong][:3]
             if len(strong) > 1:
                 return (" and " if not _CJK.search("".join(strong)) else "和").join(strong)
         return found[0]
@@ -257,7 +214,7 @@ def _replace_pronoun(question: str, analysis: _Analysis, subject: str) -> str | 
     return None
 
 
-def contextualize(question: str, history: list[str] | None) -> str:
+def contextualize(question: str, history: list[str] | None, analyzer: Analyzer) -> str:
     """Return a search query for ``question`` that carries the conversation's subject.
 
     A follow-up (a pronoun before any subject of its own, no subject at all, or an
@@ -268,15 +225,15 @@ def contextualize(question: str, history: list[str] | None) -> str:
     if not past or not question or not question.strip():
         return question
 
-    new_subject = _ellipsis(question)
+    new_subject = _ellipsis(question, analyzer)
     if new_subject:
-        previous = contextualize(past[-1], past[:-1])
-        old = _previous_subject([previous])
+        previous = contextualize(past[-1], past[:-1], analyzer)
+        old = _previous_subject([previous], analyzer)
         if old and old in previous and new_subject not in previous:
             return previous.replace(old, new_subject, 1)
         return f"{new_subject} {previous}"
 
-    analysis = _analyse(question)
+    analysis = _analyse(question, analyzer)
     first_strong = analysis.first_strong()
     early_pronoun = any(
         first_strong is None or offset < first_strong for offset, _ in analysis.pronouns
@@ -284,7 +241,7 @@ def contextualize(question: str, history: list[str] | None) -> str:
     if analysis.has_subject and not early_pronoun:
         return question  # self-contained
     plural = any(token in _PLURAL for _, token in analysis.pronouns)
-    subject = _previous_subject(past, plural)
+    subject = _previous_subject(past, analyzer, plural)
     if not subject or subject in question:
         return question
     return _replace_pronoun(question, analysis, subject) or f"{subject} {question}"

@@ -72,9 +72,9 @@ class IndexData:
             sent_doc.extend([pos] * len(sents))
             sent_bounds.extend(zip(starts, ends))
         chunk_texts = [embedding_text(c) for c in chunks]
-        sent_texts = [documents[d].text[s:e] for d, (s, e) in zip(sent_doc, sent_bounds)]
-        vectors = encoder.encode_passages(chunk_texts + sent_texts, progress=progress)
-        dense = VectorIndex.build(vectors[: len(chunks)], config.retrieval.ann_threshold)
+        vectors, sentence_vectors = _embed(encoder, chunks, chunk_texts, chunk_sents,
+                                           sent_bounds, progress)
+        dense = VectorIndex.build(vectors, config.retrieval.ann_threshold)
         keyword = KeywordIndex.build(analyzer.tokens_batch(chunk_texts))
         dim = int(vectors.shape[1])
         manifest = {
@@ -100,7 +100,7 @@ class IndexData:
             sent_doc=np.asarray(sent_doc, dtype=np.int32),
             sent_bounds=np.asarray(sent_bounds, dtype=np.int32).reshape(-1, 2),
             vectors=dense,
-            sentence_vectors=np.ascontiguousarray(vectors[len(chunks):]),
+            sentence_vectors=sentence_vectors,
             keyword=keyword,
             manifest=manifest,
         )
@@ -172,6 +172,33 @@ class IndexData:
         if problems:
             raise CorruptIndexError("index is inconsistent (" + ", ".join(problems) +
                                     "); rebuild it with `python -m rag index`")
+
+
+def _embed(encoder: Any, chunks: list[Chunk], chunk_texts: list[str],
+           chunk_sents: list[tuple[int, int]], sent_bounds: list[tuple[int, int]],
+           progress: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk vectors and sentence vectors from one pass over the chunks: a sentence's vector
+    pools its tokens inside the first chunk that holds it (no second embedding pass)."""
+    owner: dict[int, int] = {}
+    for c, (lo, hi) in enumerate(chunk_sents):
+        for sent in range(lo, hi):
+            owner.setdefault(sent, c)
+    spans: list[list[tuple[int, int]]] = [[] for _ in chunks]
+    where: list[tuple[int, int]] = []
+    for sent, (start, end) in enumerate(sent_bounds):
+        c = owner.get(sent)
+        if c is None:  # every sentence is in a chunk; guard against a chunking change
+            raise ValueError(f"sentence {sent} is in no chunk")
+        shift = len(chunk_texts[c]) - len(chunks[c].text) - chunks[c].start  # title prefix
+        where.append((c, len(spans[c])))
+        spans[c].append((start + shift, end + shift))
+    vectors, span_vectors = encoder.encode_passages_with_spans(chunk_texts, spans,
+                                                               progress=progress)
+    dim = vectors.shape[1] if len(vectors) else 0
+    sentence_vectors = np.zeros((len(sent_bounds), dim), dtype=np.float32)
+    for sent, (c, j) in enumerate(where):
+        sentence_vectors[sent] = span_vectors[c][j]
+    return vectors, sentence_vectors
 
 
 def check_format(manifest: dict[str, Any], folder: Path) -> None:

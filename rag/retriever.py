@@ -11,6 +11,7 @@ from rag.analyzer import Analyzer
 from rag.config import RetrievalConfig
 from rag.fusion import reciprocal_rank_fusion, weighted_score_fusion
 from rag.index_data import IndexData
+from rag.textnorm import cjk_share
 from rag.types import Filters
 
 MODES = ("hybrid", "dense", "keyword")
@@ -58,7 +59,8 @@ class Retriever:
             dense = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
             timings["dense"] = time.perf_counter() - tick
         keyword: dict[int, float] = {}
-        if mode != "dense":
+        keyword_weight = self.keyword_weight(query) if mode == "hybrid" else 1.0
+        if mode != "dense" and keyword_weight > 0:
             tick = time.perf_counter()
             scores = self.data.keyword.scores(tokens, mask)
             top = np.argsort(-scores, kind="stable")[:n]
@@ -74,9 +76,17 @@ class Retriever:
         else:
             w = self.config.dense_weight
             fused = reciprocal_rank_fusion(
-                [list(dense), list(keyword)], self.config.rrf_k, [2 * w, 2 * (1 - w)])
+                [list(dense), list(keyword)], self.config.rrf_k,
+                [2 * w, 2 * (1 - w) * keyword_weight])
         timings["fusion"] = time.perf_counter() - tick
         return Retrieval(fused, vector, tokens, dense)
+
+    def keyword_weight(self, query: str) -> float:
+        """BM25's weight in hybrid fusion: 1 for Chinese questions, ``foreign_keyword_weight``
+        for questions without Chinese characters, in between by their Chinese share."""
+        share = cjk_share(query)
+        low = self.config.foreign_keyword_weight
+        return low + share * (1.0 - low)
 
     def chunk_mask(self, filters: Filters | None) -> np.ndarray | None:
         """Boolean mask over chunks allowed by the metadata filters (None = all)."""

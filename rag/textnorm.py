@@ -31,6 +31,27 @@ def fold_with_offsets(text: str) -> tuple[str, list[int]]:
     return "".join(out), offsets
 
 
+_T2S = None
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → Simplified Chinese (opencc t2s), for script-insensitive word matching.
+
+    Used on search words only: stored text and offsets keep the original script."""
+    global _T2S
+    if _T2S is None:  # the converter is immutable and thread-safe once built
+        import opencc
+
+        _T2S = opencc.OpenCC("t2s")
+    return _T2S.convert(text)
+
+
+def cjk_share(text: str) -> float:
+    """Share of CJK ideographs among the letters of ``text`` (1.0 when it has no letters)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return sum(map(is_cjk, letters)) / len(letters) if letters else 1.0
+
+
 def is_cjk(ch: str) -> bool:
     """True for CJK unified ideographs (the characters of Chinese words)."""
     code = ord(ch)

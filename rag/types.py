@@ -78,6 +78,8 @@ class Snippet:
     """A verbatim answer span: ``document(doc_id).text[start:end] == text``.
 
     ``highlight`` holds (start, end) offsets *inside* ``text`` of the likely answer words.
+    With the reader, ``answer`` is the exact short answer and ``answer_start``/``answer_end``
+    its document offsets (``start <= answer_start < answer_end <= end``).
     """
 
     text: str
@@ -88,6 +90,9 @@ class Snippet:
     score: float
     highlight: list[tuple[int, int]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    answer: str | None = None
+    answer_start: int | None = None
+    answer_end: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,7 +103,8 @@ class Answer:
     """The assistant's reply: cited snippets, or ``answered=False`` with a reason.
 
     ``hits`` are the closest retrieved chunks (shown as "not an answer" on a refusal);
-    ``query`` is the text actually searched (a follow-up question may be rewritten).
+    ``query`` is the text actually searched (a follow-up question may be rewritten);
+    ``short_answer`` is the first snippet's exact answer span (reader mode), else None.
     """
 
     question: str
@@ -107,6 +113,7 @@ class Answer:
     message: str
     hits: list[Hit] = field(default_factory=list)
     query: str = ""
+    short_answer: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -43,6 +43,10 @@ def test_answer_endpoint_returns_cited_text(app: AppServer):
     assert isinstance(text, str)
     assert "[1]" in text and "糖尿病" in text
     assert "《慧医天下牵手阿里健康" in text
+    short = app.assistant.answer("安唐保是为哪类患者设计的？")  # the short answer and its offsets
+    first = short.snippets[0]
+    assert (f"答案 Answer: {short.short_answer}  [1] doc {first.doc_id} "
+            f"[{first.answer_start}:{first.answer_end}]") in text
     refusal = client.predict("今天北京天气怎么样？", api_name="/answer")
     assert "语料中没有找到答案" in refusal
     assert "⚠️" in client.predict("   ", api_name="/answer")

@@ -103,6 +103,8 @@ def test_answer_with_citation_sources_and_followup(page, app: AppServer, tmp_pat
     answer = page.locator("#chat [data-testid=bot]").last
     assert answer.locator("blockquote").count() >= 1
     expected = app.assistant.answer(ATB)  # what the page must show, highlights included
+    assert expected.short_answer
+    assert f"答案 Answer: {expected.short_answer}" in answer.inner_text()  # shown first
     if any(s.highlight for s in expected.snippets):
         assert answer.locator("mark.rag-hl").count() >= 1  # answer words highlighted
     # sources panel: the first citation in its paragraph, highlighted, with metadata

@@ -187,15 +187,17 @@ class FakeAssistant:
         ranked = sorted(DOCS, key=lambda d: -len(set(query) & set(DOCS[d])))
         return [SimpleNamespace(doc_id=d, text=DOCS[d], score=1.0) for d in ranked[:k]]
 
-    def answer(self, question: str, k: int = 5, *, mode=None, timings=None) -> SimpleNamespace:
+    def answer(self, question: str, k: int = 5, *, mode=None, timings=None,
+               reader=True) -> SimpleNamespace:
         if timings is not None:
             timings.update(encode=0.001, total=0.002)
         hits = self.retrieve(question, k)
         if "天气" in question:
-            return SimpleNamespace(answered=False, snippets=[], hits=hits)
+            return SimpleNamespace(answered=False, snippets=[], hits=hits, short_answer=None)
         doc = hits[1 if self.break_answers else 0].doc_id
         snippet = SimpleNamespace(text=DOCS[doc], doc_id=doc, start=0, end=len(DOCS[doc]))
-        return SimpleNamespace(answered=True, snippets=[snippet], hits=hits)
+        short = DOCS[doc][5:9] if reader else None  # exact span: 慧医天下 / 立济爱互
+        return SimpleNamespace(answered=True, snippets=[snippet], hits=hits, short_answer=short)
 
 
 def test_runner_end_to_end_with_compare(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -214,10 +216,14 @@ def test_runner_end_to_end_with_compare(tmp_path: Path, monkeypatch, capsys) -> 
     assert runner.main(base) == 0
     first = tmp_path / "out" / "qa" / "results.json"
     saved = json.loads(first.read_text(encoding="utf-8"))
-    for mode in ("keyword", "dense", "hybrid", "pipeline"):
+    for mode in ("keyword", "dense", "hybrid", "heuristic", "reader"):
         m = saved["modes"][mode]["metrics"]
         assert (m["recall@1"], m["hit@1"], m["refusal_rate"]) == (1.0, 1.0, 1.0)
         assert m["citation_validity"] == 1.0
+    reader = saved["modes"]["reader"]["metrics"]
+    assert "em" not in saved["modes"]["heuristic"]["metrics"]
+    assert reader["em"] == pytest.approx(0.5)  # 慧医天下 exact; 立济爱互 overlaps the gold
+    assert 0.5 < reader["f1"] < 1.0
     assert (tmp_path / "out" / "qa" / "chart.png").stat().st_size > 0
     old = tmp_path / "old.json"
     old.write_text(first.read_text(encoding="utf-8"), encoding="utf-8")

@@ -8,9 +8,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.followup import contextualize, subjects
+from rag.analyzer import Analyzer
+from rag.followup import contextualize as _contextualize
+from rag.followup import subjects as _subjects
 
 pytestmark = pytest.mark.unit
+
+ANALYZER = Analyzer()  # the shared analyzer the assistant passes (domain words included)
+
+
+def contextualize(question, history):
+    return _contextualize(question, history, ANALYZER)
+
+
+def subjects(question):
+    return _subjects(question, ANALYZER)
 
 JD = "京东健康和哪家机构成立了互联网医疗中心？"
 ATB = "安唐保是为哪类患者设计的？"

@@ -313,3 +313,15 @@ def test_ask_passes_options_history_and_filters():
 
 def test_rag_error_is_the_base():
     assert issubclass(InvalidQuestionError, RagError)
+
+
+def test_short_answer_is_shown_first_in_html_and_api_text():
+    snip = _snippet()
+    a = snip.text.find("糖尿病")
+    snip.answer, snip.answer_start, snip.answer_end = "糖尿病", snip.start + a, snip.start + a + 3
+    out = format_answer_html(True, [item_from(snip, "snippet")], "ok", "q", "q")
+    assert out.index("答案 Answer: <b>糖尿病</b>") < out.index("<blockquote>")
+    ans = Answer("q", True, [snip], "ok", [_hit()], "q", short_answer="糖尿病")
+    text = format_answer_text(ans)
+    assert f"答案 Answer: 糖尿病  [1] doc d0 [{snip.answer_start}:{snip.answer_end}]" in text
+    assert "答案" not in format_answer_html(True, [item_from(_snippet(), "snippet")], "ok")

@@ -87,6 +87,9 @@ def item_from(obj: Any, kind: str) -> Item:
             (int(a), int(b)) for a, b in (getattr(obj, "highlight", None) or [])
         ],
         "metadata": dict(getattr(obj, "metadata", None) or {}),
+        "answer": getattr(obj, "answer", None),
+        "answer_start": getattr(obj, "answer_start", None),
+        "answer_end": getattr(obj, "answer_end", None),
     }
 
 
@@ -149,6 +152,12 @@ def format_answer_html(
             f"{len(snippets)} verbatim snippet{'s' if len(snippets) > 1 else ''}</div>"
         )
         parts.append(searched)
+        if snippets[0].get("answer"):
+            parts.append(
+                '<div class="rag-short">答案 Answer: '
+                f'<b>{escape_text(snippets[0]["answer"], newlines=False)}</b>'
+                ' <span class="rag-num">[1]</span></div>'
+            )
         for n, item in enumerate(snippets, 1):
             body = highlight_html(item["text"], [(s, e, "rag-hl") for s, e in item["highlight"]])
             parts.append(
@@ -181,6 +190,10 @@ def format_answer_text(answer: Any, max_hits: int = 3) -> str:
     if answer.query and answer.query != answer.question:
         lines.append(f"检索 Searched: {answer.query}")
     if answer.answered and answer.snippets:
+        first = answer.snippets[0]
+        if getattr(answer, "short_answer", None) and first.answer_start is not None:
+            lines.append(f"答案 Answer: {answer.short_answer}  [1] doc {first.doc_id} "
+                         f"[{first.answer_start}:{first.answer_end}]")
         for n, s in enumerate(answer.snippets, 1):
             meta = s.metadata or {}
             cite = ", ".join(x for x in (_date(meta), str(meta.get("source") or "")) if x)

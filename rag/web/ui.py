@@ -53,6 +53,7 @@ CSS = """
 .rag-answer blockquote { margin: 0.1em 0; padding: 0.3em 0.8em;
   border-left: 4px solid #f59e0b; background: rgba(245, 158, 11, 0.06); }
 .rag-snippet { margin-bottom: 0.7em; }
+.rag-short { font-size: 1.1em; margin: 0.2em 0 0.5em; }
 .rag-cite { padding-left: 1em; }
 .rag-num { font-weight: 700; color: #b45309; margin-right: 0.3em; }
 .rag-cite { font-size: 0.86em; opacity: 0.85; }

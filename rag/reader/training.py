@@ -1,0 +1,452 @@
+"""Train the span reader on DRCD (both scripts) with hard negatives; resumable.
+
+    python -m rag.reader.training --out rag/resources/reader        # or: make reader
+
+Data: DRCD dev + test (Traditional Chinese), each question seen in Simplified (opencc t2s) or
+Traditional script, drawn per epoch. Every question gives one window holding its answer; a
+share of questions also give a no-answer window: another window of the same paragraph, or a
+window of the best BM25 paragraph of *another* article that does not contain the answer (hard
+negatives make the no-answer score mean something). A few DRCD articles are held out for
+validation and for calibrating the refusal threshold. CMRC 2018 and XQuAD are never read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rag.reader.decode import best_span
+from rag.reader.features import Window, answer_tokens, make_windows
+from rag.reader.model import (
+    ReaderSettings,
+    build_network,
+    learned_state,
+    save_weights,
+)
+from rag.reader.tokenizer import reader_tokenizer
+
+log = logging.getLogger("rag.reader.training")
+DRCD_FILES = ("drcd/DRCD_dev.json", "drcd/DRCD_test.json")
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation and sampling settings (recorded in the model card)."""
+
+    seed: int = 13
+    epochs: float = 1.3  # sized to train in about 75 minutes on 2 CPU cores
+    batch_size: int = 16
+    lr: float = 5e-4
+    weight_decay: float = 0.01
+    warmup: float = 0.05
+    same_paragraph_negatives: float = 0.25  # share of questions adding a same-paragraph window
+    bm25_negatives: float = 0.25  # share adding a window of another article's BM25 top paragraph
+    simplified_share: float = 0.6  # share of questions shown in Simplified script
+    heldout_articles: float = 0.06
+    checkpoint_every: int = 40
+    validate_every: int = 200
+    validation_questions: int = 100
+    threads: int = 2
+    max_steps: int | None = None  # stop early (probes); None = all epochs
+
+
+@dataclass
+class Example:
+    qid: str
+    article: int
+    question: str
+    context: str
+    answer: str
+    answer_start: int
+    script: str  # "simplified" | "traditional"
+
+
+@dataclass
+class Item:
+    """One training window with its start/end token labels (0, 0 = no answer)."""
+
+    input_ids: list[int]
+    context_mask: list[int]
+    start: int
+    end: int
+
+
+@dataclass
+class Corpus:
+    """DRCD in both scripts, split by article into training and held-out parts."""
+
+    train: list[tuple[Example, Example]] = field(default_factory=list)  # (simplified, trad.)
+    heldout: list[tuple[Example, Example]] = field(default_factory=list)
+    paragraphs: list[tuple[int, str]] = field(default_factory=list)  # (article, simplified)
+    negatives: dict[str, int] = field(default_factory=dict)  # qid -> paragraph index
+
+
+def _converter():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def _example(conv, qid, article, question, context, answer, start) -> tuple[Example, Example]:
+    trad = Example(qid, article, question, context, answer, start, "traditional")
+    s_ctx = conv.convert(context)
+    s_ans = conv.convert(answer)
+    # t2s keeps lengths almost always; re-find the answer near its old place when it does not
+    s_start = start if s_ctx[start:start + len(s_ans)] == s_ans else s_ctx.find(s_ans)
+    if s_start < 0:
+        return trad, trad
+    simp = Example(qid, article, conv.convert(question), s_ctx, s_ans, s_start, "simplified")
+    return simp, trad
+
+
+def load_corpus(bench: Path, cfg: TrainConfig) -> Corpus:
+    conv = _converter()
+    rng = random.Random(cfg.seed)
+    articles = []
+    for name in DRCD_FILES:
+        articles += json.loads((bench / name).read_text("utf-8"))["data"]
+    order = list(range(len(articles)))
+    rng.shuffle(order)
+    heldout = set(order[: max(1, int(len(order) * cfg.heldout_articles))])
+    corpus = Corpus()
+    para_of: dict[str, int] = {}
+    for a, art in enumerate(articles):
+        for para in art["paragraphs"]:
+            ctx = para["context"]
+            corpus.paragraphs.append((a, conv.convert(ctx)))
+            for qa in para["qas"]:
+                if not qa.get("answers"):
+                    continue
+                ans = qa["answers"][0]
+                if ctx[ans["answer_start"]:ans["answer_start"] + len(ans["text"])] != ans["text"]:
+                    continue
+                pair = _example(conv, qa["id"], a, qa["question"], ctx, ans["text"],
+                                ans["answer_start"])
+                (corpus.heldout if a in heldout else corpus.train).append(pair)
+                para_of[qa["id"]] = len(corpus.paragraphs) - 1
+    corpus.negatives = _bm25_negatives(corpus, para_of)
+    return corpus
+
+
+def _bigrams(text: str) -> list[str]:
+    chars = [c for c in text if not c.isspace()]
+    return [a + b for a, b in zip(chars, chars[1:])]
+
+
+def _bm25_negatives(corpus: Corpus, para_of: dict[str, int]) -> dict[str, int]:
+    """For each question, the best BM25 paragraph (character bigrams) of another article that
+    does not contain the answer."""
+    import bm25s
+
+    texts = [p for _, p in corpus.paragraphs]
+    retriever = bm25s.BM25()
+    retriever.index([_bigrams(t) for t in texts], show_progress=False)
+    out: dict[str, int] = {}
+    for simp, _ in corpus.train + corpus.heldout:
+        q = _bigrams(simp.question) or [simp.question]
+        docs, _scores = retriever.retrieve([q], k=8, show_progress=False)
+        for d in docs[0]:
+            d = int(d)
+            art, text = corpus.paragraphs[d]
+            if art != simp.article and simp.answer not in text:
+                out[simp.qid] = d
+                break
+    return out
+
+
+def _item(window: Window, span: tuple[int, int] | None) -> Item:
+    mask = [0 if o is None else 1 for o in window.offsets]
+    s, e = span if span else (0, 0)
+    return Item(window.input_ids, mask, s, e)
+
+
+def epoch_items(corpus: Corpus, tokenizer, settings: ReaderSettings, cfg: TrainConfig,
+                epoch: int) -> list[Item]:
+    """The windows of one epoch, shuffled; deterministic for (seed, epoch)."""
+    rng = random.Random(cfg.seed * 1000 + epoch)
+    items: list[Item] = []
+    for pair in corpus.train:
+        ex = pair[0] if rng.random() < cfg.simplified_share else pair[1]
+        windows = _windows(tokenizer, ex.question, [ex.context], settings)
+        end = ex.answer_start + len(ex.answer)
+        labelled = [(w, answer_tokens(w, ex.answer_start, end)) for w in windows]
+        pos = [(w, s) for w, s in labelled if s is not None]
+        neg = [w for w, s in labelled if s is None and not _covers(w, ex.answer_start, end)]
+        if not pos:
+            continue
+        items.append(_item(*rng.choice(pos)))
+        if neg and rng.random() < cfg.same_paragraph_negatives:
+            items.append(_item(rng.choice(neg), None))
+        other = corpus.negatives.get(ex.qid)
+        if other is not None and rng.random() < cfg.bm25_negatives:
+            text = corpus.paragraphs[other][1]
+            nwin = _windows(tokenizer, ex.question, [text], settings)
+            if nwin:
+                items.append(_item(rng.choice(nwin), None))
+    rng.shuffle(items)
+    return items
+
+
+def _covers(window: Window, start: int, end: int) -> bool:
+    """True when the window overlaps the answer at all (partial answers are not negatives)."""
+    a, b = window.context_range()
+    return a < end and start < b
+
+
+def _windows(tokenizer, question: str, passages: list[str], s: ReaderSettings) -> list[Window]:
+    return make_windows(tokenizer, question, passages, s.max_length, s.stride,
+                        s.max_question_tokens)
+
+
+def _batch(items: list[Item], pad_id: int):
+    import torch
+
+    width = max(len(it.input_ids) for it in items)
+    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
+    att = torch.zeros((len(items), width), dtype=torch.long)
+    allowed = torch.zeros((len(items), width), dtype=torch.bool)
+    for i, it in enumerate(items):
+        n = len(it.input_ids)
+        ids[i, :n] = torch.tensor(it.input_ids)
+        att[i, :n] = 1
+        allowed[i, :n] = torch.tensor(it.context_mask, dtype=torch.bool)
+        allowed[i, 0] = True  # "no answer"
+    starts = torch.tensor([it.start for it in items])
+    ends = torch.tensor([it.end for it in items])
+    return ids, att, allowed, starts, ends
+
+
+def span_loss(net, batch):
+    import torch.nn.functional as F
+
+    ids, att, allowed, starts, ends = batch
+    s_logits, e_logits = net(ids, att)
+    s_logits = s_logits.masked_fill(~allowed, -1e4)
+    e_logits = e_logits.masked_fill(~allowed, -1e4)
+    return (F.cross_entropy(s_logits, starts) + F.cross_entropy(e_logits, ends)) / 2
+
+
+def validate(net, tokenizer, corpus: Corpus, settings: ReaderSettings, cfg: TrainConfig) -> dict:
+    """EM/F1 with the gold paragraph, and no-answer accuracy on BM25 hard negatives, on held-out
+    DRCD questions (Simplified script)."""
+    import torch
+
+    from eval.span_metrics import exact_match, f1
+
+    rng = random.Random(cfg.seed)
+    sample = rng.sample(corpus.heldout, min(cfg.validation_questions, len(corpus.heldout)))
+    em = f1s = 0.0
+    gaps_pos: list[float] = []
+    gaps_neg: list[float] = []
+    net.eval()
+    with torch.no_grad():
+        for simp, _ in sample:
+            pred, gap = read_best(net, tokenizer, simp.question, [simp.context], settings)
+            em += exact_match(pred, [simp.answer])
+            f1s += f1(pred, [simp.answer])
+            gaps_pos.append(gap)
+            other = corpus.negatives.get(simp.qid)
+            if other is not None:
+                _, ngap = read_best(net, tokenizer, simp.question,
+                                    [corpus.paragraphs[other][1]], settings)
+                gaps_neg.append(ngap)
+    net.train()
+    n = max(1, len(sample))
+    pos, neg = np.array(gaps_pos), np.array(gaps_neg)
+    thr = float(np.median(np.concatenate([pos, neg]))) if neg.size else 0.0
+    return {"questions": len(sample), "em": round(em / n, 4), "f1": round(f1s / n, 4),
+            "no_answer_accuracy": round(float(((pos > thr).sum() + (neg <= thr).sum())
+                                              / max(1, pos.size + neg.size)), 4)}
+
+
+def read_best(net, tokenizer, question: str, passages: list[str],
+              settings: ReaderSettings) -> tuple[str, float]:
+    """Best span text over the passages and its margin over the no-answer score."""
+    windows = _windows(tokenizer, question, passages, settings)
+    if not windows:
+        return "", -math.inf
+    items = [_item(w, None) for w in windows]
+    ids, att, _allowed, _s, _e = _batch(items, tokenizer.pad_token_id)
+    s_logits, e_logits = net(ids, att)
+    s_logits, e_logits = s_logits.float().numpy(), e_logits.float().numpy()
+    best, best_text = -math.inf, ""
+    for i, w in enumerate(windows):
+        pad = [False] * (ids.shape[1] - len(w.offsets))
+        mask = np.array([o is not None for o in w.offsets] + pad)
+        span = best_span(s_logits[i], e_logits[i], mask, settings.max_answer_tokens)
+        if span is None:
+            continue
+        gap = span.score - span.null_score
+        if gap > best:
+            a = w.offsets[span.start_token][0]
+            b = w.offsets[span.end_token][1]
+            best, best_text = gap, passages[w.passage][a:b]
+    return best_text, best
+
+
+def _save_checkpoint(path: Path, net, optimizer, scheduler, step: int, epoch: int,
+                     log_rows: list[dict]) -> None:
+    import torch
+
+    tmp = path.with_suffix(".tmp")
+    torch.save({"learned": learned_state(net), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "step": step, "epoch": epoch,
+                "rng": torch.get_rng_state(), "log": log_rows}, tmp)
+    tmp.replace(path)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_card(out: Path, settings: ReaderSettings, cfg: TrainConfig, info: dict) -> None:
+    weights = out / "reader.safetensors"
+    info = {**info, "weights_sha256": _sha256(weights), "weights_bytes": weights.stat().st_size}
+    (out / "training.json").write_text(
+        json.dumps({"settings": asdict(settings), "train": asdict(cfg), **info}, indent=2,
+                   ensure_ascii=False) + "\n", "utf-8")
+    v = info.get("validation") or {}
+    lines = [
+        "# Reader model card",
+        "",
+        "Extractive span reader: the locally rebuilt multilingual-e5-small encoder with LoRA "
+        f"adapters (r={settings.lora_r}, alpha={settings.lora_alpha}, every attention and "
+        "feed-forward projection) and a start/end head; `<s>` is the no-answer position. "
+        "Only the adapters and head are stored here (fp16 safetensors).",
+        "",
+        "- Data: DRCD dev + test (Traditional Chinese, CC BY-SA 3.0), each question shown in "
+        f"Simplified (opencc t2s, share {cfg.simplified_share}) or Traditional script; "
+        f"{cfg.heldout_articles:.0%} of articles held out. Negatives: a same-paragraph window "
+        f"without the answer ({cfg.same_paragraph_negatives:.0%} of questions) and a window of "
+        f"the best BM25 paragraph of another article ({cfg.bm25_negatives:.0%}). CMRC 2018 and "
+        "XQuAD are never used for training or tuning.",
+        f"- Settings: max length {settings.max_length}, stride {settings.stride}, batch "
+        f"{cfg.batch_size}, lr {cfg.lr}, warm-up {cfg.warmup:.0%}, linear decay, "
+        f"{cfg.epochs:g} epochs, seed {cfg.seed}.",
+        f"- Trained: {info.get('steps_done')} of {info.get('steps_total')} steps, "
+        f"{info.get('train_seconds', 0) / 60:.0f} min on {cfg.threads} CPU threads; "
+        f"final loss {info.get('loss')}.",
+        f"- Held-out DRCD ({v.get('questions', 0)} questions, gold paragraph): EM {v.get('em')}, "
+        f"F1 {v.get('f1')}, no-answer accuracy on hard negatives {v.get('no_answer_accuracy')}.",
+        f"- Weights: `reader.safetensors`, {info['weights_bytes']:,} bytes, "
+        f"sha256 `{info['weights_sha256']}`.",
+        "",
+        "Retrain: `make reader` (`python -m rag.reader.training --out rag/resources/reader`); "
+        "it resumes from `--work`'s checkpoint after an interruption.",
+        "",
+    ]
+    (out / "MODEL_CARD.md").write_text("\n".join(lines), "utf-8")
+
+
+def train(bench: Path, out: Path, work: Path, settings: ReaderSettings, cfg: TrainConfig) -> None:
+    import torch
+    from tqdm import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
+    from embeddings.convert import default_model_dir
+
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    base = default_model_dir()
+    tokenizer = reader_tokenizer(base)
+    t0 = time.time()
+    corpus = load_corpus(bench, cfg)
+    log.info("DRCD: %d training / %d held-out questions, %d paragraphs (%.0f s)",
+             len(corpus.train), len(corpus.heldout), len(corpus.paragraphs), time.time() - t0)
+    net = build_network(base, settings)
+    net.train()
+    params = [p for p in net.parameters() if p.requires_grad]
+    log.info("trainable parameters: %d", sum(p.numel() for p in params))
+    first = epoch_items(corpus, tokenizer, settings, cfg, 0)
+    per_epoch = math.ceil(len(first) / cfg.batch_size)
+    total = math.ceil(per_epoch * cfg.epochs)
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(total * cfg.warmup), total)
+    work.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    settings.save(out)
+    ckpt = work / CHECKPOINT
+    step, rows, elapsed = 0, [], 0.0
+    if ckpt.is_file():
+        state = torch.load(ckpt, weights_only=False)
+        net.load_state_dict(state["learned"], strict=False)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"])
+        step, rows = state["step"], state["log"]
+        elapsed = rows[-1]["seconds"] if rows else 0.0
+        log.info("resumed at step %d of %d", step, total)
+    stop = min(total, cfg.max_steps or total)
+    bar = tqdm(total=stop, initial=step, desc="reader", unit="step", mininterval=10)
+    losses: list[float] = []
+    t_start = time.time() - elapsed
+    validation: dict = rows[-1].get("validation", {}) if rows else {}
+    items, items_epoch = first, 0
+    while step < stop:
+        epoch, offset = divmod(step, per_epoch)
+        if epoch != items_epoch:
+            items, items_epoch = epoch_items(corpus, tokenizer, settings, cfg, epoch), epoch
+        chunk = items[offset * cfg.batch_size:(offset + 1) * cfg.batch_size]
+        if not chunk:  # epoch's item count differs slightly from the first epoch's
+            step = (epoch + 1) * per_epoch
+            continue
+        loss = span_loss(net, _batch(chunk, tokenizer.pad_token_id))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        losses.append(float(loss.detach()))
+        bar.update(1)
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", epoch=epoch)
+        if step % cfg.validate_every == 0 or step == stop:
+            validation = validate(net, tokenizer, corpus, settings, cfg)
+            log.info("step %d validation %s", step, validation)
+        if step % cfg.checkpoint_every == 0 or step == stop:
+            rows.append({"step": step, "loss": round(float(np.mean(losses[-50:])), 4),
+                         "seconds": round(time.time() - t_start, 1), "validation": validation})
+            _save_checkpoint(ckpt, net, optimizer, scheduler, step, epoch, rows)
+            save_weights(net, out, {"step": str(step)})
+            write_card(out, settings, cfg, {
+                "steps_done": step, "steps_total": total, "train_seconds": rows[-1]["seconds"],
+                "loss": rows[-1]["loss"], "validation": validation,
+                "train_questions": len(corpus.train), "heldout_questions": len(corpus.heldout),
+                "windows_per_epoch": len(first), "log": rows[-12:]})
+            log.info("checkpoint at step %d (loss %.3f)", step, rows[-1]["loss"])
+    bar.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--bench", type=Path, default=Path(__file__).resolve().parents[3] / "shared"
+                   / "bench", help="folder holding drcd/ (default ../shared/bench)")
+    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "resources"
+                   / "reader", help="where the weights and model card go")
+    p.add_argument("--work", type=Path, default=Path(".cache/reader-training"),
+                   help="checkpoint folder (resume from here)")
+    p.add_argument("--epochs", type=float, default=TrainConfig.epochs)
+    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--lr", type=float, default=TrainConfig.lr)
+    p.add_argument("--lora-r", type=int, default=ReaderSettings.lora_r)
+    p.add_argument("--threads", type=int, default=TrainConfig.threads)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    settings = ReaderSettings(lora_r=args.lora_r, lora_alpha=2 * args.lora_r)
+    cfg = TrainConfig(epochs=args.epochs, lr=args.lr, threads=args.threads,
+                      max_steps=args.max_steps)
+    train(args.bench, args.out, args.work, settings, cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""The trained reader: shipped weights, tokenizer, span decoding, short answers with offsets."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rag.reader.decode import best_span
+from rag.reader.inference import DEFAULT_READER_DIR
+from rag.reader.model import WEIGHTS_FILE, ReaderSettings
+
+PASSAGE = ("慧医天下与阿里健康达成合作，推出了一款名为安唐保的保险产品。"
+           "安唐保是专为糖尿病患者设计的保险，覆盖院外管理等服务。该产品于2021年上线。")
+
+
+@pytest.fixture(scope="module")
+def reader():
+    from rag.reader.inference import Reader
+
+    return Reader()
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from embeddings.convert import default_model_dir
+    from rag.reader.tokenizer import reader_tokenizer
+
+    return reader_tokenizer(default_model_dir())
+
+
+def test_shipped_weights_are_small_and_the_ones_in_the_model_card():
+    weights = DEFAULT_READER_DIR / WEIGHTS_FILE
+    assert weights.stat().st_size <= 10 * 1024 * 1024
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    card = json.loads((DEFAULT_READER_DIR / "training.json").read_text("utf-8"))
+    assert card["weights_sha256"] == digest
+    assert digest in (DEFAULT_READER_DIR / "MODEL_CARD.md").read_text("utf-8")
+    assert ReaderSettings.load(DEFAULT_READER_DIR).lora_r == card["settings"]["lora_r"]
+
+
+def test_weights_load_into_the_network_and_are_all_used():
+    from safetensors import safe_open
+
+    from embeddings.convert import default_model_dir
+    from rag.reader.model import learned_state, load_network
+
+    net, _ = load_network(default_model_dir(), DEFAULT_READER_DIR, merge=False)
+    with safe_open(str(DEFAULT_READER_DIR / WEIGHTS_FILE), "np") as f:
+        names = set(f.keys())
+        assert names == set(learned_state(net))
+        head = f.get_tensor("qa.weight")
+    assert np.abs(head).sum() > 0  # a trained head, not zeros
+
+
+def test_every_cjk_character_is_a_token_with_exact_offsets(tokenizer):
+    text = "京东健康的CEO是谁？歐洲 2020年"
+    enc = tokenizer(text, return_offsets_mapping=True, add_special_tokens=False)
+    cjk = [text[a:b] for a, b in enc["offset_mapping"]
+           if b - a == 1 and "\u4e00" <= text[a] <= "\u9fff"]
+    assert "".join(cjk) == "京东健康的是谁歐洲年"
+    for a, b in enc["offset_mapping"]:
+        assert 0 <= a < b <= len(text)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("京东健康医院的是在。，2021年ABC abc\n")),
+               min_size=1, max_size=400))
+def test_windows_cover_the_passage_with_valid_offsets(tokenizer, passage):
+    from rag.reader.features import answer_tokens, make_windows
+
+    windows = make_windows(tokenizer, "谁？", [passage], 64, 16, 16)
+    for w in windows:
+        assert len(w.input_ids) <= 64
+        for off in w.offsets:
+            if off is not None:
+                assert 0 <= off[0] < off[1] <= len(passage)
+    covered = {i for w in windows for o in w.offsets if o for i in range(*o)}
+    assert covered >= {i for i, ch in enumerate(passage) if not ch.isspace()}
+    w = windows[0]
+    first = next((o for o in w.offsets if o is not None), None)
+    if first is not None:
+        span = answer_tokens(w, first[0], first[1])
+        assert span is not None and w.offsets[span[0]][0] == first[0]
+
+
+def test_best_span_respects_context_and_length():
+    start = np.array([5.0, 0.0, 3.0, 0.0, 9.0, 0.0])
+    end = np.array([5.0, 0.0, 0.0, 4.0, 0.0, 8.0])
+    context = np.array([False, False, True, True, True, True])
+    span = best_span(start, end, context, max_answer_tokens=30)
+    assert (span.start_token, span.end_token) == (4, 5)  # 9 + 8, never position 0 or 1
+    assert span.null_score == 10.0
+    short = best_span(start, end, context, max_answer_tokens=1)
+    assert short.start_token == short.end_token
+    assert best_span(start, end, np.zeros(6, bool), 30) is None
+
+
+def test_reader_finds_the_answer_in_a_passage(reader):
+    spans = reader.read("安唐保是为哪类患者设计的？", ["今天天气晴朗，适合出游。", PASSAGE])
+    best = spans[0]
+    assert best.passage == 1
+    assert "糖尿病" in PASSAGE[best.start:best.end]
+    assert best.margin > max(s.margin for s in spans if s.passage == 0)
+
+
+def test_reader_reads_traditional_and_english_questions(reader):
+    for question in ("安唐保是為哪類患者設計的？", "Which patients is 安唐保 designed for?"):
+        best = reader.read(question, [PASSAGE])[0]
+        assert "糖尿病" in PASSAGE[best.start:best.end], question
+
+
+def test_answer_has_a_cited_short_answer(assistant):
+    ans = assistant.answer("安唐保是为哪类患者设计的？")
+    assert ans.answered and ans.short_answer and "糖尿病" in ans.short_answer
+    first = ans.snippets[0]
+    text = assistant.document(first.doc_id).text
+    assert text[first.answer_start:first.answer_end] == ans.short_answer == first.answer
+    assert first.start <= first.answer_start < first.answer_end <= first.end
+    assert text[first.start:first.end] == first.text
+    a, b = first.highlight[0]
+    assert first.text[a:b] == ans.short_answer
+
+
+def test_heuristic_mode_has_no_short_answer(assistant):
+    ans = assistant.answer("安唐保是为哪类患者设计的？", reader=False)
+    assert ans.answered and ans.short_answer is None
+    assert all(s.answer_start is None for s in ans.snippets)
+
+
+def test_reader_refuses_out_of_corpus_questions(assistant):
+    ans = assistant.answer("今天北京天气怎么样？")
+    assert not ans.answered and ans.short_answer is None and ans.snippets == []
+
+
+@pytest.mark.slow
+def test_onnx_int8_reader_finds_the_same_answers(reader, tmp_path):
+    """The optional int8 ONNX runtime (exported here) answers like the fp32 torch reader."""
+    from embeddings.convert import default_model_dir
+    from rag.reader.inference import Reader
+    from rag.reader.onnx_runtime import OnnxRuntime, export_onnx
+
+    path = export_onnx(default_model_dir(), DEFAULT_READER_DIR, tmp_path / "reader.onnx")
+    onnx_reader = Reader(runtime=OnnxRuntime(path))
+    for q in ["安唐保是为哪类患者设计的？", "安唐保是哪两家公司合作推出的？"]:
+        a = onnx_reader.read(q, [PASSAGE])[0]
+        b = reader.read(q, [PASSAGE])[0]
+        assert a.start < b.end and b.start < a.end, q  # overlapping spans
+        assert abs(a.margin - b.margin) < 3.0
+
+
+def test_english_questions_skip_keyword_search_in_hybrid(assistant):
+    retriever = assistant._retriever
+    assert retriever.keyword_weight("Who is the CEO of JD Health?") == 0.0
+    assert retriever.keyword_weight("京东健康的CEO是谁？") > 0.5
+    q = "Which patients is the insurance designed for?"
+    hybrid = [h.doc_id for h in assistant.retrieve(q, k=5, mode="hybrid")]
+    dense = [h.doc_id for h in assistant.retrieve(q, k=5, mode="dense")]
+    assert hybrid == dense
+
+
+def test_traditional_questions_match_simplified_text_in_keyword_search(assistant):
+    simp = assistant.retrieve("安唐保是为哪类患者设计的？", k=3, mode="keyword")
+    trad = assistant.retrieve("安唐保是為哪類患者設計的？", k=3, mode="keyword")
+    assert [h.doc_id for h in trad] == [h.doc_id for h in simp]
+    assert trad[0].score == simp[0].score
