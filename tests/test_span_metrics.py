@@ -6,6 +6,8 @@ import pytest
 
 from eval.span_metrics import exact_match, f1, segment
 
+pytestmark = pytest.mark.unit
+
 
 def test_mixed_segmentation():
     assert segment("COVID-19疫情，2020年") == ["covid", "19", "疫", "情", "2020", "年"]
