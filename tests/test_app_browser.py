@@ -128,13 +128,13 @@ def test_answer_with_citation_sources_and_followup(page, app: AppServer, tmp_pat
     assert "Searched: 安唐保" in follow  # the rewritten query is shown
     assert ATB_TITLE in follow
     page.screenshot(path=str(tmp_path / "followup.png"), full_page=True)
-    # selecting the second citation, then the first answer, switches the sources panel
-    second = page.locator("#citations label").nth(1)
-    second.click()
+    # selecting the follow-up's last citation, then the first answer, switches the sources panel
     followup = app.assistant.answer("它是和哪家保险公司合作的？", history=[ATB])
+    last = len(followup.snippets) - 1
+    page.locator("#citations label").nth(last).click()
     page.wait_for_function(
         "t => document.querySelector('#context').innerText.includes(t)",
-        arg=followup.snippets[1].text[:12],
+        arg=followup.snippets[last].text[:12],
     )
     page.locator("#chat [data-testid=bot]").first.click()
     page.wait_for_function(
