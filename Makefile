@@ -46,7 +46,7 @@ eval-xquad: install     ## XQuAD public half: Chinese questions, then the same q
 	  --ask-from ../shared/bench/xquad/xquad_public.en.json $(ARGS)
 
 reader: install         ## retrain the span reader on DRCD (≈75 min on 2 cores; resumable)
-	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m rag.reader.training --out rag/resources/reader $(ARGS)
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m rag.reader.training --bench ../shared/bench --out rag/resources/reader $(ARGS)
 
 fit-reader: install     ## fit the reader's answer settings on held-out DRCD
 	$(BIN)/python -m eval fit-reader $(ARGS)

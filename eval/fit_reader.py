@@ -71,6 +71,8 @@ def read_all(assistant, questions, scripts=("simplified", "traditional")) -> lis
     """Every question through retrieval and the reader, in both scripts, every span kept."""
     from tqdm import tqdm
 
+    from rag.reader.answerer import chunk_similarity
+
     reads = []
     answerer = assistant._answerer_for(True)
     for simp, trad, answerable in tqdm(questions, unit="q"):
@@ -85,15 +87,10 @@ def read_all(assistant, questions, scripts=("simplified", "traditional")) -> lis
                 cand = answerer._place(s, chunks)
                 start, end = answerer._sentence_span(cand)
                 doc = assistant._data.documents[cand.doc].text
-                sim = _sim(retrieval, cand.chunk)
+                sim = chunk_similarity(retrieval, cand.chunk)
                 spans.append((s.margin, s.passage, doc[start:end], sim))
             reads.append(Read(simp.qid, script, [simp.answer], answerable, spans))
     return reads
-
-
-def _sim(retrieval, chunk: int) -> float:
-    dense = retrieval.dense_scores
-    return dense.get(chunk, min(dense.values())) if dense else 0.0
 
 
 def outcome(read: Read, penalty: float, dense_weight: float = 0.0) -> tuple[float, bool]:

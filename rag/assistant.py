@@ -27,6 +27,7 @@ from rag.errors import (
 )
 from rag.index_data import IndexData, embedding_text
 from rag.index_store import IndexStore
+from rag.integrity import sha256_file
 from rag.reader.answerer import ReaderAnswerer
 from rag.reader.inference import Reader
 from rag.retriever import Retriever
@@ -70,21 +71,13 @@ def fingerprint(sources: list[Path]) -> dict[str, Any]:
         if source.exists():
             for path in corpus_files(source, []):
                 try:
-                    digest = _sha256(path)
+                    digest = sha256_file(path)
                 except OSError as exc:
                     digest = f"unreadable:{exc.errno}"
                 files[str(path.resolve())] = digest
     overall = hashlib.sha256("\n".join(f"{k}={v}" for k, v in sorted(files.items())).encode())
     return {"sources": [str(s.resolve()) for s in sources], "files": files,
             "fingerprint": overall.hexdigest()}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class Assistant:

@@ -27,6 +27,12 @@ class SpanCandidate:
     score: float
 
 
+def chunk_similarity(retrieval: Retrieval, chunk: int) -> float:
+    """Query–chunk dense similarity; a chunk only BM25 found gets the lowest dense score."""
+    dense = retrieval.dense_scores
+    return dense.get(chunk, min(dense.values())) if dense else 0.0
+
+
 class ReaderAnswerer:
     """Reads the top retrieved chunks in one batch and cites the best spans."""
 
@@ -45,9 +51,7 @@ class ReaderAnswerer:
         """Reader margin (best span over no-answer) plus the weighted query–chunk similarity
         (a weak chunk says the corpus is off topic; the reader alone is fooled by on-topic
         text without the answer)."""
-        dense = retrieval.dense_scores
-        sim = dense.get(chunk, min(dense.values())) if dense else 0.0
-        return margin + self.config.reader_dense_weight * sim
+        return margin + self.config.reader_dense_weight * chunk_similarity(retrieval, chunk)
 
     def run(self, question: str, retrieval: Retrieval, k: int) -> Extraction:
         qtype = question_type(question)

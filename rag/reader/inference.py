@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,7 +64,9 @@ class TorchRuntime:
 
 
 def weights_sha256(folder: Path = DEFAULT_READER_DIR) -> str:
-    return hashlib.sha256((folder / WEIGHTS_FILE).read_bytes()).hexdigest()
+    from rag.integrity import sha256_file
+
+    return sha256_file(folder / WEIGHTS_FILE)
 
 
 class Reader:

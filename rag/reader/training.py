@@ -1,6 +1,7 @@
 """Train the span reader on DRCD (both scripts) with hard negatives; resumable.
 
-    python -m rag.reader.training --out rag/resources/reader        # or: make reader
+    python -m rag.reader.training --bench ../shared/bench --out rag/resources/reader
+                                                               # or: make reader
 
 Data: DRCD dev + test (Traditional Chinese), each question seen in Simplified (opencc t2s) or
 Traditional script, drawn per epoch. Every question gives one window holding its answer; a
@@ -13,7 +14,6 @@ validation and for calibrating the refusal threshold. CMRC 2018 and XQuAD are ne
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import math
@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.integrity import sha256_file
 from rag.reader.decode import best_span
 from rag.reader.features import Window, answer_tokens, make_windows
 from rag.reader.model import (
@@ -305,13 +306,9 @@ def _save_checkpoint(path: Path, net, optimizer, scheduler, step: int, epoch: in
     tmp.replace(path)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def write_card(out: Path, settings: ReaderSettings, cfg: TrainConfig, info: dict) -> None:
     weights = out / "reader.safetensors"
-    info = {**info, "weights_sha256": _sha256(weights), "weights_bytes": weights.stat().st_size}
+    info = {**info, "weights_sha256": sha256_file(weights), "weights_bytes": weights.stat().st_size}
     (out / "training.json").write_text(
         json.dumps({"settings": asdict(settings), "train": asdict(cfg), **info}, indent=2,
                    ensure_ascii=False) + "\n", "utf-8")
@@ -341,7 +338,8 @@ def write_card(out: Path, settings: ReaderSettings, cfg: TrainConfig, info: dict
         f"- Weights: `reader.safetensors`, {info['weights_bytes']:,} bytes, "
         f"sha256 `{info['weights_sha256']}`.",
         "",
-        "Retrain: `make reader` (`python -m rag.reader.training --out rag/resources/reader`); "
+        "Retrain: `make reader` (`python -m rag.reader.training --bench ../shared/bench "
+        "--out rag/resources/reader`); "
         "it resumes from `--work`'s checkpoint after an interruption.",
         "",
     ]
@@ -429,8 +427,8 @@ def train(bench: Path, out: Path, work: Path, settings: ReaderSettings, cfg: Tra
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--bench", type=Path, default=Path(__file__).resolve().parents[3] / "shared"
-                   / "bench", help="folder holding drcd/ (default ../shared/bench)")
+    p.add_argument("--bench", type=Path, required=True,
+                   help="folder holding drcd/DRCD_dev.json and drcd/DRCD_test.json")
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "resources"
                    / "reader", help="where the weights and model card go")
     p.add_argument("--work", type=Path, default=Path(".cache/reader-training"),
