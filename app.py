@@ -77,6 +77,10 @@ def open_assistant(index: Path | None, corpus: Path | None, model: str | None = 
     if assistant.config.answer.reader:
         print("正在加载阅读模型 Loading the reader …", flush=True)
         assistant.reader.warm_up()
+    if assistant.config.retrieval.translate_questions:
+        from rag.crosslingual import default_dictionary
+
+        default_dictionary()  # the English → Chinese dictionary, before the first question
     print(f"✅ 索引就绪 Index ready: {assistant.n_documents} documents "
           f"({time.perf_counter() - started:.1f} s)", flush=True)
     return assistant

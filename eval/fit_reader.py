@@ -1,20 +1,22 @@
-"""Fit the reader's answer settings on held-out DRCD, never on the measurement sets.
+"""Fit the reader's answer calibration on held-out DRCD and the bundled set, never on the
+measurement sets (CMRC 2018 dev, XQuAD).
 
-    python -m eval fit-reader [--limit N]
+    python -m eval fit-reader [--limit N] [--fresh]
 
-Corpus: the paragraphs of the DRCD articles that training held out (Simplified script), with
-a third of them removed; questions of removed paragraphs whose answer appears nowhere in the
-remaining corpus are the unanswerable ones. Every question runs through the real pipeline
-(hybrid retrieval → reader over the top chunks), and every read span is recorded, so the
-settings are chosen offline:
+Questions:
+- held-out DRCD: the paragraphs of the DRCD articles that reader training held out
+  (Simplified script), with a third of them removed; questions of removed paragraphs whose
+  answer appears nowhere in the remaining corpus are the unanswerable ones. Each question is
+  asked in both scripts.
+- the bundled set (`eval/data/bundled_qa.jsonl`, Chinese and English questions, news).
 
-- ``reader_chunks``: how many top chunks to read (the fewest within 0.01 hit@1 of the best);
-- ``reader_rank_penalty``: the per-retrieval-rank penalty that maximises answer hit@1;
-- ``reader_dense_weight`` and ``reader_min_margin``: evidence = margin + weight × query–chunk
-  similarity; the weight that refuses most unanswerable questions at the threshold keeping
-  false refusals ≤ 5 %.
-
-The same questions in Traditional script are reported beside (script-insensitivity).
+Every question runs through the real pipeline (hybrid retrieval, translation of non-Chinese
+questions, the reader over the top chunks) and every read span is recorded with its features
+(`rag/reader/calibration.py`), so fitting is offline and quick (reads are cached; `--fresh`
+reads again). Then, for 1..3 chunks read: a logistic regression predicts whether a span's
+sentence holds the answer; the threshold keeps false refusals ≤ 5 % of the training questions;
+the fewest chunks within 0.01 hit@1 of the best is chosen. Bundled figures are given both
+in-sample and two-fold cross-validated (fitted without the half they are measured on).
 """
 
 from __future__ import annotations
@@ -22,32 +24,32 @@ from __future__ import annotations
 import argparse
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from eval.metrics import answer_hit
+from rag.reader.calibration import FEATURES, Calibration, SpanFeatures
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO.parent / "shared" / "bench"
-PENALTIES = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
-DENSE_WEIGHTS = (0.0, 5.0, 10.0, 20.0, 40.0)
+BUNDLED_QUESTIONS = REPO / "eval" / "data" / "bundled_qa.jsonl"
+MAX_CHUNKS = 3
 MAX_FALSE_REFUSAL = 0.05
 
 
 @dataclass
 class Read:
-    """All spans read for one question: (margin, rank, snippet text, chunk similarity)."""
+    """All spans read for one question: features and whether the span's sentence answers."""
 
     qid: str
-    script: str
-    answers: list[str]
+    group: str  # drcd-simplified | drcd-traditional | bundled-zh | bundled-en
     answerable: bool
-    spans: list[tuple[float, int, str, float]]
+    spans: list[tuple[list[float], bool]]  # (SpanFeatures.vector(), sentence holds the answer)
 
 
-def build_set(bench: Path, seed: int = 7):
+def build_drcd(bench: Path, seed: int = 7):
     """(documents, questions) from the held-out DRCD articles of reader training."""
     from rag.reader.training import TrainConfig, load_corpus
 
@@ -63,121 +65,188 @@ def build_set(bench: Path, seed: int = 7):
         if simp.context in removed and simp.answer in everything:
             continue  # neither clearly answerable nor clearly unanswerable
         answerable = simp.context not in removed
-        questions.append((simp, trad, answerable))
+        answers = [simp.answer]
+        questions.append((simp.qid, "drcd-simplified", simp.question, answers, answerable))
+        questions.append((simp.qid, "drcd-traditional", trad.question, answers, answerable))
     return docs, questions
 
 
-def read_all(assistant, questions, scripts=("simplified", "traditional")) -> list[Read]:
-    """Every question through retrieval and the reader, in both scripts, every span kept."""
+def bundled_questions() -> list[tuple[str, str, str, list[str], bool]]:
+    rows = [json.loads(line) for line in BUNDLED_QUESTIONS.read_text("utf-8").splitlines()
+            if line.strip()]
+    return [(r["id"], f"bundled-{r.get('lang', 'zh')}", r["question"], r["answers"],
+             bool(r["answers"])) for r in rows]
+
+
+def read_all(assistant, questions, chunks: int = MAX_CHUNKS) -> list[Read]:
+    """Every question through retrieval and the reader; every span's features kept."""
     from tqdm import tqdm
 
-    from rag.reader.answerer import chunk_similarity
+    from rag.reader.calibration import bigrams
 
-    reads = []
     answerer = assistant._answerer_for(True)
-    for simp, trad, answerable in tqdm(questions, unit="q"):
-        for script in scripts:
-            ex = simp if script == "simplified" else trad
-            retrieval = assistant._retriever.run(ex.question)
-            chunks = assistant._retriever.distinct(retrieval.candidates,
-                                                   assistant.config.answer.reader_chunks)
-            passages = [assistant.chunks[i].text for i, _ in chunks]
-            spans = []
-            for s in assistant.reader.read(ex.question, passages):
-                cand = answerer._place(s, chunks)
-                start, end = answerer._sentence_span(cand)
-                doc = assistant._data.documents[cand.doc].text
-                sim = chunk_similarity(retrieval, cand.chunk)
-                spans.append((s.margin, s.passage, doc[start:end], sim))
-            reads.append(Read(simp.qid, script, [simp.answer], answerable, spans))
+    retriever = assistant._retriever
+    reads = []
+    for qid, group, question, answers, answerable in tqdm(questions, unit="q"):
+        retrieval = retriever.run(question)
+        top = retriever.distinct(retrieval.candidates, chunks)
+        asked = retrieval.question or question
+        passages = [assistant.chunks[i].text for i, _ in top]
+        grams = bigrams(asked)
+        spans = []
+        for s in assistant.reader.read(asked, passages):
+            cand = answerer._place(s, top, retrieval, grams)
+            doc = assistant._data.documents[cand.doc].text
+            sentence = doc[cand.sentence[0]:cand.sentence[1]]
+            hit = bool(answers) and answer_hit(answers, [sentence], 1)
+            spans.append((cand.features.vector(), bool(hit)))
+        reads.append(Read(qid, group, answerable, spans))
     return reads
 
 
-def outcome(read: Read, penalty: float, dense_weight: float = 0.0) -> tuple[float, bool]:
-    """(evidence of the best span, hit@1) under a rank penalty and a dense weight."""
-    if not read.spans:
-        return -np.inf, False
-    scored = sorted(read.spans, key=lambda s: -(s[0] - penalty * s[1]))
-    margin, _rank, text, sim = scored[0]
-    return margin + dense_weight * sim, answer_hit(read.answers, [text], 1)
-
-
-def _refusal_at(reads: list[Read], penalty: float, weight: float) -> tuple[float, float]:
-    """(threshold keeping false refusals at MAX_FALSE_REFUSAL, refusal rate it gives)."""
-    pos = np.array([outcome(r, penalty, weight)[0] for r in reads if r.answerable])
-    neg = np.array([outcome(r, penalty, weight)[0] for r in reads if not r.answerable])
-    threshold = float(np.quantile(pos, MAX_FALSE_REFUSAL))
-    return threshold, float(np.mean(neg < threshold)) if neg.size else 0.0
-
-
 def _limit(reads: list[Read], n_chunks: int) -> list[Read]:
-    """The reads as if only the top ``n_chunks`` chunks had been read."""
-    return [Read(r.qid, r.script, r.answers, r.answerable,
-                 [s for s in r.spans if s[1] < n_chunks]) for r in reads]
+    rank = FEATURES.index("rank")
+    return [Read(r.qid, r.group, r.answerable, [s for s in r.spans if s[0][rank] < n_chunks])
+            for r in reads]
 
 
-def fit_settings(reads: list[Read]) -> dict:
-    """Rank penalty, dense weight and threshold fitted on the Simplified reads, and the
-    figures they give in both scripts."""
-    train = [r for r in reads if r.script == "simplified"]
-    pos = [r for r in train if r.answerable]
-    best_penalty = max(PENALTIES, key=lambda p: (np.mean([outcome(r, p)[1] for r in pos]), -p))
-    by_weight = {w: _refusal_at(train, best_penalty, w) for w in DENSE_WEIGHTS}
-    weight = max(DENSE_WEIGHTS, key=lambda w: (by_weight[w][1], -w))
-    threshold = by_weight[weight][0]
-    report = {"reader_rank_penalty": best_penalty, "reader_dense_weight": weight,
-              "reader_min_margin": round(threshold, 3),
-              "refusal_by_dense_weight": {str(w): round(v[1], 4) for w, v in by_weight.items()},
-              "hit@1_by_penalty": {str(p): round(float(np.mean([outcome(r, p)[1] for r in pos])),
-                                                 4) for p in PENALTIES}}
-    for script in ("simplified", "traditional"):
-        rs = [r for r in reads if r.script == script]
-        ans = [outcome(r, best_penalty, weight) for r in rs if r.answerable]
-        neg = [outcome(r, best_penalty, weight)[0] for r in rs if not r.answerable]
-        report[script] = {
-            "answerable": len(ans), "unanswerable": len(neg),
-            "hit@1_before_refusal": round(float(np.mean([h for _, h in ans])), 4),
-            "hit@1": round(float(np.mean([h and s >= threshold for s, h in ans])), 4),
-            "false_refusal": round(float(np.mean([s < threshold for s, _ in ans])), 4),
-            "refusal": round(float(np.mean([s < threshold for s in neg])), 4) if neg else None,
-        }
+def train(reads: list[Read]) -> Calibration:
+    """Logistic regression over all spans of ``reads`` (sentence answers: 1), on standardised
+    features (so the regularisation treats a narrow-ranged similarity like a wide margin),
+    returned as weights on the raw features."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.array([f for r in reads for f, _ in r.spans], dtype=np.float64)
+    y = np.array([h for r in reads for _, h in r.spans], dtype=int)
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
+    model = LogisticRegression(C=1.0, max_iter=5000).fit((x - mean) / std, y)
+    weights = model.coef_[0] / std
+    bias = model.intercept_[0] - float(np.sum(model.coef_[0] * mean / std))
+    return Calibration(tuple(round(float(w), 5) for w in weights), round(float(bias), 5))
+
+
+def outcome(read: Read, cal: Calibration) -> tuple[float, bool]:
+    """(probability of the best span, whether its sentence answers)."""
+    if not read.spans:
+        return 0.0, False
+    probs = [cal.probability(SpanFeatures(*f[:2], int(f[2]), f[3])) for f, _ in read.spans]
+    best = int(np.argmax(probs))
+    return probs[best], read.spans[best][1]
+
+
+def threshold_for(reads: list[Read], cal: Calibration) -> float:
+    pos = np.array([outcome(r, cal)[0] for r in reads if r.answerable])
+    return float(np.quantile(pos, MAX_FALSE_REFUSAL)) if pos.size else 0.5
+
+
+def figures(reads: list[Read], cal: Calibration, threshold: float) -> dict:
+    ans = [outcome(r, cal) for r in reads if r.answerable]
+    neg = [outcome(r, cal)[0] for r in reads if not r.answerable]
+    return {
+        "answerable": len(ans), "unanswerable": len(neg),
+        "hit@1_before_refusal": round(float(np.mean([h for _, h in ans])), 4) if ans else None,
+        "hit@1": round(float(np.mean([h and p >= threshold for p, h in ans])), 4) if ans else None,
+        "false_refusal": round(float(np.mean([p < threshold for p, _ in ans])), 4) if ans else None,
+        "refusal": round(float(np.mean([p < threshold for p in neg])), 4) if neg else None,
+    }
+
+
+def fit_for(reads: list[Read]) -> dict:
+    """Calibration and threshold on every read, figures per group, and two-fold
+    cross-validated figures for the bundled groups."""
+    cal = train(reads)
+    threshold = threshold_for(reads, cal)
+    groups = sorted({r.group for r in reads})
+    report = {"reader_weights": list(cal.weights), "reader_bias": cal.bias,
+              "reader_min_probability": round(threshold, 4),
+              "in_sample": {g: figures([r for r in reads if r.group == g], cal, threshold)
+                            for g in groups}}
+    bundled = sorted({r.qid for r in reads if r.group.startswith("bundled")})
+    if bundled:
+        cv: list[tuple[Read, Calibration, float]] = []
+        for fold in (0, 1):
+            held = set(bundled[fold::2])
+            fit_reads = [r for r in reads if r.qid not in held]
+            c = train(fit_reads)
+            t = threshold_for(fit_reads, c)
+            cv += [(r, c, t) for r in reads if r.qid in held]
+        report["bundled_cross_validated"] = {}
+        for g in groups:
+            if g.startswith("bundled"):
+                part = [(r, c, t) for r, c, t in cv if r.group == g]
+                ans = [(outcome(r, c), t) for r, c, t in part if r.answerable]
+                neg = [(outcome(r, c)[0], t) for r, c, t in part if not r.answerable]
+                report["bundled_cross_validated"][g] = {
+                    "hit@1": round(float(np.mean([h and p >= t for (p, h), t in ans])), 4),
+                    "hit@1_before_refusal": round(float(np.mean([h for (_, h), _ in ans])), 4),
+                    "false_refusal": round(float(np.mean([p < t for (p, _), t in ans])), 4),
+                    "refusal": round(float(np.mean([p < t for p, t in neg])), 4) if neg else None}
     return report
 
 
-def fit(reads: list[Read], max_chunks: int) -> dict:
-    """Settings for reading 1..max_chunks chunks; the fewest chunks whose Simplified hit@1 is
-    within 0.01 of the best is chosen (each chunk read costs latency)."""
-    by_n = {n: fit_settings(_limit(reads, n)) for n in range(1, max_chunks + 1)}
-    best = max(v["simplified"]["hit@1"] for v in by_n.values())
-    chosen = min(n for n, v in by_n.items() if v["simplified"]["hit@1"] >= best - 0.01)
-    return {"reader_chunks": chosen, **by_n[chosen],
-            "by_reader_chunks": {str(n): {k: v[k] for k in ("simplified", "traditional")}
-                                 for n, v in by_n.items()}}
+def fit(reads: list[Read], max_chunks: int = MAX_CHUNKS) -> dict:
+    """Settings for reading 1..max_chunks chunks; the fewest chunks whose mean hit@1 over the
+    groups is within 0.01 of the best is chosen (each chunk read costs latency)."""
+    by_n = {n: fit_for(_limit(reads, n)) for n in range(1, max_chunks + 1)}
+
+    def mean_hit(v: dict) -> float:
+        return float(np.mean([g["hit@1"] for g in v["in_sample"].values()
+                              if g["hit@1"] is not None]))
+
+    best = max(mean_hit(v) for v in by_n.values())
+    chosen = min(n for n, v in by_n.items() if mean_hit(v) >= best - 0.01)
+    return {"reader_chunks": chosen, **by_n[chosen], "features": list(FEATURES),
+            "by_reader_chunks": {str(n): {"mean_hit@1": round(mean_hit(v), 4),
+                                          **v["in_sample"]} for n, v in by_n.items()}}
+
+
+def _cached_reads(path: Path, fresh: bool, make) -> list[Read]:
+    if path.exists() and not fresh:
+        return [Read(**r) for r in json.loads(path.read_text("utf-8"))]
+    reads = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([asdict(r) for r in reads]), "utf-8")
+    return reads
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval fit-reader", description=__doc__)
     p.add_argument("--bench", type=Path, default=BENCH)
-    p.add_argument("--limit", type=int, help="use N questions (spread over the set)")
+    p.add_argument("--limit", type=int, help="use N DRCD questions (spread over the set)")
+    p.add_argument("--fresh", action="store_true", help="read again instead of cached reads")
     p.add_argument("--out", type=Path, default=REPO / "eval" / "results" / "fit_reader.json")
     args = p.parse_args(argv)
     from eval.squad import write_corpus
-    from eval.workspace import eval_cache
+    from eval.workspace import eval_cache, index_dir_for
     from rag import Assistant
+    from rag.config import BUNDLED_CORPUS
     from rag.reader.inference import weights_sha256
 
-    docs, questions = build_set(args.bench)
+    sha = weights_sha256()
+    cache = eval_cache() / "fit-reader"
+    docs, questions = build_drcd(args.bench)
     if args.limit and args.limit < len(questions):
         questions = [questions[i * len(questions) // args.limit] for i in range(args.limit)]
-    corpus = write_corpus(docs, eval_cache() / "drcd-heldout" / "corpus.jsonl")
-    assistant = Assistant.build(corpus=corpus, index_dir=eval_cache() / "drcd-heldout" / "index",
-                                progress=True)
-    reads = read_all(assistant, questions)
-    report = fit(reads, assistant.config.answer.reader_chunks)
-    report["questions"] = len(questions)
-    report["weights_sha256"] = weights_sha256()
+    tag = f"{sha[:12]}-{len(questions)}"
+
+    def drcd_reads() -> list[Read]:
+        corpus = write_corpus(docs, eval_cache() / "drcd-heldout" / "corpus.jsonl")
+        assistant = Assistant.build(corpus=corpus, progress=True,
+                                    index_dir=eval_cache() / "drcd-heldout" / "index")
+        return read_all(assistant, questions)
+
+    def news_reads() -> list[Read]:
+        assistant = Assistant.build(corpus=BUNDLED_CORPUS, progress=True,
+                                    index_dir=index_dir_for(BUNDLED_CORPUS))
+        return read_all(assistant, bundled_questions())
+
+    reads = (_cached_reads(cache / f"drcd-{tag}.json", args.fresh, drcd_reads)
+             + _cached_reads(cache / f"bundled-{sha[:12]}.json", args.fresh, news_reads))
+    report = fit(reads)
+    report["weights_sha256"] = sha
     print(json.dumps(report, indent=1, ensure_ascii=False))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", "utf-8")
-    print(f"wrote {args.out}; put the reader_* settings in rag/config.py AnswerConfig")
+    print(f"wrote {args.out}; put reader_chunks, reader_weights, reader_bias and "
+          "reader_min_probability in rag/config.py AnswerConfig")
     return 0

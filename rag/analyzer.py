@@ -59,6 +59,10 @@ class Analyzer:
         """Search words of ``text``: jieba's search-mode cut, without punctuation or stopwords."""
         return [w for w in self.jieba.cut_for_search(to_simplified(fold(text))) if _keep(w)]
 
+    def frequency(self, word: str) -> int:
+        """jieba's dictionary frequency of ``word`` (0 when unknown)."""
+        return int(self.jieba.FREQ.get(word, 0) or 0)
+
     def tokens_batch(self, texts: Iterable[str]) -> list[list[str]]:
         return [self.tokens(t) for t in texts]
 

@@ -182,7 +182,8 @@ class Assistant:
             if self._reader is None:
                 cfg = self.config.answer
                 self._reader = Reader(max_length=cfg.reader_max_length, stride=cfg.reader_stride,
-                                      runtime=cfg.reader_runtime)
+                                      runtime=cfg.reader_runtime,
+                                      threads=max(1, min(cfg.reader_threads, os.cpu_count() or 1)))
         return self._reader
 
     def _answerer_for(self, reader: bool) -> Answerer | ReaderAnswerer:

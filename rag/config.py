@@ -50,6 +50,10 @@ class RetrievalConfig:
     # their Chinese share). 0 = skipped: hybrid is then exactly dense for English questions,
     # whose words mostly do not occur in a Chinese index (`python -m eval.language_sweep`).
     foreign_keyword_weight: float = 0.0
+    # Non-Chinese questions are put into the corpus's words (rag/crosslingual.py: CC-CEDICT,
+    # pinyin for names); the translation is searched like a Chinese question and read by the
+    # reader, with the original question's dense ranking fused in as a third list.
+    translate_questions: bool = True
     candidates: int = 50  # per ranker, before fusion
     # Chunks above which FAISS switches from exact search to IVF. Exact search takes ~8 ms at
     # 100k and ~76 ms at 1M vectors on 2 cores, while IVF recall@10 fell to 0.46 at 1M on the
@@ -85,22 +89,24 @@ class AnswerConfig:
     max_snippet_chars: int = 300
     # The trained reader (rag/reader/): answers by default; ``reader=False`` is the fast
     # heuristic above. It reads the top ``reader_chunks`` distinct chunks in one batch of
-    # windows of ``reader_max_length`` tokens; a span's score is its margin over the no-answer
-    # score less ``reader_rank_penalty`` per retrieval rank; it answers when the best margin
-    # plus ``reader_dense_weight`` × the query–chunk similarity reaches ``reader_min_margin``.
-    # Chunks, penalty, weight and threshold are fitted on held-out DRCD (`python -m eval
-    # fit-reader`), never on the measurement sets (CMRC 2018, XQuAD).
+    # windows of ``reader_max_length`` tokens. Each span's sentence gets a probability of
+    # answering from a logistic model (rag/reader/calibration.py) over the reader's margin,
+    # the chunk's similarity and rank and the question–sentence overlap (``reader_weights`` in
+    # that order, ``reader_bias``); snippets are ranked by it and the assistant answers when
+    # the best reaches ``reader_min_probability``. Fitted on held-out DRCD and the bundled set
+    # (`python -m eval fit-reader`), never on the measurement sets (CMRC 2018, XQuAD).
     reader: bool = True
     reader_chunks: int = 2
     # torch (fp32) | onnx (dynamic int8, exported once into the cache): measured here, int8 was
     # 1.3x faster but picked another span for 8 of 40 questions, so torch is the default
     reader_runtime: str = "torch"
+    reader_threads: int = 2  # intra-op threads of the reader (capped at the CPU count)
     reader_max_length: int = 320
     reader_stride: int = 96
-    reader_rank_penalty: float = 0.0
-    reader_dense_weight: float = 40.0
-    reader_min_margin: float = 36.13
-    reader_score_margin: float = 3.0
+    reader_weights: tuple[float, ...] = (0.14964, 3.79713, -1.35865, 5.67352)
+    reader_bias: float = -5.1284
+    reader_min_probability: float = 0.2209
+    reader_score_margin: float = 0.25  # further snippets: probability within this of the best
 
 
 @dataclass

