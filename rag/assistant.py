@@ -17,7 +17,7 @@ from rag.analyzer import Analyzer
 from rag.answerer import Answerer
 from rag.backends import BACKENDS, open_backend
 from rag.backends.base import Backend
-from rag.config import BUNDLED_CORPUS, MAX_QUESTION_CHARS, Config, cache_dir
+from rag.config import BUNDLED_CORPUS, MAX_QUESTION_CHARS, Config, StorageConfig, cache_dir
 from rag.errors import (
     BackendError,
     CorpusError,
@@ -100,6 +100,8 @@ class Assistant:
         elif uri is not None:
             config.storage.backend, config.storage.uri = "milvus", uri
         store = IndexStore(index_dir if index_dir is not None else default_index_dir(corpus))
+        if backend is None and uri is None and config.storage == StorageConfig():
+            config.storage = _recorded_storage(store)  # keep the backend the index has
         encoder = Encoder(config.model, cache_dir() / "embeddings", config.batch_size)
         analyzer = Analyzer()
         store_backend = open_backend(backend_spec(config, store), store.root)
@@ -393,3 +395,14 @@ def _backend_of(data: IndexData) -> Backend:
     from rag.backends.faiss import FaissBackend
 
     return FaissBackend()
+
+
+def _recorded_storage(store: IndexStore) -> StorageConfig:
+    """The backend an existing index was built with (FAISS when there is none)."""
+    try:
+        entry = read_manifest(store.current()).get("backend") or {}
+    except Exception:  # noqa: BLE001 - no readable index: the default
+        return StorageConfig()
+    if entry.get("name") == "milvus" and entry.get("uri"):
+        return StorageConfig("milvus", entry["uri"])
+    return StorageConfig()
