@@ -102,7 +102,8 @@ class Assistant:
         store = IndexStore(index_dir if index_dir is not None else default_index_dir(corpus))
         if backend is None and uri is None and config.storage == StorageConfig():
             config.storage = _recorded_storage(store)  # keep the backend the index has
-        encoder = Encoder(config.model, cache_dir() / "embeddings", config.batch_size)
+        encoder = Encoder(config.model, cache_dir() / "embeddings", config.batch_size,
+                          model_cache_dir=cache_dir())
         analyzer = Analyzer()
         store_backend = open_backend(backend_spec(config, store), store.root)
         try:
@@ -152,7 +153,8 @@ class Assistant:
                 f"the index at {store.root} was built with model {manifest['model']!r} "
                 f"(dim {manifest['dim']}), not {model!r}; rebuild it with "
                 f"`python -m rag index --index {store.root} --model {model}`")
-        encoder = Encoder(manifest["model"], cache_dir() / "embeddings", config.batch_size)
+        encoder = Encoder(manifest["model"], cache_dir() / "embeddings", config.batch_size,
+                          model_cache_dir=cache_dir())
         if encoder.dim != manifest["dim"]:
             raise ModelMismatchError(
                 f"model {manifest['model']!r} now gives {encoder.dim}-d vectors but the index "
