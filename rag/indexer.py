@@ -110,7 +110,7 @@ def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analy
                 and manifest.get("corpus", {}).get("fingerprint") == prints["fingerprint"]):
             return current
     documents = load_corpus([s for s in sources if s.exists()],
-                            config.corpus.max_document_bytes)
+                            config.corpus.max_document_bytes, progress)
     started = time.perf_counter()
     data = IndexData.build(documents, encoder, analyzer, config, progress, backend)
     data.manifest["corpus"] = prints

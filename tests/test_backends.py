@@ -274,3 +274,33 @@ def test_milvus_index_reloads_refreshes_and_drops_old_collections(tmp_path):
         assert again.retrieve("图书馆开馆", 1)[0].doc_id.startswith("extra")
     finally:
         again.close()
+
+
+@pytest.mark.integration
+def test_interrupted_milvus_build_keeps_the_old_index_and_collection(tmp_path, monkeypatch):
+    from rag import Assistant
+    from tests.fault_support import FakeEncoder, small_corpus
+
+    monkeypatch.setattr("rag.assistant.Encoder", FakeEncoder)
+    corpus = small_corpus(tmp_path / "corpus")
+    index = tmp_path / "index"
+    old = Assistant.build(corpus, index, backend="milvus")
+    before = old.retrieve("医院", 3)
+    collection = old.manifest["backend"]["collection"]
+    (corpus / "new.md").write_text("# 新文章\n\n新的医院今天开业。", encoding="utf-8")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(FakeEncoder, "encode_passages_with_spans", interrupted)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            old.refresh()
+        assert old.manifest["backend"]["collection"] == collection
+        assert [h.doc_id for h in old.retrieve("医院", 3)] == [h.doc_id for h in before]
+        names = [c for c in old.backend.client.list_collections()
+                 if c.startswith(old.backend.prefix)]
+        assert names == [collection]
+        assert not list((index / "builds").glob(".tmp-*"))
+    finally:
+        old.close()
