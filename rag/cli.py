@@ -12,10 +12,11 @@ from pathlib import Path
 
 from embeddings.loader import ModelLoadError
 from rag.assistant import Assistant, check_question, default_index_dir
-from rag.backends import BACKENDS
+from rag.backends import BACKENDS, open_backend
 from rag.errors import RagError
 from rag.index_data import IndexData
 from rag.index_store import IndexStore, read_manifest
+from rag.indexer import stored_spec
 from rag.retriever import MODES
 from rag.types import Answer, Filters, Hit, Snippet
 from rag.validation import MAX_K, check_date, check_k
@@ -104,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="verify every file of an index (full checksums)")
     p.add_argument("index_dir", nargs="?", help="index directory (default: --index)")
     p.add_argument("--index", help=argparse.SUPPRESS)
+    p.add_argument("--uri", help="Milvus uri, if the index's was not recorded")
     p.set_defaults(func=_cmd_check)
     return parser
 
@@ -165,7 +167,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     index_dir = args.index_dir or args.index or os.environ.get("RAG_INDEX_DIR")
     store = IndexStore(index_dir or default_index_dir())
     build = store.current()
-    data = IndexData.load(build, full_check=True)
+    backend = open_backend(stored_spec(read_manifest(build), args.uri), store.root)
+    try:
+        data = IndexData.load(build, full_check=True, backend=backend)
+    finally:
+        backend.close()
     m = data.manifest
     print(f"ok: {store.root} (build {build.name}): {len(m['files'])} files match their "
           f"SHA-256 checksums; {m['counts']['documents']} documents, "

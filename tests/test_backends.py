@@ -304,3 +304,24 @@ def test_interrupted_milvus_build_keeps_the_old_index_and_collection(tmp_path, m
         assert not list((index / "builds").glob(".tmp-*"))
     finally:
         old.close()
+
+
+@pytest.mark.integration
+def test_cli_index_check_and_search_with_milvus(tmp_path, monkeypatch, capsys):
+    import json
+
+    from rag.cli import main
+    from tests.fault_support import FakeEncoder, small_corpus
+
+    monkeypatch.setattr("rag.assistant.Encoder", FakeEncoder)
+    corpus, index, db = small_corpus(tmp_path / "corpus"), tmp_path / "index", tmp_path / "m.db"
+    assert main(["index", "--corpus", str(corpus), "--index", str(index),
+                 "--backend", "milvus", "--uri", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert f"backend: milvus {db}" in out and "chunks/s" in out
+    assert main(["check", str(index)]) == 0
+    assert "ok:" in capsys.readouterr().out
+    assert main(["search", "火星医院", "--index", str(index), "--json", "-k", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["doc_id"] == "mars"
+    assert main(["index", "--index", str(index)]) == 0  # keeps its backend and uri
+    assert f"backend: milvus {db}" in capsys.readouterr().out
