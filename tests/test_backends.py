@@ -325,3 +325,25 @@ def test_cli_index_check_and_search_with_milvus(tmp_path, monkeypatch, capsys):
     assert json.loads(capsys.readouterr().out)[0]["doc_id"] == "mars"
     assert main(["index", "--index", str(index)]) == 0  # keeps its backend and uri
     assert f"backend: milvus {db}" in capsys.readouterr().out
+
+
+@pytest.mark.integration
+def test_long_allowed_lists_are_searched_in_parts(milvus_backend, tmp_path, monkeypatch):
+    import rag.backends.milvus as milvus
+
+    docs = _token_lists(8, n=120)
+    vectors = _unit_vectors(len(docs), seed=3)
+    faiss_dense, faiss_kw = FaissBackend().build(vectors, docs, 1_000_000)
+    dense, keyword = milvus_backend.build(vectors, docs, 1_000_000)
+    folder = tmp_path / "b"
+    folder.mkdir()
+    milvus_backend.save(dense, keyword, folder)
+    monkeypatch.setattr(milvus, "_ID_FILTER_MAX", 7)
+    allowed = np.arange(1, len(docs), 2)
+    mask = np.zeros(len(docs), dtype=bool)
+    mask[allowed] = True
+    for q in _unit_vectors(5, seed=4):
+        assert dense.search(q, 10, allowed)[1].tolist() == \
+            faiss_dense.search(q, 10, allowed)[1].tolist()
+    for word in ("词0", "词1", "词3"):
+        assert list(keyword.top([word], 10, mask)) == list(faiss_kw.top([word], 10, mask))

@@ -27,7 +27,7 @@ from rag.errors import BackendError, RagError
 KEYWORD_FILE = "bm25_sparse.json"
 TOKEN_ENV = "RAG_MILVUS_TOKEN"  # a server's token ("user:password" or an API key); never stored
 INSERT_BATCH = 1000
-_ID_FILTER_MAX = 16_384  # above this many allowed ids, filter the results client-side
+_ID_FILTER_MAX = 10_000  # allowed ids per filter expression (longer lists: in parts)
 
 
 # ------------------------------------------------------------------------------ connection
@@ -212,23 +212,31 @@ class MilvusKeywordIndex:
 
 def _search(client: Any, collection: str | None, field: str, data: list, limit: int,
             allowed: np.ndarray | None) -> list[list[tuple[int, float]]]:
-    """(id, score) lists, best first, one per query; ``allowed`` restricts the ids."""
+    """(id, score) lists, best first, one per query; ``allowed`` restricts the ids (a long
+    list is searched in parts whose results are merged)."""
     if client is None or collection is None:
         raise BackendError("this Milvus index is not saved yet (no collection)")
-    if allowed is not None and len(allowed) == 0:
-        return [[] for _ in data]
-    expr = ""
-    if allowed is not None and len(allowed) <= _ID_FILTER_MAX:
-        expr = f"id in [{','.join(str(int(i)) for i in allowed)}]"
+    if allowed is None:
+        return _search_expr(client, collection, field, data, limit, "")
+    merged: list[list[tuple[int, float]]] = [[] for _ in data]
+    for lo in range(0, len(allowed), _ID_FILTER_MAX):
+        part = allowed[lo:lo + _ID_FILTER_MAX]
+        expr = f"id in [{','.join(str(int(i)) for i in part)}]"
+        for row, hits in enumerate(_search_expr(client, collection, field, data,
+                                                min(limit, len(part)), expr)):
+            merged[row].extend(hits)
+    return [sorted(hits, key=lambda h: (-h[1], h[0]))[:limit] for hits in merged]
+
+
+def _search_expr(client: Any, collection: str, field: str, data: list, limit: int,
+                 expr: str) -> list[list[tuple[int, float]]]:
     try:
         results = client.search(collection, data=data, anns_field=field, limit=limit,
                                 filter=expr, search_params={"metric_type": "IP"},
                                 output_fields=[])
     except Exception as exc:  # noqa: BLE001
         raise BackendError(f"Milvus search in collection {collection!r} failed: {exc}") from exc
-    keep = None if allowed is None or expr else set(int(i) for i in allowed)
-    return [[(int(h["id"]), float(h["distance"])) for h in hits
-             if keep is None or int(h["id"]) in keep] for hits in results]
+    return [[(int(h["id"]), float(h["distance"])) for h in hits] for hits in results]
 
 
 # -------------------------------------------------------------------------------- backend
