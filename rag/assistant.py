@@ -108,8 +108,8 @@ class Assistant:
         store_backend = open_backend(backend_spec(config, store), store.root)
         try:
             with store.locked():
-                data = indexer.refresh(store, corpus, config, encoder, analyzer, store_backend,
-                               progress)
+                data = indexer.refresh(store, corpus, config, encoder, analyzer,
+                                       store_backend, progress)
         except BaseException:
             store_backend.close()
             raise
@@ -139,6 +139,15 @@ class Assistant:
         except BaseException:
             backend.close()
             raise
+        try:
+            return cls._open(store, data, backend, model, config, refresh, uri)
+        except BaseException:
+            backend.close()
+            raise
+
+    @classmethod
+    def _open(cls, store: IndexStore, data: IndexData, backend: Backend, model: str | None,
+              config: Config | None, refresh: bool, uri: str | None) -> Assistant:
         manifest = data.manifest
         saved = Config.from_dict(manifest.get("config", {}))
         config = copy.deepcopy(config) if config else Config()
@@ -171,7 +180,7 @@ class Assistant:
         with self._write_lock, self.store.locked():
             old = self._data
             data = indexer.refresh(self.store, self.corpus, self.config, self.encoder,
-                           self.analyzer, self.backend, progress, current=old)
+                                   self.analyzer, self.backend, progress, current=old)
             self._set_data(data)
         return data is not old
 
@@ -318,7 +327,7 @@ class Assistant:
             written = stage(plans)
             try:
                 data = indexer.refresh(self.store, self.corpus, self.config, self.encoder,
-                               self.analyzer, self.backend, False, current=current)
+                                       self.analyzer, self.backend, False, current=current)
             except BaseException:
                 unstage(written)
                 raise
