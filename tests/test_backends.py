@@ -347,3 +347,29 @@ def test_long_allowed_lists_are_searched_in_parts(milvus_backend, tmp_path, monk
             faiss_dense.search(q, 10, allowed)[1].tolist()
     for word in ("词0", "词1", "词3"):
         assert list(keyword.top([word], 10, mask)) == list(faiss_kw.top([word], 10, mask))
+
+
+@pytest.mark.integration
+def test_chat_opens_a_milvus_index_with_the_same_flags(tmp_path, monkeypatch):
+    import app
+    from tests.fault_support import FakeEncoder, small_corpus
+
+    monkeypatch.setattr("rag.assistant.Encoder", FakeEncoder)
+    corpus, index, db = small_corpus(tmp_path / "corpus"), tmp_path / "index", tmp_path / "c.db"
+    args = app.parse_args(["--index", str(index), "--corpus", str(corpus),
+                           "--backend", "milvus", "--uri", str(db)])
+    class NoReader:  # the chat warms the reader up; not needed here
+        def warm_up(self) -> None:
+            pass
+
+    monkeypatch.setattr("rag.assistant.Assistant.reader", property(lambda self: NoReader()))
+    built = app.open_assistant(args.index, args.corpus, args.model, args.backend, args.uri)
+    assert built.manifest["backend"]["uri"] == str(db)
+    built.close()
+    args = app.parse_args(["--index", str(index)])  # reopen: backend and uri from the manifest
+    opened = app.open_assistant(args.index, args.corpus, args.model, args.backend, args.uri)
+    try:
+        assert opened.manifest["backend"]["name"] == "milvus"
+        assert opened.retrieve("月球药房", 1)[0].doc_id == "moon"
+    finally:
+        opened.close()
