@@ -32,6 +32,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--corpus", type=Path, default=None,
                    help="corpus folder or file to (re)index (default: the bundled articles)")
     p.add_argument("--model", default=None, help="embedding model (default: the index's)")
+    p.add_argument("--backend", choices=("faiss", "milvus"), default=None,
+                   help="when building: faiss (default) or milvus (default: the index's own)")
+    p.add_argument("--uri", default=None,
+                   help="Milvus uri: a Lite .db file (this process only) or http://host:19530 "
+                        "(shared with `python -m rag index`; token in RAG_MILVUS_TOKEN)")
     p.add_argument("--feedback", type=Path, default=None,
                    help="👍/👎 JSONL log (default: feedback.jsonl in the index directory)")
     p.add_argument("--auth", default=os.environ.get("RAG_AUTH"), metavar="USER:PASSWORD",
@@ -57,7 +62,8 @@ def is_loopback(host: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
-def open_assistant(index: Path | None, corpus: Path | None, model: str | None = None) -> Any:
+def open_assistant(index: Path | None, corpus: Path | None, model: str | None = None,
+                   backend: str | None = None, uri: str | None = None) -> Any:
     """Load the index if it exists (and no corpus is given), else build it with progress."""
     from rag import Assistant, default_index_dir
     from rag.index_store import IndexStore
@@ -68,12 +74,12 @@ def open_assistant(index: Path | None, corpus: Path | None, model: str | None = 
     # a named index must exist: a mistyped path is an error, not a new bundled-corpus index
     if corpus is None and (named or IndexStore(index_dir).exists()):
         print(f"正在加载索引 Loading index {index_dir} …", flush=True)
-        assistant = Assistant.load(index_dir, model=model)
+        assistant = Assistant.load(index_dir, model=model, uri=uri)
     else:
         print(f"⏳ 正在构建索引 Building the index in {index_dir} "
               "(first run: embedding the articles may take a minute) …", flush=True)
         assistant = Assistant.build(corpus=corpus, index_dir=index_dir, model=model,
-                                    progress=True)
+                                    progress=True, backend=backend, uri=uri)
     if assistant.config.answer.reader:
         print("正在加载阅读模型 Loading the reader …", flush=True)
         assistant.reader.warm_up()
@@ -106,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     from rag.errors import RagError
 
     try:
-        assistant = open_assistant(args.index, args.corpus, args.model)
+        assistant = open_assistant(args.index, args.corpus, args.model, args.backend, args.uri)
     except (RagError, ModelLoadError) as e:
         print(f"❌ {e}", file=sys.stderr)
         return 2

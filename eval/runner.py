@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO / "data" / "articles"
 DEFAULT_QUESTIONS = REPO / "eval" / "data" / "bundled_qa.jsonl"
 DEFAULT_OUT = REPO / "eval" / "results"
-MANIFEST_KEYS = ("build_seconds", "counts", "model", "dim", "vector_index")
+MANIFEST_KEYS = ("build_seconds", "counts", "model", "dim", "vector_index", "backend")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -36,6 +36,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, help="evaluate N questions, evenly spread over the set")
     p.add_argument("--compare", type=Path, help="older results.json: print deltas, exit 1 if worse")
     p.add_argument("--tolerance", type=float, default=0.01, help="allowed drop of a quality metric")
+    p.add_argument("--backend", choices=("faiss", "milvus"), default="faiss",
+                   help="index backend (milvus: a Milvus Lite file in the index folder, or "
+                        "--uri); its own index folder, so both can be compared")
+    p.add_argument("--uri", help="Milvus uri (a .db file or http://host:19530)")
     args = p.parse_args(argv)
     args.modes = [ALIASES.get(m.strip(), m.strip()) for m in args.modes.split(",") if m.strip()]
     unknown = sorted(set(args.modes) - set(MODES))
@@ -62,12 +66,14 @@ def load_eval_set(args: argparse.Namespace) -> tuple[str, Path, list[Question]]:
     return args.questions.stem, args.corpus, load_questions(args.questions)
 
 
-def open_assistant(corpus: Path, index_dir: Path) -> tuple[Any, float]:
+def open_assistant(corpus: Path, index_dir: Path, backend: str = "faiss",
+                   uri: str | None = None) -> tuple[Any, float]:
     """Build or refresh the index; returns the assistant and the seconds it took."""
     from rag import Assistant
 
     t0 = time.perf_counter()
-    assistant = Assistant.build(corpus=corpus, index_dir=index_dir, model=None, progress=True)
+    assistant = Assistant.build(corpus=corpus, index_dir=index_dir, model=None, progress=True,
+                                backend=backend, uri=uri)
     return assistant, time.perf_counter() - t0
 
 
@@ -136,9 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     from eval.workspace import index_dir_for
 
     index_dir = args.index or index_dir_for(corpus)
-    print(f"[eval] {name}: {len(questions)} questions, corpus {corpus}, index {index_dir}")
+    if args.backend != "faiss" and not args.index:
+        index_dir = index_dir.with_name(f"{index_dir.name}-{args.backend}")
+        name = f"{name}-{args.backend}"
+    print(f"[eval] {name}: {len(questions)} questions, corpus {corpus}, index {index_dir}, "
+          f"backend {args.backend}")
     load_start = os.getloadavg()
-    assistant, open_seconds = open_assistant(corpus, index_dir)
+    assistant, open_seconds = open_assistant(corpus, index_dir, args.backend, args.uri)
     meta = {
         "name": name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -61,7 +61,7 @@ def single_query_latency(index: Any, queries: np.ndarray, k: int) -> tuple[float
 def measure(kind: str, vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray | None,
             k: int, latency_queries: int) -> tuple[dict[str, Any], Any]:
     """Build one index kind over ``vectors`` and measure it; returns (row, VectorIndex)."""
-    from rag.vector_index import VectorIndex
+    from rag.backends.faiss import VectorIndex
 
     threshold = len(vectors) if kind == "exact" else 0
     t0 = time.perf_counter()

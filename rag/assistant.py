@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import logging
 import os
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from embeddings.encoder import Encoder, canonical_model_name
+from rag import indexer
 from rag.analyzer import Analyzer
 from rag.answerer import Answerer
-from rag.config import BUNDLED_CORPUS, MAX_QUESTION_CHARS, Config, cache_dir
-from rag.corpus import corpus_files, load_corpus
+from rag.backends import BACKENDS, open_backend
+from rag.backends.base import Backend
+from rag.config import BUNDLED_CORPUS, MAX_QUESTION_CHARS, Config, StorageConfig, cache_dir
 from rag.errors import (
+    BackendError,
     CorpusError,
     IndexFormatError,
     InvalidQuestionError,
@@ -26,8 +27,8 @@ from rag.errors import (
     UnknownDocumentError,
 )
 from rag.index_data import IndexData, embedding_text
-from rag.index_store import IndexStore
-from rag.integrity import sha256_file
+from rag.index_store import IndexStore, read_manifest
+from rag.indexer import backend_spec, default_index_dir, fingerprint, stored_spec
 from rag.reader.answerer import ReaderAnswerer
 from rag.reader.inference import Reader
 from rag.retriever import Retriever
@@ -49,43 +50,16 @@ class AddResult:
     present: list[str] = field(default_factory=list)
 
 
-def default_index_dir(corpus: Path | str | None = None) -> Path:
-    """``RAG_INDEX_DIR``, else one folder per corpus under the cache directory."""
-    if os.environ.get("RAG_INDEX_DIR"):
-        return Path(os.environ["RAG_INDEX_DIR"]).expanduser()
-    if corpus is None or Path(corpus).resolve() == BUNDLED_CORPUS:
-        return cache_dir() / "indexes" / "bundled"
-    path = Path(corpus).resolve()
-    digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
-    slug = re.sub(r"[^\w.-]+", "_", path.stem)[:40]
-    return cache_dir() / "indexes" / f"{slug}-{digest}"
-
-
-def fingerprint(sources: list[Path]) -> dict[str, Any]:
-    """Content hash of every corpus file, and of all of them together.
-
-    An unreadable file is recorded as such (it is skipped, with a warning, when the corpus
-    is read), so that it is picked up once it becomes readable."""
-    files: dict[str, str] = {}
-    for source in sources:
-        if source.exists():
-            for path in corpus_files(source, []):
-                try:
-                    digest = sha256_file(path)
-                except OSError as exc:
-                    digest = f"unreadable:{exc.errno}"
-                files[str(path.resolve())] = digest
-    overall = hashlib.sha256("\n".join(f"{k}={v}" for k, v in sorted(files.items())).encode())
-    return {"sources": [str(s.resolve()) for s in sources], "files": files,
-            "fingerprint": overall.hexdigest()}
+__all__ = ["AddResult", "Assistant", "check_question", "default_index_dir", "fingerprint"]
 
 
 class Assistant:
     """Question answering over one index directory. Thread-safe for queries."""
 
     def __init__(self, store: IndexStore, data: IndexData, config: Config, encoder: Encoder,
-                 analyzer: Analyzer, corpus: Path) -> None:
+                 analyzer: Analyzer, corpus: Path, backend: Backend | None = None) -> None:
         self.store = store
+        self.backend = backend if backend is not None else _backend_of(data)
         self.config = config
         self.encoder = encoder
         self.analyzer = analyzer
@@ -99,13 +73,17 @@ class Assistant:
     @classmethod
     def build(cls, corpus: Path | str | None = None, index_dir: Path | str | None = None,
               model: str | None = None, config: Config | None = None,
-              progress: bool = False) -> Assistant:
+              progress: bool = False, backend: str | None = None,
+              uri: str | None = None) -> Assistant:
         """Open the index of ``corpus`` in ``index_dir``, (re)building it if it is missing,
         stale (files changed) or was built with other settings. Unchanged chunks are not
         re-embedded (embedding cache). The previous index stays usable if this fails.
 
         ``model``: a sentence-transformers name or folder (else ``RAG_MODEL``, else the
-        bundled multilingual-e5-small)."""
+        bundled multilingual-e5-small). ``backend``: ``"faiss"`` (default, files in
+        ``index_dir``) or ``"milvus"`` at ``uri`` (a Milvus Lite ``.db`` file, default
+        ``<index_dir>/milvus.db``, or ``http://host:19530``; a token goes in
+        ``RAG_MILVUS_TOKEN``)."""
         corpus = Path(corpus).expanduser() if corpus is not None else BUNDLED_CORPUS
         if not corpus.exists():
             raise CorpusError(f"corpus path does not exist: {corpus}")
@@ -114,48 +92,85 @@ class Assistant:
         if model:
             config.model = model
         config.model = canonical_model_name(config.model)
+        if backend is not None:
+            if backend not in BACKENDS:
+                raise BackendError(f"unknown backend {backend!r}; use one of "
+                                   f"{', '.join(BACKENDS)}")
+            config.storage.backend, config.storage.uri = backend, uri
+        elif uri is not None:
+            config.storage.backend, config.storage.uri = "milvus", uri
         store = IndexStore(index_dir if index_dir is not None else default_index_dir(corpus))
-        encoder = Encoder(config.model, cache_dir() / "embeddings", config.batch_size)
+        if backend is None and uri is None and config.storage == StorageConfig():
+            config.storage = _recorded_storage(store)  # keep the backend the index has
+        encoder = Encoder(config.model, cache_dir() / "embeddings", config.batch_size,
+                          model_cache_dir=cache_dir())
         analyzer = Analyzer()
-        with store.locked():
-            data = _refresh(store, corpus, config, encoder, analyzer, progress)
-        return cls(store, data, config, encoder, analyzer, corpus)
+        store_backend = open_backend(backend_spec(config, store), store.root)
+        try:
+            with store.locked():
+                data = indexer.refresh(store, corpus, config, encoder, analyzer,
+                                       store_backend, progress)
+        except BaseException:
+            store_backend.close()
+            raise
+        return cls(store, data, config, encoder, analyzer, corpus, store_backend)
 
     @classmethod
     def load(cls, index_dir: Path | str | None = None, model: str | None = None,
-             config: Config | None = None, refresh: bool = True) -> Assistant:
+             config: Config | None = None, refresh: bool = True,
+             uri: str | None = None) -> Assistant:
         """Open an existing index. A different ``model`` than the index's is an error; a
         stale index (its corpus files changed) is rebuilt incrementally when ``refresh``.
+        The backend (FAISS or Milvus and its uri) comes from the manifest; ``uri``
+        overrides the recorded Milvus address (needed when it carried credentials).
 
         Model and chunking always come from the index's manifest; retrieval and answer
         settings from ``config`` (default: the current defaults)."""
         store = IndexStore(index_dir if index_dir is not None else default_index_dir())
+        backend = open_backend(stored_spec(read_manifest(store.current()), uri), store.root)
         try:
-            data = IndexData.load(store.current())
+            data = IndexData.load(store.current(), backend=backend)
         except IndexFormatError:
+            backend.close()
             upgraded = _upgrade(store, model, config) if refresh else None
             if upgraded is None:
                 raise
             return upgraded
+        except BaseException:
+            backend.close()
+            raise
+        try:
+            return cls._open(store, data, backend, model, config, refresh, uri)
+        except BaseException:
+            backend.close()
+            raise
+
+    @classmethod
+    def _open(cls, store: IndexStore, data: IndexData, backend: Backend, model: str | None,
+              config: Config | None, refresh: bool, uri: str | None) -> Assistant:
         manifest = data.manifest
         saved = Config.from_dict(manifest.get("config", {}))
         config = copy.deepcopy(config) if config else Config()
         config.model, config.chunking = manifest["model"], saved.chunking
         config.corpus = saved.corpus  # the settings that shape the index come from it
         config.retrieval.ann_threshold = saved.retrieval.ann_threshold
+        config.storage = saved.storage
+        if config.storage.backend == "milvus":
+            config.storage.uri = uri or config.storage.uri
         if model and canonical_model_name(model) != manifest["model"]:
             raise ModelMismatchError(
                 f"the index at {store.root} was built with model {manifest['model']!r} "
                 f"(dim {manifest['dim']}), not {model!r}; rebuild it with "
                 f"`python -m rag index --index {store.root} --model {model}`")
-        encoder = Encoder(manifest["model"], cache_dir() / "embeddings", config.batch_size)
+        encoder = Encoder(manifest["model"], cache_dir() / "embeddings", config.batch_size,
+                          model_cache_dir=cache_dir())
         if encoder.dim != manifest["dim"]:
             raise ModelMismatchError(
                 f"model {manifest['model']!r} now gives {encoder.dim}-d vectors but the index "
                 f"at {store.root} holds {manifest['dim']}-d ones; rebuild the index")
         sources = manifest.get("corpus", {}).get("sources") or []
         corpus = Path(sources[0]) if sources else BUNDLED_CORPUS
-        assistant = cls(store, data, config, encoder, Analyzer(), corpus)
+        assistant = cls(store, data, config, encoder, Analyzer(), corpus, backend)
         if refresh and corpus.exists():
             assistant.refresh()
         return assistant
@@ -164,10 +179,21 @@ class Assistant:
         """Rebuild incrementally if the corpus files changed; True if a rebuild happened."""
         with self._write_lock, self.store.locked():
             old = self._data
-            data = _refresh(self.store, self.corpus, self.config, self.encoder, self.analyzer,
-                            progress, current=old)
+            data = indexer.refresh(self.store, self.corpus, self.config, self.encoder,
+                                   self.analyzer, self.backend, progress, current=old)
             self._set_data(data)
         return data is not old
+
+    def close(self) -> None:
+        """Release the backend's connection (a Milvus client); the assistant is unusable
+        afterwards. Needed only to reopen a Milvus Lite file from another process."""
+        self.backend.close()
+
+    def __enter__(self) -> Assistant:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _set_data(self, data: IndexData) -> None:
         self._data = data
@@ -301,8 +327,8 @@ class Assistant:
                 return result
             written = stage(plans)
             try:
-                data = _refresh(self.store, self.corpus, self.config, self.encoder,
-                                self.analyzer, False, current=current)
+                data = indexer.refresh(self.store, self.corpus, self.config, self.encoder,
+                                       self.analyzer, self.backend, False, current=current)
             except BaseException:
                 unstage(written)
                 raise
@@ -319,7 +345,7 @@ class Assistant:
         """The live build on disk (another process may have added files since we loaded)."""
         try:
             if self.store.exists() and self.store.current().name != self._build_name():
-                return IndexData.load(self.store.current())
+                return IndexData.load(self.store.current(), backend=self.backend)
         except Exception as exc:  # noqa: BLE001 - fall back to what we have
             log.warning("cannot reload the live index, using the loaded one: %s", exc)
         return self._data
@@ -360,8 +386,6 @@ def _filters(filters: Filters | None, kwargs: dict[str, Any]) -> Filters | None:
 def _upgrade(store: IndexStore, model: str | None, config: Config | None) -> Assistant | None:
     """Rebuild an index of an older format from its own corpus (recorded in its manifest),
     or None if that corpus is gone (the caller then reports the format error)."""
-    from rag.index_store import read_manifest
-
     try:
         manifest = read_manifest(store.current())
     except Exception:  # noqa: BLE001
@@ -371,35 +395,26 @@ def _upgrade(store: IndexStore, model: str | None, config: Config | None) -> Ass
         return None
     log.warning("index at %s has an older format; rebuilding it from its corpus %s",
                 store.root, sources[0])
+    entry = manifest.get("backend") or {}
     return Assistant.build(sources[0], store.root, model=model or manifest.get("model"),
-                           config=config)
+                           config=config, backend=entry.get("name", "faiss"),
+                           uri=entry.get("uri"))
 
 
-def _refresh(store: IndexStore, corpus: Path, config: Config, encoder: Encoder,
-             analyzer: Analyzer, progress: bool, current: IndexData | None = None) -> IndexData:
-    """The live build (``current`` if already loaded) if it matches the corpus and settings,
-    else a new build committed atomically."""
-    sources = [corpus] + ([store.added] if store.added.exists() else [])
-    prints = fingerprint(sources)
-    if current is None and store.exists():
-        try:
-            current = IndexData.load(store.current())
-        except Exception as exc:  # a broken index is replaced, not fatal
-            log.warning("rebuilding unreadable index: %s", exc)
-    if current is not None:
-        manifest = current.manifest
-        if (manifest.get("build_key") == config.build_key()
-                and manifest.get("corpus", {}).get("fingerprint") == prints["fingerprint"]):
-            return current
-    documents = load_corpus([s for s in sources if s.exists()],
-                            config.corpus.max_document_bytes)
-    started = time.perf_counter()
-    data = IndexData.build(documents, encoder, analyzer, config, progress)
-    data.manifest["corpus"] = prints
-    data.manifest["build_seconds"] = round(time.perf_counter() - started, 3)
-    with store.new_build() as folder:
-        data.manifest["build"] = folder.name.removeprefix(".tmp-")
-        data.save(folder)
-    log.info("indexed %d documents, %d chunks (%d embedded) in %.1fs", len(documents),
-             len(data.chunks), data.manifest["embedded"], data.manifest["build_seconds"])
-    return data
+def _backend_of(data: IndexData) -> Backend:
+    if data.backend is not None:
+        return data.backend
+    from rag.backends.faiss import FaissBackend
+
+    return FaissBackend()
+
+
+def _recorded_storage(store: IndexStore) -> StorageConfig:
+    """The backend an existing index was built with (FAISS when there is none)."""
+    try:
+        entry = read_manifest(store.current()).get("backend") or {}
+    except Exception:  # noqa: BLE001 - no readable index: the default
+        return StorageConfig()
+    if entry.get("name") == "milvus" and entry.get("uri"):
+        return StorageConfig("milvus", entry["uri"])
+    return StorageConfig()

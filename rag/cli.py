@@ -12,9 +12,11 @@ from pathlib import Path
 
 from embeddings.loader import ModelLoadError
 from rag.assistant import Assistant, check_question, default_index_dir
+from rag.backends import BACKENDS, open_backend
 from rag.errors import RagError
 from rag.index_data import IndexData
 from rag.index_store import IndexStore, read_manifest
+from rag.indexer import stored_spec
 from rag.retriever import MODES
 from rag.types import Answer, Filters, Hit, Snippet
 from rag.validation import MAX_K, check_date, check_k
@@ -67,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--index", help="index directory (default: one per corpus in the cache)")
         p.add_argument("--model", help="sentence-transformers model name or path "
                        "(default: multilingual-e5-small)")
+        p.add_argument("--backend", choices=BACKENDS,
+                       help="where vectors and BM25 live when building: faiss (files in the "
+                       "index folder; default) or milvus (default: the index's own)")
+        p.add_argument("--uri", help="Milvus uri: a Milvus Lite file ending in .db (default "
+                       "<index>/milvus.db; one process at a time) or http://host:19530 "
+                       "(token in RAG_MILVUS_TOKEN); implies --backend milvus")
 
     p = sub.add_parser("index", help="build or refresh an index")
     common(p)
@@ -97,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="verify every file of an index (full checksums)")
     p.add_argument("index_dir", nargs="?", help="index directory (default: --index)")
     p.add_argument("--index", help=argparse.SUPPRESS)
+    p.add_argument("--uri", help="Milvus uri, if the index's was not recorded")
     p.set_defaults(func=_cmd_check)
     return parser
 
@@ -109,24 +118,38 @@ def _open(args: argparse.Namespace) -> Assistant:
     index_dir = args.index or default_index_dir(args.corpus)
     exists = IndexStore(index_dir).exists()
     if named and not args.corpus:
-        return Assistant.load(index_dir, model=args.model)
+        return Assistant.load(index_dir, model=args.model, uri=args.uri)
     if not exists and sys.stderr.isatty():
         print("building the index (first run) …", file=sys.stderr)
     return Assistant.build(args.corpus, index_dir, model=args.model,
-                           progress=sys.stderr.isatty())
+                           progress=sys.stderr.isatty(), backend=args.backend, uri=args.uri)
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
     corpus = args.corpus or _recorded_corpus(args.index or default_index_dir())
     if corpus is None:
         print("no --corpus given: indexing the bundled articles", file=sys.stderr)
-    assistant = Assistant.build(corpus, args.index, model=args.model, progress=True)
+    try:
+        assistant = Assistant.build(corpus, args.index, model=args.model, progress=True,
+                                    backend=args.backend, uri=args.uri)
+    except KeyboardInterrupt:
+        print("\ninterrupted: the previous index (if any) is unchanged; the passages embedded "
+              "so far are in the embedding cache, so running the same command again resumes "
+              "without re-embedding them", file=sys.stderr)
+        return 130
     m = assistant.manifest
     counts = m["counts"]
+    backend = m.get("backend") or {"name": "faiss"}
+    where = backend["name"] + (f" {backend.get('uri') or '(uri not recorded)'} collection "
+                               f"{backend.get('collection')}" if backend["name"] != "faiss" else "")
+    rate = counts["chunks"] / m["build_seconds"] if m["build_seconds"] else 0.0
     print(f"index: {assistant.index_dir}\nmodel: {m['model']} (dim {m['dim']})\n"
+          f"backend: {where}\n"
           f"documents: {counts['documents']}  chunks: {counts['chunks']}  "
           f"sentences: {counts['sentences']}  vector index: {m['vector_index']['type']}\n"
-          f"built: {m['created']} in {m['build_seconds']} s ({m['embedded']} texts embedded)")
+          f"built: {m['created']} in {m['build_seconds']} s ({m['embedded']} texts embedded, "
+          f"{rate:.1f} chunks/s)")
+    assistant.close()
     return 0
 
 
@@ -144,7 +167,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     index_dir = args.index_dir or args.index or os.environ.get("RAG_INDEX_DIR")
     store = IndexStore(index_dir or default_index_dir())
     build = store.current()
-    data = IndexData.load(build, full_check=True)
+    backend = open_backend(stored_spec(read_manifest(build), args.uri), store.root)
+    try:
+        data = IndexData.load(build, full_check=True, backend=backend)
+    finally:
+        backend.close()
     m = data.manifest
     print(f"ok: {store.root} (build {build.name}): {len(m['files'])} files match their "
           f"SHA-256 checksums; {m['counts']['documents']} documents, "

@@ -62,6 +62,16 @@ class RetrievalConfig:
 
 
 @dataclass
+class StorageConfig:
+    """Where the search structures live: ``faiss`` (files of the index directory) or
+    ``milvus`` at ``uri`` (a Milvus Lite ``.db`` file, default ``<index dir>/milvus.db``, or
+    ``http://host:19530``). A uri carrying credentials is not saved with the index."""
+
+    backend: str = "faiss"
+    uri: str | None = None
+
+
+@dataclass
 class AnswerConfig:
     """Sentence scoring and the refusal threshold of the extractive answerer."""
 
@@ -119,15 +129,20 @@ class Config:
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     answer: AnswerConfig = field(default_factory=AnswerConfig)
     batch_size: int = 32
+    storage: StorageConfig = field(default_factory=StorageConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """All settings; a storage uri with credentials is left out (never saved)."""
+        data = asdict(self)
+        data["storage"]["uri"] = _storable(self.storage.uri)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Config:
         """Rebuild from a saved dict, ignoring keys this version does not know."""
         parts = {"corpus": CorpusConfig, "chunking": ChunkingConfig,
-                 "retrieval": RetrievalConfig, "answer": AnswerConfig}
+                 "retrieval": RetrievalConfig, "answer": AnswerConfig,
+                 "storage": StorageConfig}
         kwargs: dict[str, Any] = {}
         for f in fields(cls):
             if f.name not in data:
@@ -144,6 +159,18 @@ class Config:
         """The settings that change what an index stores (a change forces a rebuild)."""
         from rag.analyzer import ANALYZER_VERSION
 
-        return {"model": self.model, "chunking": asdict(self.chunking),
-                "analyzer": ANALYZER_VERSION, "corpus": asdict(self.corpus),
-                "ann_threshold": self.retrieval.ann_threshold}
+        key = {"model": self.model, "chunking": asdict(self.chunking),
+               "analyzer": ANALYZER_VERSION, "corpus": asdict(self.corpus),
+               "ann_threshold": self.retrieval.ann_threshold}
+        if self.storage.backend != "faiss":  # FAISS indexes keep the key they had
+            key["storage"] = {"backend": self.storage.backend,
+                              "uri": _storable(self.storage.uri)}
+        return key
+
+
+def _storable(uri: str | None) -> str | None:
+    if uri is None:
+        return None
+    from rag.backends.milvus import storable_uri
+
+    return storable_uri(uri)

@@ -42,11 +42,12 @@ class CorpusReport:
 
 
 def load_corpus(path: Path | str | Iterable[Path | str],
-                max_bytes: int = MAX_DOCUMENT_BYTES) -> list[Document]:
+                max_bytes: int = MAX_DOCUMENT_BYTES, progress: bool = False) -> list[Document]:
     """All documents under ``path`` (or several paths); raises CorpusError if there are none.
 
-    Bad files are skipped with one warning each naming the file and the reason."""
-    report = read_corpus(path, max_bytes)
+    Bad files are skipped with one warning each naming the file and the reason.
+    ``progress``: a progress bar over the files (with ETA)."""
+    report = read_corpus(path, max_bytes, progress)
     for problem in report.problems:
         log.warning("%s", problem)
     if not report.documents:
@@ -56,8 +57,11 @@ def load_corpus(path: Path | str | Iterable[Path | str],
 
 
 def read_corpus(path: Path | str | Iterable[Path | str],
-                max_bytes: int = MAX_DOCUMENT_BYTES) -> CorpusReport:
-    """Like load_corpus but never raises for bad files: problems are reported instead."""
+                max_bytes: int = MAX_DOCUMENT_BYTES, progress: bool = False) -> CorpusReport:
+    """Like load_corpus but never raises for bad files: problems are reported instead.
+
+    One file is read at a time (a JSONL file line by line): raw HTML is never held for
+    more than the file being read."""
     paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
     report = CorpusReport()
     seen: set[str] = set()
@@ -66,6 +70,10 @@ def read_corpus(path: Path | str | Iterable[Path | str],
             raise CorpusError(f"corpus path does not exist: {root}")
         files = corpus_files(root, report.problems)
         base = root if root.is_dir() else root.parent
+        if progress and len(files) > 1:
+            from tqdm import tqdm
+
+            files = tqdm(files, desc="reading", unit="file", mininterval=5)
         for file in files:
             try:
                 docs = read_file(file, base, max_bytes)
@@ -128,9 +136,12 @@ def read_file(path: Path, base: Path | None = None,
     if suffix != ".jsonl" and size > RAW_FACTOR * max_bytes:
         raise CorpusError(f"{path}: file too large ({size / 1e6:.1f} MB; a post may have at "
                           f"most {max_bytes / 1e6:.1f} MB of text), skipped")
-    raw = decode_bytes(path.read_bytes(), str(path))
     if suffix == ".jsonl":
-        return _read_jsonl(raw, path, max_bytes)
+        streamed = _stream_jsonl(path, max_bytes)
+        if streamed is not None:
+            return streamed
+        return _read_jsonl(decode_bytes(path.read_bytes(), str(path)), path, max_bytes)
+    raw = decode_bytes(path.read_bytes(), str(path))
     rel = path.relative_to(base) if base and path.is_relative_to(base) else Path(path.name)
     doc_id = rel.with_suffix("").as_posix()
     doc = parse_post(raw, doc_id, {"path": str(path.resolve())}, where=str(path))
@@ -186,9 +197,25 @@ def document_from_record(record: dict[str, Any], where: str = "") -> Document:
     return Document(doc_id=doc_id, title=title, text=text, metadata=meta)
 
 
-def _read_jsonl(raw: str, path: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> list[Document]:
+def _stream_jsonl(path: Path, max_bytes: int) -> list[Document] | None:
+    """A UTF-8 JSONL file read line by line (memory: one line plus the cleaned documents,
+    never the whole raw file), or None when it is not plain UTF-8 text (then the file is
+    decoded whole, with encoding detection and a clear error for binary content)."""
+    with open(path, "rb") as handle:
+        if b"\x00" in handle.read(1 << 16):
+            return None
+    try:
+        with open(path, encoding="utf-8-sig", newline=None) as handle:
+            return _read_jsonl(handle, path, max_bytes)
+    except UnicodeDecodeError:
+        return None
+
+
+def _read_jsonl(raw: str | Iterable[str], path: Path,
+                max_bytes: int = MAX_DOCUMENT_BYTES) -> list[Document]:
     docs, problems = [], []
-    for lineno, line in enumerate(raw.splitlines(), 1):
+    lines = raw.splitlines() if isinstance(raw, str) else raw
+    for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"

@@ -40,3 +40,7 @@ class InvalidArgumentError(RagError, ValueError):
 
 class IndexFormatError(CorruptIndexError):
     """The index was written by another (older or newer) version of the index format."""
+
+
+class BackendError(RagError):
+    """The index's storage backend (e.g. a Milvus server or Milvus Lite file) cannot be used."""

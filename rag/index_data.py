@@ -15,14 +15,13 @@ from typing import Any
 import numpy as np
 
 from rag.analyzer import Analyzer
+from rag.backends.base import Backend, KeywordIndex, VectorIndex
 from rag.chunking import chunk_document, sentence_spans
 from rag.config import Config
-from rag.errors import CorruptIndexError, IndexFormatError
+from rag.errors import CorruptIndexError, IndexFormatError, RagError
 from rag.index_store import MANIFEST, read_manifest, write_json
 from rag.integrity import seal, verify_build
-from rag.keyword_index import KeywordIndex
 from rag.types import Chunk, Document
-from rag.vector_index import VectorIndex
 
 # 2: per-file SHA-256 checksums and a manifest digest (rag/integrity.py)
 FORMAT_VERSION = 2
@@ -42,6 +41,7 @@ class IndexData:
     sentence_vectors: np.ndarray
     keyword: KeywordIndex
     manifest: dict[str, Any] = field(default_factory=dict)
+    backend: Backend | None = None  # None: the embedded default (FAISS + bm25s)
 
     def __post_init__(self) -> None:
         self.doc_pos = {d.doc_id: i for i, d in enumerate(self.documents)}
@@ -49,9 +49,11 @@ class IndexData:
     @classmethod
     def build(
         cls, documents: list[Document], encoder: Any, analyzer: Analyzer, config: Config,
-        progress: bool = False,
+        progress: bool = False, backend: Backend | None = None,
     ) -> IndexData:
-        """Chunk, sentence-split, embed (cache-aware) and index ``documents``."""
+        """Chunk, sentence-split, embed (cache-aware) and index ``documents`` with
+        ``backend`` (default: FAISS + bm25s)."""
+        backend = backend or _default_backend()
         started = time.perf_counter()
         chunks: list[Chunk] = []
         chunk_doc: list[int] = []
@@ -74,8 +76,8 @@ class IndexData:
         chunk_texts = [embedding_text(c) for c in chunks]
         vectors, sentence_vectors = _embed(encoder, chunks, chunk_texts, chunk_sents,
                                            sent_bounds, progress)
-        dense = VectorIndex.build(vectors, config.retrieval.ann_threshold)
-        keyword = KeywordIndex.build(analyzer.tokens_batch(chunk_texts))
+        dense, keyword = backend.build(vectors, analyzer.tokens_batch(chunk_texts),
+                                       config.retrieval.ann_threshold)
         dim = int(vectors.shape[1])
         manifest = {
             "format": FORMAT_VERSION,
@@ -103,6 +105,7 @@ class IndexData:
             sentence_vectors=sentence_vectors,
             keyword=keyword,
             manifest=manifest,
+            backend=backend,
         )
 
     def save(self, folder: Path) -> None:
@@ -117,17 +120,25 @@ class IndexData:
                  chunk_sents=self.chunk_sents, sent_doc=self.sent_doc,
                  sent_bounds=self.sent_bounds)
         np.save(folder / "sentence_vectors.npy", self.sentence_vectors)
-        self.vectors.save(folder / "chunks.faiss")
-        (folder / "bm25").mkdir()
-        self.keyword.save(folder / "bm25")
+        backend = self.backend or _default_backend()
+        self.manifest["backend"] = backend.save(self.vectors, self.keyword, folder)
+        self.manifest["vector_index"] = {**self.vectors.describe(),
+                                         "reason": self.manifest["vector_index"]["reason"]}
         seal(self.manifest, folder)
         write_json(folder / MANIFEST, self.manifest)
 
     @classmethod
-    def load(cls, folder: Path, full_check: bool = False) -> IndexData:
+    def load(cls, folder: Path, full_check: bool = False,
+             backend: Backend | None = None) -> IndexData:
         """Read a build folder back; any missing, damaged (checksums) or inconsistent part is
-        a CorruptIndexError. ``full_check`` hashes every file, not only the small ones."""
+        a CorruptIndexError. ``full_check`` hashes every file, not only the small ones.
+        ``backend`` must be the one the manifest names (default: FAISS + bm25s)."""
+        backend = backend or _default_backend()
         manifest = read_manifest(folder)
+        stored = (manifest.get("backend") or {}).get("name", "faiss")
+        if stored != backend.name:
+            raise CorruptIndexError(f"index build {folder} is stored in {stored!r}, not "
+                                    f"{backend.name!r}")
         check_format(manifest, folder)
         verify_build(folder, manifest, full=full_check)
         try:
@@ -139,8 +150,7 @@ class IndexData:
                                               rec.get("metadata") or {}))
             spans = np.load(folder / "spans.npz")
             sentence_vectors = np.load(folder / "sentence_vectors.npy")
-            vectors = VectorIndex.load(folder / "chunks.faiss")
-            keyword = KeywordIndex.load(folder / "bm25")
+            vectors, keyword = backend.load(folder, manifest)
             chunk_doc = spans["chunk_doc"]
             chunks = [
                 Chunk(documents[d].doc_id, int(s), int(e), documents[d].text[s:e],
@@ -148,7 +158,10 @@ class IndexData:
                 for d, (s, e) in zip(chunk_doc, spans["chunk_bounds"])
             ]
             data = cls(documents, chunks, chunk_doc, spans["chunk_sents"], spans["sent_doc"],
-                       spans["sent_bounds"], vectors, sentence_vectors, keyword, manifest)
+                       spans["sent_bounds"], vectors, sentence_vectors, keyword, manifest,
+                       backend)
+        except RagError:  # e.g. a Milvus server that cannot be reached: its own message
+            raise
         except Exception as exc:  # noqa: BLE001 - numpy/zip/faiss/bm25s raise many kinds
             raise CorruptIndexError(f"index build {folder} is corrupt or incomplete: {exc}; "
                                     "rebuild it with `python -m rag index`") from exc
@@ -199,6 +212,12 @@ def _embed(encoder: Any, chunks: list[Chunk], chunk_texts: list[str],
     for sent, (c, j) in enumerate(where):
         sentence_vectors[sent] = span_vectors[c][j]
     return vectors, sentence_vectors
+
+
+def _default_backend() -> Backend:
+    from rag.backends.faiss import FaissBackend
+
+    return FaissBackend()
 
 
 def check_format(manifest: dict[str, Any], folder: Path) -> None:

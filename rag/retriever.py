@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense (FAISS) + keyword (BM25) rankings fused, filtered, de-duplicated."""
+"""Hybrid retrieval: dense + keyword (BM25) rankings from the index's backend (FAISS/bm25s or
+Milvus), fused here (the same fusion for every backend), filtered, de-duplicated."""
 
 from __future__ import annotations
 
@@ -80,9 +81,7 @@ class Retriever:
         keyword_weight = 1.0 if translation or mode != "hybrid" else self.keyword_weight(query)
         if mode != "dense" and keyword_weight > 0:
             tick = time.perf_counter()
-            scores = self.data.keyword.scores(tokens, mask)
-            top = np.argsort(-scores, kind="stable")[:n]
-            keyword = {int(i): float(scores[i]) for i in top if scores[i] > 0}
+            keyword = self.data.keyword.top(tokens, n, mask)
             timings["keyword"] = time.perf_counter() - tick
         tick = time.perf_counter()
         if mode == "dense" and original:

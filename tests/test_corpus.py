@@ -145,3 +145,29 @@ def test_titles_fall_back_to_html_title_or_markdown_heading(tmp_path):
     (tmp_path / "c.txt").write_text("第一行就是标题\n正文三。", encoding="utf-8")
     titles = {d.doc_id: d.title for d in load_corpus(tmp_path)}
     assert titles == {"a": "页面标题", "b": "标题二", "c": "第一行就是标题"}
+
+
+def test_jsonl_is_streamed_line_by_line_and_legacy_encodings_still_read(tmp_path, monkeypatch):
+    rows = [{"id": f"n{i}", "title": "标题", "text": f"第{i}篇新闻的正文。"} for i in range(50)]
+    rows[3]["text"] = "段落\u2028分隔符仍在同一条记录里。"  # U+2028 is not a JSONL line break
+    text = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n"
+    utf8 = tmp_path / "news.jsonl"
+    utf8.write_text(text, encoding="utf-8")
+    legacy = tmp_path / "legacy.jsonl"
+    legacy.write_bytes(text.replace("\u2028", " ").encode("gb18030"))
+    import rag.corpus as corpus
+
+    decoded: list[str] = []
+    real = corpus.decode_bytes
+    monkeypatch.setattr(corpus, "decode_bytes",
+                        lambda data, name: decoded.append(name) or real(data, name))
+    docs = read_file(utf8)
+    assert [d.doc_id for d in docs] == [r["id"] for r in rows]
+    assert docs[3].text.startswith("段落") and "分隔符" in docs[3].text
+    assert decoded == []  # UTF-8: never decoded as one whole string
+    assert [d.doc_id for d in read_file(legacy)] == [r["id"] for r in rows]
+    assert decoded == [str(legacy)]  # not UTF-8: whole-file decoding with detection
+    binary = tmp_path / "binary.jsonl"
+    binary.write_bytes(b"\x00\x01" * 100)
+    with pytest.raises(CorpusError, match="not a text file"):
+        read_file(binary)

@@ -211,7 +211,7 @@ def test_runner_end_to_end_with_compare(tmp_path: Path, monkeypatch, capsys) -> 
          "category": "unanswerable"},
     ]) + "\n", encoding="utf-8")
     fake = FakeAssistant()
-    monkeypatch.setattr(runner, "open_assistant", lambda corpus, index_dir: (fake, 0.5))
+    monkeypatch.setattr(runner, "open_assistant", lambda corpus, index_dir, *backend: (fake, 0.5))
     base = ["--questions", str(qa), "--out", str(tmp_path / "out"), "--index", str(tmp_path)]
     assert runner.main(base) == 0
     first = tmp_path / "out" / "qa" / "results.json"

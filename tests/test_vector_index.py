@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.vector_index import VectorIndex
+from rag.backends.faiss import VectorIndex
 
 pytestmark = pytest.mark.unit
 

@@ -39,6 +39,13 @@ class KeywordIndex:
         weight = None if mask is None else mask.astype(np.float32)
         return np.asarray(self.bm25.get_scores(known, weight_mask=weight), dtype=np.float32)
 
+    def top(self, tokens: list[str], n: int, mask: np.ndarray | None = None
+            ) -> dict[int, float]:
+        """The ``n`` best-scoring chunks with a positive score, best first (ties by position)."""
+        scores = self.scores(tokens, mask)
+        best = np.argsort(-scores, kind="stable")[:n]
+        return {int(i): float(scores[i]) for i in best if scores[i] > 0}
+
     def idf(self, word: str) -> float:
         """Smoothed inverse document frequency (unknown words weigh most)."""
         df = self.doc_freq.get(word, 0)

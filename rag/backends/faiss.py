@@ -10,6 +10,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from rag.backends.bm25 import KeywordIndex
+
 
 @dataclass
 class VectorIndex:
@@ -86,3 +88,28 @@ class VectorIndex:
         if isinstance(index, faiss.IndexIVF):
             return cls(index, "ivf", int(index.nprobe))
         return cls(index, "flat")
+
+
+class FaissBackend:
+    """The embedded default: FAISS vectors and a bm25s index, both files of the build folder."""
+
+    name = "faiss"
+
+    def build(self, vectors: np.ndarray, token_lists: list[list[str]], ann_threshold: int
+              ) -> tuple[VectorIndex, KeywordIndex]:
+        return VectorIndex.build(vectors, ann_threshold), KeywordIndex.build(token_lists)
+
+    def save(self, vectors: VectorIndex, keyword: KeywordIndex, folder: Path) -> dict:
+        vectors.save(folder / "chunks.faiss")
+        (folder / "bm25").mkdir()
+        keyword.save(folder / "bm25")
+        return {"name": self.name}
+
+    def load(self, folder: Path, manifest: dict) -> tuple[VectorIndex, KeywordIndex]:
+        return VectorIndex.load(folder / "chunks.faiss"), KeywordIndex.load(folder / "bm25")
+
+    def prune(self, kept: list[dict]) -> None:
+        """Nothing outside the build folders."""
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -1,0 +1,349 @@
+"""Milvus backend: one collection per index build, through ``pymilvus.MilvusClient(uri)``.
+
+``uri`` is a local ``*.db`` file (Milvus Lite, embedded: one process per file) or a server
+(``http://host:19530``; same code). A collection holds each chunk's dense vector (FLAT, inner
+product: exact, like FAISS's flat index) and its BM25 document weights as a sparse vector
+(``rag.backends.sparse_bm25``); the word list and document frequencies stay in the build
+folder, so IDF is applied to the query. Documents, chunk offsets and sentence vectors stay in
+the build folder as with FAISS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+from rag.backends.sparse_bm25 import DocFreqView, SparseBM25
+from rag.errors import BackendError, RagError
+
+KEYWORD_FILE = "bm25_sparse.json"
+TOKEN_ENV = "RAG_MILVUS_TOKEN"  # a server's token ("user:password" or an API key); never stored
+INSERT_BATCH = 1000
+_ID_FILTER_MAX = 10_000  # allowed ids per filter expression (longer lists: in parts)
+
+
+# ------------------------------------------------------------------------------ connection
+def is_lite(uri: str) -> bool:
+    """A local Milvus Lite file (pymilvus starts it in-process) rather than a server URL."""
+    return "://" not in uri
+
+
+def normalise_uri(uri: str) -> str:
+    """Absolute path for a Lite file (it must end in ``.db``); a server URL unchanged."""
+    if not is_lite(uri):
+        return uri
+    path = Path(uri).expanduser().resolve()
+    if path.suffix != ".db":
+        raise BackendError(f"a Milvus Lite uri must be a file ending in .db, not {uri!r} "
+                           "(or give a server: --uri http://host:19530)")
+    return str(path)
+
+
+def storable_uri(uri: str) -> str | None:
+    """The uri to record in the manifest, or None when it carries credentials (then the
+    user gives ``--uri`` again when opening the index)."""
+    if is_lite(uri):
+        return uri
+    parts = urlsplit(uri)
+    if parts.username or parts.password or re.search(r"(?i)token|key|secret|password",
+                                                     parts.query):
+        return None
+    return urlunsplit(parts)
+
+
+class _Clients:
+    """One MilvusClient per uri in this process, shared by every index that uses it.
+
+    pymilvus keys its connections by uri, so closing one of two clients of a uri would close
+    both; the client is closed when its last user releases it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[str, tuple[Any, int]] = {}
+
+    def acquire(self, uri: str) -> Any:
+        with self._lock:
+            if uri in self._open:
+                client, users = self._open[uri]
+                self._open[uri] = (client, users + 1)
+                return client
+            client = _connect(uri)
+            self._open[uri] = (client, 1)
+            return client
+
+    def release(self, uri: str) -> None:
+        with self._lock:
+            client, users = self._open.get(uri, (None, 0))
+            if client is None:
+                return
+            if users > 1:
+                self._open[uri] = (client, users - 1)
+                return
+            del self._open[uri]
+        client.close()
+
+
+_CLIENTS = _Clients()
+
+
+def _connect(uri: str) -> Any:
+    try:
+        from pymilvus import MilvusClient
+    except ImportError as exc:
+        raise BackendError("the Milvus backend needs pymilvus: pip install "
+                           "'pymilvus[milvus-lite]>=2.6' (or `pip install rag-news[milvus]`)"
+                           ) from exc
+    token = os.environ.get(TOKEN_ENV, "")
+    try:
+        if is_lite(uri):
+            Path(uri).parent.mkdir(parents=True, exist_ok=True)
+            return MilvusClient(uri)
+        return MilvusClient(uri=uri, token=token) if token else MilvusClient(uri=uri)
+    except Exception as exc:  # noqa: BLE001 - pymilvus raises several kinds for one cause
+        if is_lite(uri) and _lite_locked(uri):
+            raise BackendError(
+                f"cannot open the Milvus Lite file {uri}: another process has it open "
+                "(DataDirLockedError: Milvus Lite allows one process per file). Stop that "
+                "process (e.g. the chat) first, or run a Milvus server so that the chat and "
+                "the indexer can share it: --uri http://localhost:19530 (see README, "
+                "'Scaling out')") from exc
+        where = "Milvus Lite file" if is_lite(uri) else "Milvus server"
+        raise BackendError(f"cannot connect to the {where} {uri}: {exc}") from exc
+
+
+def _lite_locked(uri: str) -> bool:
+    """True if another process holds Milvus Lite's lock on ``uri``."""
+    try:
+        from milvus_lite.db import MilvusLite
+        from milvus_lite.exceptions import DataDirLockedError
+    except ImportError:
+        return False
+    try:
+        MilvusLite(uri).close()
+    except DataDirLockedError:
+        return True
+    except Exception:  # noqa: BLE001 - any other failure is not the lock
+        return False
+    return False
+
+
+def collection_prefix(index_root: Path) -> str:
+    """Collections of one index directory share a prefix (a server may hold many indexes)."""
+    digest = hashlib.sha1(str(Path(index_root).expanduser().resolve()).encode()).hexdigest()
+    return f"rag_{digest[:10]}_"
+
+
+# ----------------------------------------------------------------------------- structures
+class MilvusVectorIndex:
+    """Dense chunk vectors in a Milvus collection (FLAT, inner product)."""
+
+    kind = "flat"
+
+    def __init__(self, vectors: np.ndarray | None, size: int, dim: int,
+                 client: Any = None, collection: str | None = None) -> None:
+        self.pending = vectors  # held until the build is saved (inserted), then dropped
+        self._size, self._dim = size, dim
+        self.client, self.collection = client, collection
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def describe(self) -> dict:
+        return {"type": self.kind, "size": self.size, "dim": self.dim, "engine": "milvus",
+                "index": "FLAT", "metric": "IP", "collection": self.collection}
+
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        k = min(k, self.size)
+        scores = np.zeros((len(queries), max(k, 0)), dtype=np.float32)
+        ids = np.full((len(queries), max(k, 0)), -1, dtype=np.int64)
+        if k <= 0:
+            return scores, ids
+        results = _search(self.client, self.collection, "dense",
+                          [q.tolist() for q in queries], k, allowed)
+        for row, hits in enumerate(results):
+            for col, (i, s) in enumerate(hits[:k]):
+                ids[row, col], scores[row, col] = i, s
+        return scores, ids
+
+
+class MilvusKeywordIndex:
+    """BM25 over sparse vectors in the same collection; IDF from the local table."""
+
+    def __init__(self, bm25: SparseBM25, token_lists: list[list[str]] | None = None,
+                 client: Any = None, collection: str | None = None) -> None:
+        self.bm25 = bm25
+        self.pending = token_lists
+        self.client, self.collection = client, collection
+
+    @property
+    def n_docs(self) -> int:
+        return self.bm25.n_docs
+
+    @property
+    def doc_freq(self) -> Mapping[str, int]:
+        return DocFreqView(self.bm25)
+
+    def idf(self, word: str) -> float:
+        return self.bm25.idf(word)
+
+    def top(self, tokens: list[str], n: int, mask: np.ndarray | None = None
+            ) -> dict[int, float]:
+        query = self.bm25.query(tokens)
+        if not query or n <= 0:
+            return {}
+        allowed = None if mask is None else np.flatnonzero(mask)
+        # a little more than n, so that ties at the cut are ordered by id as bm25s does
+        hits = _search(self.client, self.collection, "sparse", [query],
+                       min(n + 10, self.n_docs), allowed)[0]
+        hits = sorted(((i, s) for i, s in hits if s > 0), key=lambda h: (-h[1], h[0]))
+        return dict(hits[:n])
+
+
+def _search(client: Any, collection: str | None, field: str, data: list, limit: int,
+            allowed: np.ndarray | None) -> list[list[tuple[int, float]]]:
+    """(id, score) lists, best first, one per query; ``allowed`` restricts the ids (a long
+    list is searched in parts whose results are merged)."""
+    if client is None or collection is None:
+        raise BackendError("this Milvus index is not saved yet (no collection)")
+    if allowed is None:
+        return _search_expr(client, collection, field, data, limit, "")
+    merged: list[list[tuple[int, float]]] = [[] for _ in data]
+    for lo in range(0, len(allowed), _ID_FILTER_MAX):
+        part = allowed[lo:lo + _ID_FILTER_MAX]
+        expr = f"id in [{','.join(str(int(i)) for i in part)}]"
+        for row, hits in enumerate(_search_expr(client, collection, field, data,
+                                                min(limit, len(part)), expr)):
+            merged[row].extend(hits)
+    return [sorted(hits, key=lambda h: (-h[1], h[0]))[:limit] for hits in merged]
+
+
+def _search_expr(client: Any, collection: str, field: str, data: list, limit: int,
+                 expr: str) -> list[list[tuple[int, float]]]:
+    try:
+        results = client.search(collection, data=data, anns_field=field, limit=limit,
+                                filter=expr, search_params={"metric_type": "IP"},
+                                output_fields=[])
+    except Exception as exc:  # noqa: BLE001
+        raise BackendError(f"Milvus search in collection {collection!r} failed: {exc}") from exc
+    return [[(int(h["id"]), float(h["distance"])) for h in hits] for hits in results]
+
+
+# -------------------------------------------------------------------------------- backend
+class MilvusBackend:
+    """Stores each build of the index at ``index_root`` as a collection at ``uri``."""
+
+    name = "milvus"
+
+    def __init__(self, uri: str, index_root: Path) -> None:
+        self.uri = normalise_uri(uri)
+        self.prefix = collection_prefix(index_root)
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = _CLIENTS.acquire(self.uri)
+        return self._client
+
+    def build(self, vectors: np.ndarray, token_lists: list[list[str]], ann_threshold: int
+              ) -> tuple[MilvusVectorIndex, MilvusKeywordIndex]:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        dense = MilvusVectorIndex(vectors, len(vectors), int(vectors.shape[1]))
+        return dense, MilvusKeywordIndex(SparseBM25.fit(token_lists), token_lists)
+
+    def save(self, vectors: MilvusVectorIndex, keyword: MilvusKeywordIndex, folder: Path
+             ) -> dict[str, Any]:
+        """Insert the build into a new collection named after its folder; on any failure
+        (or Ctrl-C) the half-written collection is dropped again."""
+        if vectors.pending is None or keyword.pending is None:
+            raise BackendError("this Milvus index was already saved")
+        name = self.prefix + re.sub(r"\W", "_", folder.name.removeprefix(".tmp-"))
+        client = self.client
+        started = time.perf_counter()
+        try:
+            _create_collection(client, name, vectors.dim)
+            for lo in range(0, vectors.size, INSERT_BATCH):
+                rows = [{"id": i, "dense": vectors.pending[i].tolist(),
+                         "sparse": keyword.bm25.document(keyword.pending[i])}
+                        for i in range(lo, min(lo + INSERT_BATCH, vectors.size))]
+                client.insert(name, rows)
+            if hasattr(client, "flush"):
+                client.flush(name)
+        except BaseException as exc:
+            _drop(client, name)
+            if isinstance(exc, Exception) and not isinstance(exc, RagError):
+                raise BackendError(f"writing Milvus collection {name!r} at {self.uri} "
+                                   f"failed: {exc}") from exc
+            raise
+        keyword.bm25.save(folder / KEYWORD_FILE)
+        for part in (vectors, keyword):
+            part.client, part.collection, part.pending = client, name, None
+        return {"name": self.name, "uri": storable_uri(self.uri), "collection": name,
+                "insert_seconds": round(time.perf_counter() - started, 3)}
+
+    def load(self, folder: Path, manifest: dict[str, Any]
+             ) -> tuple[MilvusVectorIndex, MilvusKeywordIndex]:
+        entry = manifest.get("backend") or {}
+        name = entry.get("collection")
+        client = self.client
+        if not name or not client.has_collection(name):
+            raise BackendError(
+                f"the Milvus collection {name!r} of build {folder.name} is missing at "
+                f"{self.uri}; rebuild the index with `python -m rag index --backend milvus "
+                f"--uri {self.uri} --index <dir>`")
+        bm25 = SparseBM25.load(folder / KEYWORD_FILE)
+        rows = int(client.get_collection_stats(name).get("row_count", -1))
+        dense = MilvusVectorIndex(None, rows, int(manifest.get("dim", 0)), client, name)
+        return dense, MilvusKeywordIndex(bm25, None, client, name)
+
+    def prune(self, kept: list[dict[str, Any]]) -> None:
+        """Drop this index's collections that no kept build names (older builds, and
+        builds that were interrupted before their swap)."""
+        names = {(m.get("backend") or {}).get("collection") for m in kept}
+        client = self.client
+        for name in client.list_collections():
+            if name.startswith(self.prefix) and name not in names:
+                _drop(client, name)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client = None
+            _CLIENTS.release(self.uri)
+
+
+def _create_collection(client: Any, name: str, dim: int) -> None:
+    from pymilvus import DataType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    params = client.prepare_index_params()
+    params.add_index(field_name="dense", index_type="FLAT", metric_type="IP")
+    params.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
+    client.create_collection(name, schema=schema, index_params=params,
+                             consistency_level="Strong")
+
+
+def _drop(client: Any, name: str) -> None:
+    try:
+        if client.has_collection(name):
+            client.drop_collection(name)
+    except Exception:  # noqa: BLE001 - best effort; prune retries later
+        pass

@@ -1,0 +1,147 @@
+"""Building, fingerprinting and refreshing an index directory (the Assistant only reads).
+
+A build reads the corpus, embeds new text (the embedding cache makes a rebuild cheap and an
+interrupted build resumable), writes a new build folder (and, for Milvus, a new collection)
+and swaps ``CURRENT`` atomically; the previous build stays usable until then and is dropped
+one build later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from rag.analyzer import Analyzer
+from rag.backends import BackendSpec, default_uri
+from rag.backends.base import Backend
+from rag.config import BUNDLED_CORPUS, Config, cache_dir
+from rag.corpus import corpus_files, load_corpus
+from rag.index_data import IndexData
+from rag.index_store import IndexStore, read_manifest
+from rag.integrity import sha256_file
+
+log = logging.getLogger(__name__)
+
+
+def default_index_dir(corpus: Path | str | None = None) -> Path:
+    """``RAG_INDEX_DIR``, else one folder per corpus under the cache directory."""
+    if os.environ.get("RAG_INDEX_DIR"):
+        return Path(os.environ["RAG_INDEX_DIR"]).expanduser()
+    if corpus is None or Path(corpus).resolve() == BUNDLED_CORPUS:
+        return cache_dir() / "indexes" / "bundled"
+    path = Path(corpus).resolve()
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
+    slug = re.sub(r"[^\w.-]+", "_", path.stem)[:40]
+    return cache_dir() / "indexes" / f"{slug}-{digest}"
+
+
+def fingerprint(sources: list[Path]) -> dict[str, Any]:
+    """Content hash of every corpus file, and of all of them together.
+
+    An unreadable file is recorded as such (it is skipped, with a warning, when the corpus
+    is read), so that it is picked up once it becomes readable."""
+    files: dict[str, str] = {}
+    for source in sources:
+        if source.exists():
+            for path in corpus_files(source, []):
+                try:
+                    digest = sha256_file(path)
+                except OSError as exc:
+                    digest = f"unreadable:{exc.errno}"
+                files[str(path.resolve())] = digest
+    overall = hashlib.sha256("\n".join(f"{k}={v}" for k, v in sorted(files.items())).encode())
+    return {"sources": [str(s.resolve()) for s in sources], "files": files,
+            "fingerprint": overall.hexdigest()}
+
+
+def backend_spec(config: Config, store: IndexStore) -> BackendSpec:
+    """The backend of ``config.storage``; a Milvus index without a uri gets its Lite file
+    ``<index dir>/milvus.db`` (recorded in ``config`` so that the manifest names it)."""
+    storage = config.storage
+    if storage.backend == "milvus" and not storage.uri:
+        storage.uri = default_uri(store.root)
+    if storage.backend == "milvus" and "://" not in storage.uri:
+        from rag.backends.milvus import normalise_uri
+
+        storage.uri = normalise_uri(storage.uri)
+    return BackendSpec(storage.backend, storage.uri if storage.backend == "milvus" else None)
+
+
+def stored_spec(manifest: dict[str, Any], uri: str | None = None) -> BackendSpec:
+    """The backend a build was written with (``uri`` overrides the recorded one, e.g. a
+    server URL with credentials, which is never recorded)."""
+    entry = manifest.get("backend") or {}
+    name = entry.get("name", "faiss")
+    if name == "faiss":
+        return BackendSpec("faiss")
+    uri = uri or entry.get("uri")
+    if not uri:
+        from rag.errors import BackendError
+
+        raise BackendError("this index is stored on a Milvus server whose address was not "
+                           "saved (it carried credentials); give it again with --uri / uri=")
+    return BackendSpec(name, uri)
+
+
+def load_current(store: IndexStore, backend: Backend) -> IndexData:
+    return IndexData.load(store.current(), backend=backend)
+
+
+def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analyzer: Analyzer,
+            backend: Backend, progress: bool = False,
+            current: IndexData | None = None) -> IndexData:
+    """The live build (``current`` if already loaded) if it matches the corpus and settings,
+    else a new build committed atomically. Call with ``store.locked()`` held."""
+    sources = [corpus] + ([store.added] if store.added.exists() else [])
+    prints = fingerprint(sources)
+    if current is None and store.exists():
+        try:
+            current = _load_same_backend(store, backend)
+        except Exception as exc:  # a broken index is replaced, not fatal
+            log.warning("rebuilding unreadable index: %s", exc)
+    if current is not None:
+        manifest = current.manifest
+        if (manifest.get("build_key") == config.build_key()
+                and manifest.get("corpus", {}).get("fingerprint") == prints["fingerprint"]):
+            return current
+    documents = load_corpus([s for s in sources if s.exists()],
+                            config.corpus.max_document_bytes, progress)
+    started = time.perf_counter()
+    data = IndexData.build(documents, encoder, analyzer, config, progress, backend)
+    data.manifest["corpus"] = prints
+    data.manifest["build_seconds"] = round(time.perf_counter() - started, 3)
+    with store.new_build() as folder:
+        data.manifest["build"] = folder.name.removeprefix(".tmp-")
+        data.save(folder)
+    _prune(store, backend)
+    log.info("indexed %d documents, %d chunks (%d embedded) in %.1fs", len(documents),
+             len(data.chunks), data.manifest["embedded"], data.manifest["build_seconds"])
+    return data
+
+
+def _load_same_backend(store: IndexStore, backend: Backend) -> IndexData | None:
+    """The live build if it is stored in ``backend`` (else None: rebuild into it)."""
+    build = store.current()
+    if (read_manifest(build).get("backend") or {}).get("name", "faiss") != backend.name:
+        return None
+    return IndexData.load(build, backend=backend)
+
+
+def _prune(store: IndexStore, backend: Backend) -> None:
+    """Drop the backend's storage of builds that are gone (the store keeps two)."""
+    kept = []
+    for build in store.builds.iterdir():
+        if build.is_dir() and not build.name.startswith("."):
+            try:
+                kept.append(read_manifest(build))
+            except Exception:  # noqa: BLE001 - an unreadable build keeps nothing
+                continue
+    try:
+        backend.prune(kept)
+    except Exception as exc:  # noqa: BLE001 - the new build is live; retry next time
+        log.warning("could not drop old collections: %s", exc)
