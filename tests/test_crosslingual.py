@@ -88,3 +88,13 @@ def test_without_translation_english_questions_use_dense_search_only(assistant):
         assert hybrid == dense
     finally:
         retriever.config = saved
+
+
+@pytest.mark.integration
+def test_english_question_gets_the_chinese_short_answer(assistant):
+    ans = assistant.answer("How old is Mr. Zhou from Longyan, Fujian, the patient in the "
+                           "Ping An Health case?")
+    assert ans.answered and ans.short_answer and "35岁" in ans.short_answer
+    first = ans.snippets[0]
+    assert assistant.document(first.doc_id).text[first.answer_start:first.answer_end] \
+        == ans.short_answer
