@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from rag.analyzer import Analyzer
+from rag.ann_tuning import DEFAULT_SAMPLE
 from rag.chunking import chunk_document, sentence_spans
 from rag.config import Config
 from rag.errors import CorruptIndexError, IndexFormatError
@@ -74,7 +75,12 @@ class IndexData:
         chunk_texts = [embedding_text(c) for c in chunks]
         vectors, sentence_vectors = _embed(encoder, chunks, chunk_texts, chunk_sents,
                                            sent_bounds, progress)
-        dense = VectorIndex.build(vectors, config.retrieval.ann_threshold)
+        dense = VectorIndex.build(
+            vectors, config.retrieval.ann_threshold,
+            recall_target=config.retrieval.ann_recall_target,
+            calibration_queries=_calibration_queries(
+                encoder, documents, sent_doc, sent_bounds, len(vectors),
+                config.retrieval.ann_threshold))
         keyword = KeywordIndex.build(analyzer.tokens_batch(chunk_texts))
         dim = int(vectors.shape[1])
         manifest = {
@@ -87,7 +93,9 @@ class IndexData:
                        "sentences": len(sent_doc)},
             "vector_index": {**dense.describe(), "reason": (
                 "exact inner product" if dense.kind == "flat" else
-                f"IVF: more than {config.retrieval.ann_threshold} chunks")},
+                f"HNSW: more than {config.retrieval.ann_threshold} chunks; efSearch calibrated "
+                f"to recall@10 ≥ {config.retrieval.ann_recall_target} against exact search on "
+                "held-out sentences encoded as queries")},
             "embedded": int(getattr(encoder, "last_encoded", len(vectors))),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "build_seconds": round(time.perf_counter() - started, 3),
@@ -139,7 +147,7 @@ class IndexData:
                                               rec.get("metadata") or {}))
             spans = np.load(folder / "spans.npz")
             sentence_vectors = np.load(folder / "sentence_vectors.npy")
-            vectors = VectorIndex.load(folder / "chunks.faiss")
+            vectors = VectorIndex.load(folder / "chunks.faiss", manifest.get("vector_index"))
             keyword = KeywordIndex.load(folder / "bm25")
             chunk_doc = spans["chunk_doc"]
             chunks = [
@@ -172,6 +180,26 @@ class IndexData:
         if problems:
             raise CorruptIndexError("index is inconsistent (" + ", ".join(problems) +
                                     "); rebuild it with `python -m rag index`")
+
+
+def _calibration_queries(encoder: Any, documents: list[Document], sent_doc: list[int],
+                         sent_bounds: list[tuple[int, int]], n_vectors: int, threshold: int,
+                         size: int = DEFAULT_SAMPLE) -> np.ndarray | None:
+    """For an approximate index only: ``size`` random sentences of the corpus encoded as
+    queries, the held-out queries its search parameter is calibrated on (closer to real
+    questions than perturbed passage vectors; ``eval/ann_sweep.py`` compares them)."""
+    if n_vectors <= threshold or not hasattr(encoder, "encode_queries"):
+        return None
+    rng = np.random.default_rng(0)
+    texts = []
+    for i in rng.permutation(len(sent_doc)):
+        start, end = sent_bounds[i]
+        text = documents[sent_doc[i]].text[start:end].strip()
+        if len(text) >= 8:
+            texts.append(text[:200])
+        if len(texts) == size:
+            break
+    return np.asarray(encoder.encode_queries(texts), dtype=np.float32) if texts else None
 
 
 def _embed(encoder: Any, chunks: list[Chunk], chunk_texts: list[str],
