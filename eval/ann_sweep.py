@@ -104,6 +104,27 @@ def question_vectors(path: Path, limit: int) -> np.ndarray:
     return vectors
 
 
+def sentence_vectors(path: Path, limit: int, seed: int = 0) -> np.ndarray:
+    """e5 *query* vectors of ``limit`` random context sentences of a SQuAD-format file (cached):
+    the held-out queries ``IndexData.build`` calibrates on, here checked against questions."""
+    cached = RESULTS / f"ann_sentences-{path.stem}-{limit}.npy"
+    if cached.exists():
+        return np.load(cached)
+    import re
+
+    from embeddings.encoder import Encoder
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    sentences = [s.strip() for art in data["data"] for par in art["paragraphs"]
+                 for s in re.split(r"(?<=[。！？!?])", par["context"]) if len(s.strip()) >= 8]
+    rng = np.random.default_rng(seed)
+    picked = [sentences[i][:200] for i in rng.choice(len(sentences), size=limit, replace=False)]
+    vectors = np.asarray(Encoder().encode_queries(picked), dtype=np.float32)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    np.save(cached, vectors)
+    return vectors
+
+
 def rss_mb() -> float:
     with open("/proc/self/status") as handle:
         for line in handle:
@@ -144,7 +165,7 @@ def row(kind: str, n: int, build_s: float, nbytes: int, rss: float, lat: dict,
             "load": os.getloadavg()[0]}
 
 
-def run_size(n: int, real: np.ndarray, queries: np.ndarray, held_out: np.ndarray | None,
+def run_size(n: int, real: np.ndarray, queries: np.ndarray, held_out: dict[str, np.ndarray],
              ms: list[int], ef_constructions: list[int], single: int, ivf: bool,
              log: Any) -> dict[str, Any]:
     t0 = time.perf_counter()
@@ -214,17 +235,17 @@ def run_size(n: int, real: np.ndarray, queries: np.ndarray, held_out: np.ndarray
 
 
 def calibration_check(search: Any, vectors: np.ndarray, queries: np.ndarray,
-                      truth: np.ndarray, held_out: np.ndarray | None, grid: Any, param: str,
-                      extra: dict, log: Any) -> list:
+                      truth: np.ndarray, held_out: dict[str, np.ndarray], grid: Any,
+                      param: str, extra: dict, log: Any) -> list:
     """Build-time calibration on perturbed indexed vectors at a few noise levels, and on
-    held-out questions (other questions than the measured ones), then the recall the measured
-    questions get at the chosen value."""
+    held-out query vectors (other questions than the measured ones; corpus sentences encoded as
+    queries, as ``IndexData.build`` does), then the recall the measured questions get at the
+    chosen value."""
     out = []
     samples: list[tuple[Any, np.ndarray]] = [
         (noise, perturbed_queries(vectors, DEFAULT_SAMPLE, noise, seed=7))
         for noise in (0.5, 1.0, 1.5)]
-    if held_out is not None and len(held_out):
-        samples.append(("held-out questions", held_out))
+    samples += [(name, sample) for name, sample in held_out.items() if len(sample)]
     for noise, sample in samples:
         t0 = time.perf_counter()
         exact = exact_neighbours(vectors, sample, K)
@@ -317,10 +338,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.synthetic_queries or not args.questions.exists():
         held_out, real = real[:args.queries], real[args.queries:]
         queries, source = perturbed_queries(held_out, args.queries, 1.0, seed=3), "perturbed"
-        held = None
+        held = {}
     else:
         both = question_vectors(args.questions, args.queries + args.calibration_questions)
-        queries, held, source = both[:args.queries], both[args.queries:], str(args.questions)
+        queries, source = both[:args.queries], str(args.questions)
+        held = {"held-out questions": both[args.queries:],
+                "sentences as queries": sentence_vectors(args.questions, DEFAULT_SAMPLE)}
     out = args.out or RESULTS / f"ann_sweep-{'-'.join(str(s) for s in args.sizes)}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {
