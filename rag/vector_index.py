@@ -21,8 +21,11 @@ from rag.ann_tuning import (
     perturbed_queries,
 )
 
-HNSW_M = 32  # graph degree (eval/ann_sweep.py: M=32 reaches 0.95 at a lower efSearch than 16)
-EF_CONSTRUCTION = 40
+# Graph degree and build effort, from `python -m eval.ann_sweep` on e5 vectors with real
+# questions: at 100k, efConstruction 80 halves the efSearch that recall@10 0.95 needs (M=16:
+# 192 vs 384), and M=32 needs a smaller efSearch than M=16 for ~8 % more memory.
+HNSW_M = 32
+EF_CONSTRUCTION = 80
 CALIBRATION_K = 10
 # Filtered search: an allowed set this small (or this small a share) is scanned exactly, which
 # costs O(allowed) and is exact; larger sets search the graph with an ``IDSelector`` and an
@@ -41,6 +44,7 @@ class VectorIndex:
     nprobe: int = 0
     ef_search: int = 0
     calibration: Calibration | None = None
+    calibration_source: str = ""  # "held-out queries" | "perturbed vectors"
 
     @classmethod
     def build(cls, vectors: np.ndarray, ann_threshold: int = 1_000_000, *,
@@ -61,9 +65,9 @@ class VectorIndex:
         index.hnsw.efConstruction = EF_CONSTRUCTION
         _threads(len(vectors))
         index.add(vectors)
-        queries = calibration_queries
+        queries, source = calibration_queries, "held-out queries"
         if queries is None or not len(queries):
-            queries = perturbed_queries(vectors, calibration_size)
+            queries, source = perturbed_queries(vectors, calibration_size), "perturbed vectors"
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         exact = exact_neighbours(vectors, queries, CALIBRATION_K)
         k = exact.shape[1]
@@ -74,7 +78,8 @@ class VectorIndex:
 
         calibration = calibrate(search, exact, EF_GRID, recall_target, "efSearch")
         index.hnsw.efSearch = calibration.value
-        return cls(index, "hnsw", ef_search=calibration.value, calibration=calibration)
+        return cls(index, "hnsw", ef_search=calibration.value, calibration=calibration,
+                   calibration_source=source)
 
     @property
     def size(self) -> int:
@@ -93,7 +98,8 @@ class VectorIndex:
             info.update(M=_hnsw_m(self.index), efConstruction=int(self.index.hnsw.efConstruction),
                         efSearch=self.ef_search)
             if self.calibration is not None:
-                info["calibration"] = self.calibration.to_dict()
+                info["calibration"] = {**self.calibration.to_dict(),
+                                       "queries": self.calibration_source}
         return info
 
     def search(
@@ -155,7 +161,8 @@ class VectorIndex:
             index.hnsw.efSearch = ef
             calibration = info.get("calibration")
             return cls(index, "hnsw", ef_search=ef, calibration=(
-                Calibration.from_dict(calibration) if calibration else None))
+                Calibration.from_dict(calibration) if calibration else None),
+                calibration_source=(calibration or {}).get("queries", ""))
         return cls(index, "flat")
 
 

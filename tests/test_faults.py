@@ -222,6 +222,7 @@ def test_settings_that_shape_the_index_force_a_rebuild(built):
     calibration = entry["calibration"]  # calibrated on held-out sentences encoded as queries
     assert calibration["reached"] and calibration["recall"] >= 0.95
     assert calibration["sample"] > 0 and entry["efSearch"] == calibration["value"]
+    assert calibration["queries"] == "held-out queries"
     reopened = Assistant.load(index, config=config, refresh=False)
     assert reopened._data.vectors.ef_search == entry["efSearch"]
     assert reopened.retrieve("新闻", k=3)

@@ -68,7 +68,8 @@ def test_calibration_round_trips_through_save_load_and_the_manifest(hard, hnsw, 
     hnsw.save(tmp_path / "chunks.faiss")
     loaded = VectorIndex.load(tmp_path / "chunks.faiss", info)
     assert loaded.kind == "hnsw" and loaded.ef_search == hnsw.ef_search
-    assert loaded.calibration.to_dict() == info["calibration"] and loaded.describe() == info
+    assert info["calibration"]["queries"] == "perturbed vectors"
+    assert loaded.describe() == info
     queries = hard[:5]
     assert np.array_equal(loaded.search(queries, 10)[1], hnsw.search(queries, 10)[1])
     # a manifest entry wins over what the file holds
