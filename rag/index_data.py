@@ -94,8 +94,8 @@ class IndexData:
             "vector_index": {**dense.describe(), "reason": (
                 "exact inner product" if dense.kind == "flat" else
                 f"HNSW: more than {config.retrieval.ann_threshold} chunks; efSearch calibrated "
-                f"to recall@10 ≥ {config.retrieval.ann_recall_target} against exact search on "
-                "held-out sentences encoded as queries")},
+                f"to recall@10 ≥ {config.retrieval.ann_recall_target} against exact search "
+                "(see calibration)")},
             "embedded": int(getattr(encoder, "last_encoded", len(vectors))),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "build_seconds": round(time.perf_counter() - started, 3),
