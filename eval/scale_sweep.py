@@ -65,7 +65,8 @@ def measure(kind: str, vectors: np.ndarray, queries: np.ndarray, truth: np.ndarr
 
     threshold = len(vectors) if kind == "exact" else 0
     t0 = time.perf_counter()
-    vi = VectorIndex.build(vectors, ann_threshold=threshold)
+    vi = VectorIndex.build(vectors, ann_threshold=threshold,
+                           kind="hnsw" if kind == "hnsw" else "ivf")
     build_s = time.perf_counter() - t0
     _, found = vi.search(queries, k)
     p50, p95 = single_query_latency(vi, queries[:latency_queries], k)

@@ -51,11 +51,13 @@ class RetrievalConfig:
     # whose words mostly do not occur in a Chinese index (`python -m eval.language_sweep`).
     foreign_keyword_weight: float = 0.0
     candidates: int = 50  # per ranker, before fusion
-    # Chunks above which FAISS switches from exact search to HNSW, whose efSearch is calibrated
-    # at build time to ann_recall_target recall@10 against exact search (`rag/ann_tuning.py`,
-    # figures from `python -m eval.ann_sweep`). Exact search takes ~8 ms at 100k and ~76 ms at
-    # 1M vectors on 2 cores.
+    # Chunks above which FAISS switches from exact search to an approximate index (ann_index:
+    # "ivf" or "hnsw") whose nprobe / efSearch is calibrated at build time to ann_recall_target
+    # recall@10 against exact search (`rag/ann_tuning.py`; figures from
+    # `python -m eval.ann_sweep`, README "Approximate search"). Exact search takes ~8 ms at
+    # 100k and ~76 ms at 1M vectors on 2 cores.
     ann_threshold: int = 1_000_000
+    ann_index: str = "ivf"
     ann_recall_target: float = 0.95
 
 

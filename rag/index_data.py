@@ -76,7 +76,7 @@ class IndexData:
         vectors, sentence_vectors = _embed(encoder, chunks, chunk_texts, chunk_sents,
                                            sent_bounds, progress)
         dense = VectorIndex.build(
-            vectors, config.retrieval.ann_threshold,
+            vectors, config.retrieval.ann_threshold, kind=config.retrieval.ann_index,
             recall_target=config.retrieval.ann_recall_target,
             calibration_queries=_calibration_queries(
                 encoder, documents, sent_doc, sent_bounds, len(vectors),
@@ -93,9 +93,9 @@ class IndexData:
                        "sentences": len(sent_doc)},
             "vector_index": {**dense.describe(), "reason": (
                 "exact inner product" if dense.kind == "flat" else
-                f"HNSW: more than {config.retrieval.ann_threshold} chunks; efSearch calibrated "
-                f"to recall@10 ≥ {config.retrieval.ann_recall_target} against exact search "
-                "(see calibration)")},
+                f"{dense.kind.upper()}: more than {config.retrieval.ann_threshold} chunks; "
+                f"search calibrated to recall@10 ≥ {config.retrieval.ann_recall_target} against "
+                "exact search (see calibration)")},
             "embedded": int(getattr(encoder, "last_encoded", len(vectors))),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "build_seconds": round(time.perf_counter() - started, 3),

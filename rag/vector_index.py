@@ -1,4 +1,5 @@
-"""FAISS index of L2-normalised vectors: exact inner product, calibrated HNSW above a threshold."""
+"""FAISS index of L2-normalised vectors: exact inner product, calibrated IVF or HNSW above a size
+threshold."""
 
 from __future__ import annotations
 
@@ -15,12 +16,21 @@ from rag.ann_tuning import (
     DEFAULT_SAMPLE,
     DEFAULT_TARGET,
     EF_GRID,
+    NPROBE_GRID,
     Calibration,
     calibrate,
     exact_neighbours,
     perturbed_queries,
 )
 
+ANN_KINDS = ("ivf", "hnsw")
+# IVF by default: on e5 vectors expanded to 1M (`python -m eval.ann_sweep`, real questions)
+# IVF reached recall@10 0.96 at nprobe 16 in ~1.2 ms while HNSW (M=32, efConstruction 80)
+# stayed at 0.86 with efSearch 1024, built 3× slower and took 17 % more memory; and IVF can
+# always reach the target (nprobe = nlist is exact search).
+DEFAULT_ANN = "ivf"
+IVF_TRAIN_PER_LIST = 39  # k-means training points per list (FAISS warns below 39)
+IVF_NITER = 10  # k-means iterations (FAISS default 25; 10 measured enough above)
 # Graph degree and build effort, from `python -m eval.ann_sweep` on e5 vectors with real
 # questions: at 100k, efConstruction 80 halves the efSearch that recall@10 0.95 needs (M=16:
 # 192 vs 384), and M=32 needs a smaller efSearch than M=16 for ~8 % more memory.
@@ -28,8 +38,9 @@ HNSW_M = 32
 EF_CONSTRUCTION = 80
 CALIBRATION_K = 10
 # Filtered search: an allowed set this small (or this small a share) is scanned exactly, which
-# costs O(allowed) and is exact; larger sets search the graph with an ``IDSelector`` and an
-# ``efSearch`` raised by 1 / share (capped), since only allowed nodes fill the result list.
+# costs O(allowed) and is exact; larger sets search the index with an ``IDSelector`` and its
+# ``nprobe`` / ``efSearch`` raised by 1 / share (capped), since only allowed rows fill the
+# result list.
 FILTER_SCAN_MAX = 20_000
 FILTER_SCAN_SHARE = 0.02
 FILTER_EF_MAX = 4096
@@ -40,7 +51,7 @@ class VectorIndex:
     """Wraps a FAISS index whose row ids are chunk positions."""
 
     index: faiss.Index
-    kind: str  # "flat" | "hnsw" | "ivf" (IVF: only indexes built by older versions)
+    kind: str  # "flat" | "ivf" | "hnsw"
     nprobe: int = 0
     ef_search: int = 0
     calibration: Calibration | None = None
@@ -48,37 +59,54 @@ class VectorIndex:
 
     @classmethod
     def build(cls, vectors: np.ndarray, ann_threshold: int = 1_000_000, *,
-              recall_target: float = DEFAULT_TARGET,
+              kind: str = DEFAULT_ANN, recall_target: float = DEFAULT_TARGET,
               calibration_queries: np.ndarray | None = None,
               calibration_size: int = DEFAULT_SAMPLE, m: int = HNSW_M) -> VectorIndex:
-        """Exact ``IndexFlatIP`` up to ``ann_threshold`` vectors, else ``IndexHNSWFlat`` whose
-        ``efSearch`` is the smallest that reaches ``recall_target`` recall@10 against exact
-        search on ``calibration_queries`` (held-out query vectors), or, without them, on
-        ``calibration_size`` perturbed indexed vectors."""
+        """Exact ``IndexFlatIP`` up to ``ann_threshold`` vectors, else an approximate index
+        (``kind``: "ivf" = ``IndexIVFFlat``, "hnsw" = ``IndexHNSWFlat``) whose search
+        parameter (``nprobe`` / ``efSearch``) is the smallest that reaches ``recall_target``
+        recall@10 against exact search on ``calibration_queries`` (held-out query vectors), or,
+        without them, on ``calibration_size`` perturbed indexed vectors."""
+        if kind not in ANN_KINDS:
+            raise ValueError(f"unknown approximate index {kind!r}; use one of "
+                             f"{', '.join(ANN_KINDS)}")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = vectors.shape
         if n <= ann_threshold:
             index = faiss.IndexFlatIP(dim)
             index.add(vectors)
             return cls(index, "flat")
-        index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = EF_CONSTRUCTION
         _threads(len(vectors))
-        index.add(vectors)
+        if kind == "hnsw":
+            index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = EF_CONSTRUCTION
+            index.add(vectors)
+        else:
+            index = _train_ivf(vectors)
         queries, source = calibration_queries, "held-out queries"
         if queries is None or not len(queries):
             queries, source = perturbed_queries(vectors, calibration_size), "perturbed vectors"
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         exact = exact_neighbours(vectors, queries, CALIBRATION_K)
         k = exact.shape[1]
+        if kind == "hnsw":
+            def search(ef: int) -> np.ndarray:
+                params = faiss.SearchParametersHNSW(efSearch=ef)
+                return index.search(queries, k, params=params)[1]
 
-        def search(ef: int) -> np.ndarray:
-            params = faiss.SearchParametersHNSW(efSearch=ef)
-            return index.search(queries, k, params=params)[1]
+            calibration = calibrate(search, exact, EF_GRID, recall_target, "efSearch")
+            index.hnsw.efSearch = calibration.value
+            return cls(index, "hnsw", ef_search=calibration.value, calibration=calibration,
+                       calibration_source=source)
 
-        calibration = calibrate(search, exact, EF_GRID, recall_target, "efSearch")
-        index.hnsw.efSearch = calibration.value
-        return cls(index, "hnsw", ef_search=calibration.value, calibration=calibration,
+        def probe(nprobe: int) -> np.ndarray:
+            return index.search(queries, k, params=faiss.SearchParametersIVF(nprobe=nprobe))[1]
+
+        nlist = int(index.nlist)  # nprobe = nlist is exact, so the target is always reached
+        grid = [p for p in NPROBE_GRID if p < nlist] + [nlist]
+        calibration = calibrate(probe, exact, grid, recall_target, "nprobe")
+        index.nprobe = calibration.value
+        return cls(index, "ivf", nprobe=calibration.value, calibration=calibration,
                    calibration_source=source)
 
     @property
@@ -97,9 +125,9 @@ class VectorIndex:
         if self.kind == "hnsw":
             info.update(M=_hnsw_m(self.index), efConstruction=int(self.index.hnsw.efConstruction),
                         efSearch=self.ef_search)
-            if self.calibration is not None:
-                info["calibration"] = {**self.calibration.to_dict(),
-                                       "queries": self.calibration_source}
+        if self.kind != "flat" and self.calibration is not None:
+            info["calibration"] = {**self.calibration.to_dict(),
+                                   "queries": self.calibration_source}
         return info
 
     def search(
@@ -115,20 +143,23 @@ class VectorIndex:
         params = None
         if allowed is not None:
             allowed = np.unique(np.asarray(allowed, dtype=np.int64))
-            if self.kind == "hnsw" and (len(allowed) <= FILTER_SCAN_MAX
+            if self.kind != "flat" and (len(allowed) <= FILTER_SCAN_MAX
                                         or len(allowed) <= FILTER_SCAN_SHARE * self.size):
                 return self._scan(queries, k, allowed)
             selector = faiss.IDSelectorBatch(allowed)
+            share = max(len(allowed), 1) / self.size
             if self.kind == "ivf":
-                params = faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)
+                nprobe = min(int(self.index.nlist), math.ceil(self.nprobe / share))
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
             elif self.kind == "hnsw":
-                share = max(len(allowed), 1) / self.size
                 ef = min(FILTER_EF_MAX, math.ceil(self.ef_search / share))
                 params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(ef, k))
             else:
                 params = faiss.SearchParameters(sel=selector)
         elif self.kind == "hnsw":
             params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
+        elif self.kind == "ivf":
+            params = faiss.SearchParametersIVF(nprobe=self.nprobe)
         scores, ids = self.index.search(queries, k, params=params)
         return scores, ids
 
@@ -154,16 +185,33 @@ class VectorIndex:
         parameter and the calibration record."""
         index = faiss.read_index(str(path))
         info = info or {}
+        calibration = info.get("calibration")
+        restored = {"calibration": Calibration.from_dict(calibration) if calibration else None,
+                    "calibration_source": (calibration or {}).get("queries", "")}
         if isinstance(index, faiss.IndexIVF):
-            return cls(index, "ivf", int(info.get("nprobe") or index.nprobe))
+            nprobe = int(info.get("nprobe") or index.nprobe)
+            index.nprobe = nprobe
+            index.make_direct_map()  # filtered searches read allowed vectors back
+            return cls(index, "ivf", nprobe=nprobe, **restored)
         if isinstance(index, faiss.IndexHNSW):
             ef = int(info.get("efSearch") or index.hnsw.efSearch)
             index.hnsw.efSearch = ef
-            calibration = info.get("calibration")
-            return cls(index, "hnsw", ef_search=ef, calibration=(
-                Calibration.from_dict(calibration) if calibration else None),
-                calibration_source=(calibration or {}).get("queries", ""))
+            return cls(index, "hnsw", ef_search=ef, **restored)
         return cls(index, "flat")
+
+
+def _train_ivf(vectors: np.ndarray) -> faiss.IndexIVFFlat:
+    """``IndexIVFFlat`` with about 4·√n lists (a power of two), k-means on a sample."""
+    n, dim = vectors.shape
+    nlist = max(1, min(n // IVF_TRAIN_PER_LIST, 1 << round(math.log2(4 * math.sqrt(n)))))
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    index.cp.niter = IVF_NITER
+    sample = np.random.default_rng(0).choice(n, size=min(n, nlist * IVF_TRAIN_PER_LIST),
+                                             replace=False)
+    index.train(vectors[np.sort(sample)])
+    index.add(vectors)
+    index.make_direct_map()  # filtered searches read allowed vectors back
+    return index
 
 
 def _hnsw_m(index: faiss.Index) -> int:

@@ -211,20 +211,20 @@ def test_settings_that_shape_the_index_force_a_rebuild(built):
     _, corpus, index = built
     before = IndexStore(index).current()
     config = Config()
-    config.retrieval.ann_threshold = 1  # forces the HNSW path on the small corpus
+    config.retrieval.ann_threshold = 1  # forces the approximate (IVF) path on the small corpus
     assert config.build_key() != Config().build_key()
     Assistant.build(corpus, index, config=config)
     assert IndexStore(index).current() != before
     manifest = IndexStore(index).manifest()
     assert manifest["counts"]["chunks"] > 1
     entry = manifest["vector_index"]
-    assert entry["type"] == "hnsw" and "HNSW" in entry["reason"]
+    assert entry["type"] == "ivf" and "IVF" in entry["reason"]
     calibration = entry["calibration"]  # calibrated on held-out sentences encoded as queries
     assert calibration["reached"] and calibration["recall"] >= 0.95
-    assert calibration["sample"] > 0 and entry["efSearch"] == calibration["value"]
+    assert calibration["sample"] > 0 and entry["nprobe"] == calibration["value"]
     assert calibration["queries"] == "held-out queries"
     reopened = Assistant.load(index, config=config, refresh=False)
-    assert reopened._data.vectors.ef_search == entry["efSearch"]
+    assert reopened._data.vectors.nprobe == entry["nprobe"]
     assert reopened.retrieve("新闻", k=3)
 
 

@@ -1,4 +1,4 @@
-"""FAISS wrapper: exact search, calibrated HNSW, filters, persistence of the calibration."""
+"""FAISS wrapper: exact search, calibrated IVF and HNSW, filters, persistence of the calibration."""
 
 from __future__ import annotations
 
@@ -25,9 +25,24 @@ def hard() -> np.ndarray:
     return clustered(5000, dim=64, spread=1.0)
 
 
-@pytest.fixture(scope="module")
-def hnsw(hard) -> VectorIndex:
-    return VectorIndex.build(hard, ann_threshold=1000, m=8, calibration_size=300)
+@pytest.fixture(scope="module", params=["ivf", "hnsw"])
+def ann(request, hard) -> VectorIndex:
+    return VectorIndex.build(hard, ann_threshold=1000, kind=request.param, m=8,
+                             calibration_size=300)
+
+
+PARAM = {"ivf": ("nprobe", "nprobe"), "hnsw": ("efSearch", "ef_search")}
+
+
+def low_setting(index: VectorIndex):
+    """The smallest value of the index's search parameter."""
+    if index.kind == "ivf":
+        return faiss.SearchParametersIVF(nprobe=1)
+    return faiss.SearchParametersHNSW(efSearch=16)
+
+
+def live_value(index: VectorIndex) -> int:
+    return int(index.index.nprobe if index.kind == "ivf" else index.index.hnsw.efSearch)
 
 
 def test_exact_index_finds_each_vector_first():
@@ -39,48 +54,53 @@ def test_exact_index_finds_each_vector_first():
     assert index.describe() == {"type": "flat", "size": 500, "dim": 32}
 
 
-def test_calibration_reaches_the_target_above_a_forced_small_threshold(hnsw):
-    cal = hnsw.calibration
-    assert hnsw.kind == "hnsw" and cal is not None and cal.reached
+def test_calibration_reaches_the_target_above_a_forced_small_threshold(ann):
+    cal = ann.calibration
+    key, attr = PARAM[ann.kind]
+    assert cal is not None and cal.reached and cal.param == key
     assert cal.recall >= 0.95 and cal.sample == 300 and cal.k == 10
-    assert hnsw.ef_search == cal.value == cal.curve[-1][0]
-    assert hnsw.index.hnsw.efSearch == cal.value
+    assert getattr(ann, attr) == cal.value == cal.curve[-1][0] == live_value(ann)
     # the grid was walked: every value before the chosen one missed the target
     assert len(cal.curve) >= 2 and all(r < 0.95 for _, r in cal.curve[:-1])
 
 
-def test_ann_top10_agrees_with_exact_at_the_calibrated_setting(hard, hnsw):
+def test_ann_top10_agrees_with_exact_at_the_calibrated_setting(hard, ann):
     queries = perturbed_queries(hard, 200, seed=11)  # not the calibration sample
     exact = exact_neighbours(hard, queries, 10)
-    assert recall_at_k(hnsw.search(queries, 10)[1], exact) >= 0.92
-    one_by_one = np.vstack([hnsw.search(q, 10)[1] for q in queries[:30]])
+    found = ann.search(queries, 10)[1]
+    assert recall_at_k(found, exact) >= 0.92
+    one_by_one = np.vstack([ann.search(q, 10)[1] for q in queries[:30]])
     assert recall_at_k(one_by_one, exact[:30]) >= 0.9
     # the smallest grid value alone does worse: the calibrated value is what keeps recall
-    low = hnsw.index.search(queries, 10, params=faiss.SearchParametersHNSW(efSearch=16))[1]
-    assert recall_at_k(low, exact) < recall_at_k(hnsw.search(queries, 10)[1], exact)
+    low = ann.index.search(queries, 10, params=low_setting(ann))[1]
+    assert recall_at_k(low, exact) < recall_at_k(found, exact)
 
 
-def test_calibration_round_trips_through_save_load_and_the_manifest(hard, hnsw, tmp_path):
-    info = hnsw.describe()
-    assert info["type"] == "hnsw" and info["M"] == 8 and info["efSearch"] == hnsw.ef_search
-    assert info["calibration"]["value"] == hnsw.ef_search
+def test_calibration_round_trips_through_save_load_and_the_manifest(hard, ann, tmp_path):
+    key, attr = PARAM[ann.kind]
+    info = ann.describe()
+    assert info["type"] == ann.kind and info[key] == getattr(ann, attr)
+    assert info.get("M", 8) == 8
+    assert info["calibration"]["value"] == info[key]
     assert info["calibration"]["sample"] == 300 and info["calibration"]["target"] == 0.95
-    hnsw.save(tmp_path / "chunks.faiss")
-    loaded = VectorIndex.load(tmp_path / "chunks.faiss", info)
-    assert loaded.kind == "hnsw" and loaded.ef_search == hnsw.ef_search
     assert info["calibration"]["queries"] == "perturbed vectors"
+    ann.save(tmp_path / "chunks.faiss")
+    loaded = VectorIndex.load(tmp_path / "chunks.faiss", info)
+    assert loaded.kind == ann.kind and getattr(loaded, attr) == getattr(ann, attr)
     assert loaded.describe() == info
     queries = hard[:5]
-    assert np.array_equal(loaded.search(queries, 10)[1], hnsw.search(queries, 10)[1])
+    assert np.array_equal(loaded.search(queries, 10)[1], ann.search(queries, 10)[1])
     # a manifest entry wins over what the file holds
-    other = VectorIndex.load(tmp_path / "chunks.faiss", {**info, "efSearch": 77})
-    assert other.ef_search == other.index.hnsw.efSearch == 77
+    other = VectorIndex.load(tmp_path / "chunks.faiss", {**info, key: 7})
+    assert getattr(other, attr) == live_value(other) == 7
 
 
-@pytest.mark.parametrize("step", [7, 2])  # a small set is scanned, a large one uses the graph
-def test_filtered_hnsw_search_returns_only_allowed_ids_with_recall(step):
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+@pytest.mark.parametrize("step", [7, 2])  # a small set is scanned, a large one uses the index
+def test_filtered_search_returns_only_allowed_ids_with_recall(step, kind):
     vectors = clustered(3 * FILTER_SCAN_MAX // 2 if step == 2 else 5000, dim=32, spread=1.0)
-    index = VectorIndex.build(vectors, ann_threshold=100, m=8, calibration_size=100)
+    index = VectorIndex.build(vectors, ann_threshold=100, kind=kind, m=8,
+                              calibration_size=100)
     flat = VectorIndex.build(vectors)
     allowed = np.arange(0, len(vectors), step)
     queries = perturbed_queries(vectors, 50, seed=3)
@@ -91,12 +111,17 @@ def test_filtered_hnsw_search_returns_only_allowed_ids_with_recall(step):
     assert recall_at_k(found, truth) >= (1.0 if step == 7 else 0.9)
 
 
-def test_filter_edge_cases_for_the_scan(hnsw, hard):
-    none = hnsw.search(hard[:2], 5, np.array([], dtype=np.int64))
+def test_filter_edge_cases_for_the_scan(ann, hard):
+    none = ann.search(hard[:2], 5, np.array([], dtype=np.int64))
     assert (none[1] == -1).all()
-    few = hnsw.search(hard[:2], 5, np.array([3, 3, 9]))  # fewer allowed than k, duplicated
+    few = ann.search(hard[:2], 5, np.array([3, 3, 9]))  # fewer allowed than k, duplicated
     assert [set(r[r >= 0].tolist()) for r in few[1]] == [{3, 9}, {3, 9}]
     assert (few[1][:, 2:] == -1).all()
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="ivf, hnsw"):
+        VectorIndex.build(clustered(200), ann_threshold=10, kind="pq")
 
 
 def test_flat_filter_and_an_older_ivf_index_still_load(tmp_path):
