@@ -58,10 +58,11 @@ def test_calibration_reaches_the_target_above_a_forced_small_threshold(ann):
     cal = ann.calibration
     key, attr = PARAM[ann.kind]
     assert cal is not None and cal.reached and cal.param == key
-    assert cal.recall >= 0.95 and cal.sample == 300 and cal.k == 10
+    assert cal.target == 0.96 and cal.recall >= 0.96  # the target plus the sampling margin
+    assert cal.sample == 300 and cal.k == 10
     assert getattr(ann, attr) == cal.value == cal.curve[-1][0] == live_value(ann)
     # the grid was walked: every value before the chosen one missed the target
-    assert len(cal.curve) >= 2 and all(r < 0.95 for _, r in cal.curve[:-1])
+    assert len(cal.curve) >= 2 and all(r < 0.96 for _, r in cal.curve[:-1])
 
 
 def test_ann_top10_agrees_with_exact_at_the_calibrated_setting(hard, ann):
@@ -82,7 +83,7 @@ def test_calibration_round_trips_through_save_load_and_the_manifest(hard, ann, t
     assert info["type"] == ann.kind and info[key] == getattr(ann, attr)
     assert info.get("M", 8) == 8
     assert info["calibration"]["value"] == info[key]
-    assert info["calibration"]["sample"] == 300 and info["calibration"]["target"] == 0.95
+    assert info["calibration"]["sample"] == 300 and info["calibration"]["target"] == 0.96
     assert info["calibration"]["queries"] == "perturbed vectors"
     ann.save(tmp_path / "chunks.faiss")
     loaded = VectorIndex.load(tmp_path / "chunks.faiss", info)
