@@ -264,6 +264,47 @@ def calibration_check(search: Any, vectors: np.ndarray, queries: np.ndarray,
     return out
 
 
+def product_check(n: int, real: np.ndarray, queries: np.ndarray, sentences: np.ndarray,
+                  kind: str, single: int, log: Any) -> dict[str, Any]:
+    """The build path itself: ``VectorIndex.build`` (calibrated on sentences encoded as
+    queries, with the build's margin), then recall on the questions, unfiltered and with
+    filters allowing 50 % (index + IDSelector) and 1 % (exact scan) of the chunks."""
+    from rag.vector_index import VectorIndex
+
+    vectors = expand(real, n)
+    truth = exact_neighbours(vectors, queries, K)
+    t0 = time.perf_counter()
+    vi = VectorIndex.build(vectors, 0, kind=kind, calibration_queries=sentences)
+    build_s = time.perf_counter() - t0
+    out: dict[str, Any] = {"n": n, "index": vi.describe(), "build_s": round(build_s, 1),
+                           "index_mb": round(index_bytes(vi.index) / 2**20, 1)}
+    times = []
+    for q in queries[:single]:
+        t0 = time.perf_counter()
+        vi.search(q, K)
+        times.append((time.perf_counter() - t0) * 1000)
+    out.update({"p50_ms": round(float(np.median(times)), 3),
+                "recall@10": round(recall_at_k(vi.search(queries, K)[1], truth), 4),
+                "load": os.getloadavg()[0]})
+    rng = np.random.default_rng(5)
+    for share in (0.5, 0.01):
+        allowed = np.sort(rng.choice(n, size=int(share * n), replace=False))
+        sub = queries[:200]
+        exact = allowed[exact_neighbours(vectors[allowed], sub, K)]
+        found = vi.search(sub, K, allowed)[1]
+        times = []
+        for q in sub[:50]:
+            t0 = time.perf_counter()
+            vi.search(q, K, allowed)
+            times.append((time.perf_counter() - t0) * 1000)
+        out[f"filter_{share}"] = {"recall@10": round(recall_at_k(found, exact), 4),
+                                  "only_allowed": bool(np.isin(found[found >= 0],
+                                                               allowed).all()),
+                                  "p50_ms": round(float(np.median(times)), 3)}
+    log(out)
+    return out
+
+
 def project(results: list[dict[str, Any]], target_n: int = 10_000_000) -> list[dict[str, Any]]:
     """PROJECTED rows for ``target_n`` from the largest measured size: flat memory and latency
     linear in n; HNSW memory linear, latency and build per vector growing with log n at the
@@ -331,6 +372,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--questions", type=Path, default=Path("../shared/bench/drcd/DRCD_dev.json"))
     ap.add_argument("--synthetic-queries", action="store_true")
     ap.add_argument("--no-ivf", action="store_true")
+    ap.add_argument("--product", choices=["ivf", "hnsw"], default=None,
+                    help="only check VectorIndex.build of this kind (the build path) per size")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=None)
@@ -358,6 +401,17 @@ def main(argv: list[str] | None = None) -> None:
     def log(item: dict) -> None:
         print(json.dumps(item, ensure_ascii=False), flush=True)
 
+    if args.product:
+        if not held:
+            raise SystemExit("--product needs the question file (sentences as queries)")
+        report["product"] = [product_check(n, real, queries, held["sentences as queries"],
+                                           args.product, args.single, log)
+                             for n in args.sizes]
+        report["uptime_end"] = subprocess.run(["uptime"], capture_output=True,
+                                              text=True).stdout.strip()
+        out.write_text(json.dumps(report, indent=1))
+        print(f"{report['uptime_start']}\n{report['uptime_end']}\nsaved {out}")
+        return
     for n in args.sizes:
         report["results"].append(run_size(n, real, queries, held, args.ms, args.ef_construction,
                                           args.single, not args.no_ivf, log))
