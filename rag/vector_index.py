@@ -153,12 +153,16 @@ class VectorIndex:
         _threads(len(queries))
         params = None
         if allowed is not None:
-            allowed = np.unique(np.asarray(allowed, dtype=np.int64))
+            allowed = np.asarray(allowed, dtype=np.int64)
             if self.kind != "flat" and (len(allowed) <= FILTER_SCAN_MAX
                                         or len(allowed) <= FILTER_SCAN_SHARE * self.size):
-                return self._scan(queries, k, allowed)
-            selector = faiss.IDSelectorBatch(allowed)
-            share = max(len(allowed), 1) / self.size
+                return self._scan(queries, k, np.unique(allowed))
+            # a bitmap: built in milliseconds for any size (IDSelectorBatch hashes every id)
+            mask = np.zeros(self.size, dtype=bool)
+            mask[allowed] = True
+            bits = np.packbits(mask, bitorder="little")  # kept alive through the search
+            selector = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bits))
+            share = max(int(mask.sum()), 1) / self.size
             if self.kind == "ivf":
                 nprobe = min(int(self.index.nlist), math.ceil(self.nprobe / share))
                 params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)

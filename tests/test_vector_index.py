@@ -6,8 +6,9 @@ import faiss
 import numpy as np
 import pytest
 
+from rag import vector_index
 from rag.ann_tuning import exact_neighbours, perturbed_queries, recall_at_k
-from rag.vector_index import FILTER_SCAN_MAX, VectorIndex
+from rag.vector_index import VectorIndex
 
 pytestmark = pytest.mark.unit
 
@@ -96,20 +97,34 @@ def test_calibration_round_trips_through_save_load_and_the_manifest(hard, ann, t
     assert getattr(other, attr) == live_value(other) == 7
 
 
-@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+@pytest.mark.parametrize("kind", ["ivf", "hnsw", "flat"])
 @pytest.mark.parametrize("step", [7, 2])  # a small set is scanned, a large one uses the index
-def test_filtered_search_returns_only_allowed_ids_with_recall(step, kind):
-    vectors = clustered(3 * FILTER_SCAN_MAX // 2 if step == 2 else 5000, dim=32, spread=1.0)
-    index = VectorIndex.build(vectors, ann_threshold=100, kind=kind, m=8,
+def test_filtered_search_returns_only_allowed_ids_with_recall(step, kind, monkeypatch):
+    monkeypatch.setattr(vector_index, "FILTER_SCAN_MAX", 1000)
+    scans = []
+    real_scan = VectorIndex._scan
+    monkeypatch.setattr(VectorIndex, "_scan",
+                        lambda self, *a: scans.append(1) or real_scan(self, *a))
+    vectors = clustered(5000, dim=32, spread=1.0)
+    index = VectorIndex.build(vectors, ann_threshold=5000 if kind == "flat" else 100,
+                              kind="ivf" if kind == "flat" else kind, m=8,
                               calibration_size=100)
     flat = VectorIndex.build(vectors)
     allowed = np.arange(0, len(vectors), step)
     queries = perturbed_queries(vectors, 50, seed=3)
     _, found = index.search(queries, 10, allowed)
-    _, truth = flat.search(queries, 10, allowed)
+    _, truth = exact_filtered(vectors, queries, allowed)
+    assert bool(scans) == (step == 7 and kind != "flat")  # the path the size calls for
     assert set(found[found >= 0].tolist()) <= set(allowed.tolist())
     assert (found >= 0).all()  # a full top-10 despite the filter
-    assert recall_at_k(found, truth) >= (1.0 if step == 7 else 0.9)
+    assert recall_at_k(found, truth) >= (1.0 if step == 7 or kind == "flat" else 0.9)
+    assert np.array_equal(flat.search(queries, 10, allowed)[1], truth)
+
+
+def exact_filtered(vectors: np.ndarray, queries: np.ndarray, allowed: np.ndarray):
+    scores = queries @ vectors[allowed].T
+    order = np.argsort(-scores, axis=1)[:, :10]
+    return np.take_along_axis(scores, order, 1), allowed[order]
 
 
 def test_filter_edge_cases_for_the_scan(ann, hard):
