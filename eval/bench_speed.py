@@ -59,16 +59,16 @@ def print_tables(result: dict[str, Any]) -> None:
         print(f"\n== vector index scale sweep (dim {sw['dim']}, "
               f"{sw['points_per_cluster']} points per cluster, "
               f"spread {sw['spread']}, {sw['queries']} queries)")
-        rows = [[str(r["n"]), r["kind"], str(r["index"].get("nlist", "-")),
-                 str(r["index"].get("nprobe", "-")), fmt(r["build_seconds"]),
+        rows = [[str(r["n"]), r["kind"], str(r["index"].get("M", "-")),
+                 str(r["index"].get("efSearch", "-")), fmt(r["build_seconds"]),
                  f"{r['bytes'] / 2**20:.1f}", fmt(r["latency_p50_ms"]), fmt(r["latency_p95_ms"]),
                  fmt(r["recall@10"])] for r in sw["rows"]]
-        print(grid(["n", "kind", "nlist", "nprobe", "build s", "MiB", "p50 ms", "p95 ms",
+        print(grid(["n", "kind", "M", "efSearch", "build s", "MiB", "p50 ms", "p95 ms",
                     "recall@10"], rows))
-        print("\nIVF nprobe sweep (recall@10 vs exact / p50 ms)")
-        rows = [[n, str(r["nprobe"]), fmt(r["recall@10"]), fmt(r["latency_p50_ms"])]
-                for n, probes in sw["nprobe_sweep"].items() for r in probes]
-        print(grid(["n", "nprobe", "recall@10", "p50 ms"], rows))
+        print("\nHNSW efSearch sweep around the calibrated value (recall@10 vs exact / p50 ms)")
+        rows = [[n, str(r["efSearch"]), fmt(r["recall@10"]), fmt(r["latency_p50_ms"])]
+                for n, probes in sw["ef_sweep"].items() for r in probes]
+        print(grid(["n", "efSearch", "recall@10", "p50 ms"], rows))
 
 
 def main(argv: list[str] | None = None) -> int:

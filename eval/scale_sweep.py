@@ -1,4 +1,7 @@
-"""Exact vs approximate ``VectorIndex`` on synthetic clustered vectors of growing size."""
+"""Exact vs approximate (calibrated HNSW) ``VectorIndex`` on synthetic clustered vectors.
+
+The sweep on real-looking e5 vectors, with the full parameter grid, is ``eval/ann_sweep.py``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,9 @@ import numpy as np
 from tqdm import tqdm
 
 from eval.metrics import percentile
+from rag.ann_tuning import recall_at_k
+
+__all__ = ["recall_at_k", "sweep"]
 
 DIM = 384
 POINTS_PER_CLUSTER = 100  # clusters grow with n, so every size has the same local density
@@ -42,12 +48,6 @@ def sample(mix: np.ndarray, n: int, seed: int, spread: float = SPREAD) -> np.nda
     return out
 
 
-def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
-    """Mean fraction of the true top-k ids that were found (row-wise)."""
-    hits = [len(set(f[f >= 0]) & set(t)) / len(t) for f, t in zip(found, truth, strict=True)]
-    return float(np.mean(hits))
-
-
 def single_query_latency(index: Any, queries: np.ndarray, k: int) -> tuple[float, float]:
     """p50 and p95 ms of one-query ``search`` calls (how the assistant queries)."""
     times = []
@@ -65,7 +65,8 @@ def measure(kind: str, vectors: np.ndarray, queries: np.ndarray, truth: np.ndarr
 
     threshold = len(vectors) if kind == "exact" else 0
     t0 = time.perf_counter()
-    vi = VectorIndex.build(vectors, ann_threshold=threshold)
+    vi = VectorIndex.build(vectors, ann_threshold=threshold,
+                           kind="hnsw" if kind == "hnsw" else "ivf")
     build_s = time.perf_counter() - t0
     _, found = vi.search(queries, k)
     p50, p95 = single_query_latency(vi, queries[:latency_queries], k)
@@ -82,27 +83,27 @@ def measure(kind: str, vectors: np.ndarray, queries: np.ndarray, truth: np.ndarr
     return row, (vi, found)
 
 
-def nprobe_sweep(vi: Any, queries: np.ndarray, truth: np.ndarray, k: int,
-                 latency_queries: int) -> list[dict[str, Any]]:
-    """Recall@k and latency of an IVF index at several ``nprobe`` values (default restored)."""
-    default = vi.nprobe
-    nlist = int(vi.index.nlist)
+def ef_sweep(vi: Any, queries: np.ndarray, truth: np.ndarray, k: int,
+             latency_queries: int) -> list[dict[str, Any]]:
+    """Recall@k and latency of an HNSW index around its calibrated ``efSearch``."""
+    calibrated = vi.ef_search
     rows = []
-    for nprobe in sorted({max(1, default // 2), default, default * 2, default * 4, default * 8}):
-        if nprobe > nlist:
-            continue
-        vi.index.nprobe = nprobe
-        _, found = vi.index.search(queries, k)
-        p50, _ = single_query_latency(vi.index, queries[:latency_queries], k)
-        rows.append({"nprobe": nprobe, "recall@10": recall_at_k(found, truth),
-                     "latency_p50_ms": p50})
-    vi.index.nprobe = default
+    for ef in sorted({max(k, calibrated // 2), calibrated, calibrated * 2, calibrated * 4}):
+        params = faiss.SearchParametersHNSW(efSearch=ef)
+        _, found = vi.index.search(queries, k, params=params)
+        times = []
+        for q in queries[:latency_queries]:
+            t0 = time.perf_counter()
+            vi.index.search(q[None, :], k, params=params)
+            times.append((time.perf_counter() - t0) * 1000)
+        rows.append({"efSearch": ef, "recall@10": recall_at_k(found, truth),
+                     "latency_p50_ms": percentile(times, 50)})
     return rows
 
 
 def sweep(sizes: list[int], n_queries: int = 200, k: int = 10,
           latency_queries: int = 100, seed: int = 0) -> dict[str, Any]:
-    """Rows (exact and ivf per size) plus an nprobe sweep per size.
+    """Rows (exact and calibrated HNSW per size) plus an efSearch sweep per size.
 
     Each size draws its own mixture (n / ``POINTS_PER_CLUSTER`` centres) and 200 queries from it.
     """
@@ -116,15 +117,15 @@ def sweep(sizes: list[int], n_queries: int = 200, k: int = 10,
         gen_s = time.perf_counter() - t0
         exact, (_, truth) = measure("exact", vectors, queries, None, k, latency_queries)
         exact["generate_seconds"] = round(gen_s, 2)
-        approx, (ivf, _) = measure("ivf", vectors, queries, truth, k, latency_queries)
+        approx, (ann, _) = measure("hnsw", vectors, queries, truth, k, latency_queries)
         rows += [exact, approx]
-        probes[str(n)] = nprobe_sweep(ivf, queries, truth, k, latency_queries)
-        del vectors, ivf
+        probes[str(n)] = ef_sweep(ann, queries, truth, k, latency_queries)
+        del vectors, ann
     return {
         "dim": DIM,
         "points_per_cluster": POINTS_PER_CLUSTER,
         "spread": SPREAD,
         "queries": n_queries,
         "rows": rows,
-        "nprobe_sweep": probes,
+        "ef_sweep": probes,
     }

@@ -55,10 +55,14 @@ class RetrievalConfig:
     # reader, with the original question's dense ranking fused in as a third list.
     translate_questions: bool = True
     candidates: int = 50  # per ranker, before fusion
-    # Chunks above which FAISS switches from exact search to IVF. Exact search takes ~8 ms at
-    # 100k and ~76 ms at 1M vectors on 2 cores, while IVF recall@10 fell to 0.46 at 1M on the
-    # synthetic sweep (`python -m eval speed`), so exact search is kept up to 1M.
+    # Chunks above which FAISS switches from exact search to an approximate index (ann_index:
+    # "ivf" or "hnsw") whose nprobe / efSearch is calibrated at build time to ann_recall_target
+    # recall@10 against exact search (`rag/ann_tuning.py`; figures from
+    # `python -m eval.ann_sweep`, README "Approximate search"). Exact search takes ~8 ms at
+    # 100k and ~76 ms at 1M vectors on 2 cores.
     ann_threshold: int = 1_000_000
+    ann_index: str = "ivf"
+    ann_recall_target: float = 0.95
 
 
 @dataclass

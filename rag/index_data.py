@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from rag.analyzer import Analyzer
+from rag.ann_tuning import DEFAULT_SAMPLE
 from rag.backends.base import Backend, KeywordIndex, VectorIndex
 from rag.chunking import chunk_document, sentence_spans
 from rag.config import Config
@@ -76,8 +77,12 @@ class IndexData:
         chunk_texts = [embedding_text(c) for c in chunks]
         vectors, sentence_vectors = _embed(encoder, chunks, chunk_texts, chunk_sents,
                                            sent_bounds, progress)
-        dense, keyword = backend.build(vectors, analyzer.tokens_batch(chunk_texts),
-                                       config.retrieval.ann_threshold)
+        dense, keyword = backend.build(
+            vectors, analyzer.tokens_batch(chunk_texts), config.retrieval.ann_threshold,
+            kind=config.retrieval.ann_index, recall_target=config.retrieval.ann_recall_target,
+            calibration_queries=_calibration_queries(
+                encoder, documents, sent_doc, sent_bounds, len(vectors),
+                config.retrieval.ann_threshold))
         dim = int(vectors.shape[1])
         manifest = {
             "format": FORMAT_VERSION,
@@ -89,7 +94,9 @@ class IndexData:
                        "sentences": len(sent_doc)},
             "vector_index": {**dense.describe(), "reason": (
                 "exact inner product" if dense.kind == "flat" else
-                f"IVF: more than {config.retrieval.ann_threshold} chunks")},
+                f"{dense.kind.upper()}: more than {config.retrieval.ann_threshold} chunks; "
+                f"search calibrated to recall@10 ≥ {config.retrieval.ann_recall_target} against "
+                "exact search (see calibration)")},
             "embedded": int(getattr(encoder, "last_encoded", len(vectors))),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "build_seconds": round(time.perf_counter() - started, 3),
@@ -185,6 +192,26 @@ class IndexData:
         if problems:
             raise CorruptIndexError("index is inconsistent (" + ", ".join(problems) +
                                     "); rebuild it with `python -m rag index`")
+
+
+def _calibration_queries(encoder: Any, documents: list[Document], sent_doc: list[int],
+                         sent_bounds: list[tuple[int, int]], n_vectors: int, threshold: int,
+                         size: int = DEFAULT_SAMPLE) -> np.ndarray | None:
+    """For an approximate index only: ``size`` random sentences of the corpus encoded as
+    queries, the held-out queries its search parameter is calibrated on (closer to real
+    questions than perturbed passage vectors; ``eval/ann_sweep.py`` compares them)."""
+    if n_vectors <= threshold or not hasattr(encoder, "encode_queries"):
+        return None
+    rng = np.random.default_rng(0)
+    texts = []
+    for i in rng.permutation(len(sent_doc)):
+        start, end = sent_bounds[i]
+        text = documents[sent_doc[i]].text[start:end].strip()
+        if len(text) >= 8:
+            texts.append(text[:200])
+        if len(texts) == size:
+            break
+    return np.asarray(encoder.encode_queries(texts), dtype=np.float32) if texts else None
 
 
 def _embed(encoder: Any, chunks: list[Chunk], chunk_texts: list[str],

@@ -243,15 +243,16 @@ def test_recall_against_exact_neighbours() -> None:
     assert recall_at_k(found, truth) == pytest.approx((1.0 + 0.25) / 2)
 
 
-def test_small_scale_sweep_compares_exact_and_ivf() -> None:
+def test_small_scale_sweep_compares_exact_and_calibrated_hnsw() -> None:
     from eval.scale_sweep import sweep
 
     result = sweep([2000], n_queries=20, latency_queries=5)
-    exact, ivf = result["rows"]
+    exact, ann = result["rows"]
     assert (exact["kind"], exact["index"]["type"], exact["recall@10"]) == ("exact", "flat", 1.0)
-    assert ivf["index"]["type"] == "ivf" and 0.0 < ivf["recall@10"] <= 1.0
+    assert ann["index"]["type"] == "hnsw" and 0.0 < ann["recall@10"] <= 1.0
+    assert ann["index"]["calibration"]["value"] == ann["index"]["efSearch"]
     assert exact["bytes"] >= 2000 * 384 * 4
-    assert [p["nprobe"] for p in result["nprobe_sweep"]["2000"]][1] == ivf["index"]["nprobe"]
+    assert ann["index"]["efSearch"] in [p["efSearch"] for p in result["ef_sweep"]["2000"]]
 
 
 def test_corpus_copy_and_single_document_change(tmp_path: Path) -> None:

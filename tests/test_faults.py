@@ -211,12 +211,21 @@ def test_settings_that_shape_the_index_force_a_rebuild(built):
     _, corpus, index = built
     before = IndexStore(index).current()
     config = Config()
-    config.retrieval.ann_threshold = 10
+    config.retrieval.ann_threshold = 1  # forces the approximate (IVF) path on the small corpus
     assert config.build_key() != Config().build_key()
     Assistant.build(corpus, index, config=config)
     assert IndexStore(index).current() != before
-    assert IndexStore(index).manifest()["vector_index"]["type"] == "ivf" or \
-        IndexStore(index).manifest()["counts"]["chunks"] <= 10
+    manifest = IndexStore(index).manifest()
+    assert manifest["counts"]["chunks"] > 1
+    entry = manifest["vector_index"]
+    assert entry["type"] == "ivf" and "IVF" in entry["reason"]
+    calibration = entry["calibration"]  # calibrated on held-out sentences encoded as queries
+    assert calibration["reached"] and calibration["recall"] >= 0.95
+    assert calibration["sample"] > 0 and entry["nprobe"] == calibration["value"]
+    assert calibration["queries"] == "held-out queries"
+    reopened = Assistant.load(index, config=config, refresh=False)
+    assert reopened._data.vectors.nprobe == entry["nprobe"]
+    assert reopened.retrieve("新闻", k=3)
 
 
 # ------------------------------------------------------------------------- crash safety

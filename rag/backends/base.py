@@ -71,8 +71,11 @@ class Backend(Protocol):
 
     name: str
 
-    def build(self, vectors: np.ndarray, token_lists: list[list[str]], ann_threshold: int
-              ) -> tuple[VectorIndex, KeywordIndex]: ...
+    def build(self, vectors: np.ndarray, token_lists: list[list[str]], ann_threshold: int,
+              **ann: Any) -> tuple[VectorIndex, KeywordIndex]:
+        """``ann``: approximate-search options (index kind, recall target, calibration
+        queries) for a backend that builds its own ANN index."""
+        ...
 
     def save(self, vectors: VectorIndex, keyword: KeywordIndex, folder: Path
              ) -> dict[str, Any]:

@@ -261,8 +261,9 @@ class MilvusBackend:
             self._client = _CLIENTS.acquire(self.uri)
         return self._client
 
-    def build(self, vectors: np.ndarray, token_lists: list[list[str]], ann_threshold: int
-              ) -> tuple[MilvusVectorIndex, MilvusKeywordIndex]:
+    def build(self, vectors: np.ndarray, token_lists: list[list[str]], ann_threshold: int,
+              **ann: Any) -> tuple[MilvusVectorIndex, MilvusKeywordIndex]:
+        """FLAT search (Milvus Lite ignores index parameters); ``ann`` is not used yet."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dense = MilvusVectorIndex(vectors, len(vectors), int(vectors.shape[1]))
         return dense, MilvusKeywordIndex(SparseBM25.fit(token_lists), token_lists)
