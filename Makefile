@@ -48,7 +48,7 @@ eval-xquad: install     ## XQuAD public half: Chinese questions, then the same q
 reader: install         ## retrain the span reader on DRCD (≈75 min on 2 cores; resumable)
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m rag.reader.training --bench ../shared/bench --out rag/resources/reader $(ARGS)
 
-fit-reader: install     ## fit the reader's answer settings on held-out DRCD
+fit-reader: install     ## fit the reader's answer calibration on held-out DRCD + the bundled set
 	$(BIN)/python -m eval fit-reader $(ARGS)
 
 bench: install          ## speed and scale benchmark

@@ -1,5 +1,6 @@
 """``python -m eval [options]``: quality report; ``python -m eval speed``: speed bench;
-``python -m eval fit-reader``: fit the reader's answer settings on held-out DRCD."""
+``python -m eval fit-reader``: fit the reader's answer calibration on held-out DRCD and the
+bundled set."""
 
 from __future__ import annotations
 

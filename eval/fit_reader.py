@@ -91,11 +91,13 @@ def read_all(assistant, questions, chunks: int = MAX_CHUNKS) -> list[Read]:
         retrieval = retriever.run(question)
         top = retriever.distinct(retrieval.candidates, chunks)
         asked = retrieval.question or question
-        passages = [assistant.chunks[i].text for i, _ in top]
         grams = bigrams(asked)
+        bounds = [answerer.focus(i, grams, retrieval) for i, _ in top]
+        passages = [assistant.document(assistant.chunks[i].doc_id).text[a:b]
+                    for (i, _), (a, b) in zip(top, bounds)]
         spans = []
         for s in assistant.reader.read(asked, passages):
-            cand = answerer._place(s, top, retrieval, grams)
+            cand = answerer._place(s, top, bounds, retrieval, grams)
             doc = assistant._data.documents[cand.doc].text
             sentence = doc[cand.sentence[0]:cand.sentence[1]]
             hit = bool(answers) and answer_hit(answers, [sentence], 1)
@@ -129,7 +131,7 @@ def outcome(read: Read, cal: Calibration) -> tuple[float, bool]:
     """(probability of the best span, whether its sentence answers)."""
     if not read.spans:
         return 0.0, False
-    probs = [cal.probability(SpanFeatures(*f[:2], int(f[2]), f[3])) for f, _ in read.spans]
+    probs = [cal.probability(SpanFeatures(f[0], int(f[1]), f[2])) for f, _ in read.spans]
     best = int(np.argmax(probs))
     return probs[best], read.spans[best][1]
 

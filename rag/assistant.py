@@ -255,7 +255,9 @@ class Assistant:
             query = contextualize(question, history, self.analyzer)
         use_reader = self.config.answer.reader if reader is None else bool(reader)
         retriever, answerer = self._retriever, self._answerer_for(use_reader)
-        retrieval = retriever.run(query, mode, filters, timings, need_vector=not use_reader)
+        focus = use_reader and self.config.answer.reader_focus_chars > 0
+        retrieval = retriever.run(query, mode, filters, timings,
+                                  need_vector=not use_reader or focus)
         tick = time.perf_counter()
         extraction = answerer.run(query, retrieval, k)
         timings["answer"] = time.perf_counter() - tick

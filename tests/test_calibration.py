@@ -13,12 +13,12 @@ pytestmark = pytest.mark.unit
 
 
 def test_probability_follows_the_weights():
-    cal = Calibration((0.5, 10.0, -0.5, 2.0), -8.0)
-    weak = SpanFeatures(margin=-3.0, similarity=0.75, rank=1, overlap=0.1)
-    strong = SpanFeatures(margin=6.0, similarity=0.85, rank=0, overlap=0.8)
+    cal = Calibration((0.5, -0.5, 2.0), -1.0)
+    weak = SpanFeatures(margin=-3.0, rank=1, overlap=0.1)
+    strong = SpanFeatures(margin=6.0, rank=0, overlap=0.8)
     assert 0.0 < cal.probability(weak) < cal.probability(strong) < 1.0
-    assert cal.probability(SpanFeatures(1e9, 0.8, 0, 0.5)) == cal.probability(
-        SpanFeatures(20.0, 0.8, 0, 0.5))  # margins are clipped
+    assert cal.probability(SpanFeatures(1e9, 0, 0.5)) == cal.probability(
+        SpanFeatures(20.0, 0, 0.5))  # margins are clipped
 
 
 def test_overlap_is_script_insensitive_and_ignores_question_words():
@@ -38,8 +38,8 @@ def _synthetic_reads(n: int, seed: int = 0) -> list[Read]:
         answerable = i % 4 != 0
         spans = []
         if answerable:
-            spans.append(([rng.gauss(5, 2), rng.gauss(0.85, 0.02), 0, rng.uniform(0.4, 1)], True))
-        spans.append(([rng.gauss(-4, 2), rng.gauss(0.80, 0.02), 1, rng.uniform(0, 0.4)], False))
+            spans.append(([rng.gauss(5, 2), 0, rng.uniform(0.4, 1)], True))
+        spans.append(([rng.gauss(-4, 2), 1, rng.uniform(0, 0.4)], False))
         reads.append(Read(f"q{i}", "drcd-simplified", answerable, spans))
     return reads
 

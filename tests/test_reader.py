@@ -159,3 +159,28 @@ def test_traditional_questions_match_simplified_text_in_keyword_search(assistant
     trad = assistant.retrieve("安唐保是為哪類患者設計的？", k=3, mode="keyword")
     assert [h.doc_id for h in trad] == [h.doc_id for h in simp]
     assert trad[0].score == simp[0].score
+
+
+def test_reader_reads_the_focused_part_of_long_chunks(assistant):
+    """With ``reader_focus_chars`` the reader reads whole sentences around the best match,
+    never more than that many characters, and offsets still point into the document."""
+    from rag.reader.calibration import bigrams
+
+    answerer = assistant._answerer_for(True)
+    q = "安唐保是为哪类患者设计的？"
+    retrieval = assistant._retriever.run(q, need_vector=True)
+    limit = assistant.config.answer.reader_focus_chars
+    assert limit > 0
+    data = assistant._data
+    for idx, _ in assistant._retriever.distinct(retrieval.candidates, 3):
+        a, b = answerer.focus(idx, bigrams(q), retrieval)
+        chunk = data.chunks[idx]
+        assert chunk.start <= a < b <= chunk.end
+        assert b - a <= max(limit, max(e - s for s, e in data.sent_bounds[
+            slice(*(int(x) for x in data.chunk_sents[idx]))]))
+        starts = {max(int(s), chunk.start) for s, _ in data.sent_bounds}
+        assert a in starts  # whole sentences
+    ans = assistant.answer(q)
+    first = ans.snippets[0]
+    assert assistant.document(first.doc_id).text[first.answer_start:first.answer_end] \
+        == ans.short_answer

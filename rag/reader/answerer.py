@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from rag.answerer import Extraction
 from rag.config import AnswerConfig
 from rag.highlight import question_type
@@ -29,12 +31,6 @@ class SpanCandidate:
     sentence: tuple[int, int]  # document offsets of the snippet around it
     features: SpanFeatures
     score: float  # calibrated probability that the sentence answers
-
-
-def chunk_similarity(retrieval: Retrieval, chunk: int) -> float:
-    """Query–chunk dense similarity; a chunk only BM25 found gets the lowest dense score."""
-    dense = retrieval.dense_scores
-    return dense.get(chunk, min(dense.values())) if dense else 0.0
 
 
 class ReaderAnswerer:
@@ -61,10 +57,12 @@ class ReaderAnswerer:
         if not chunks:
             return Extraction([], float("-inf"), qtype)
         asked = retrieval.question or question
-        passages = [self.data.chunks[i].text for i, _ in chunks]
-        spans = self.reader.read(asked, passages)
         grams = bigrams(asked)
-        cands = [self._place(s, chunks, retrieval, grams) for s in spans]
+        bounds = [self.focus(i, grams, retrieval) for i, _ in chunks]
+        passages = [self.data.documents[int(self.data.chunk_doc[i])].text[a:b]
+                    for (i, _), (a, b) in zip(chunks, bounds)]
+        spans = self.reader.read(asked, passages)
+        cands = [self._place(s, chunks, bounds, retrieval, grams) for s in spans]
         if not cands:
             return Extraction([], float("-inf"), qtype)
         cands.sort(key=lambda c: -c.score)
@@ -84,16 +82,46 @@ class ReaderAnswerer:
             snippets.append(self._snippet(cand, start, end))
         return Extraction(snippets, best.score, qtype)
 
-    def _place(self, span: ReadSpan, chunks: list[tuple[int, float]], retrieval: Retrieval,
+    def focus(self, chunk: int, question_grams: set[str], retrieval: Retrieval
+              ) -> tuple[int, int]:
+        """Document offsets of what the reader reads of ``chunk``: all of it, or with
+        ``reader_focus_chars`` the sentence that best matches the question (dense similarity
+        plus bigram overlap) and its neighbours up to that many characters."""
+        c = self.data.chunks[chunk]
+        limit = self.config.reader_focus_chars
+        if limit <= 0 or c.end - c.start <= limit:
+            return c.start, c.end
+        data = self.data
+        lo, hi = (int(x) for x in data.chunk_sents[chunk])
+        if hi <= lo:
+            return c.start, c.end
+        text = data.documents[int(data.chunk_doc[chunk])].text
+        bounds = [(max(int(s), c.start), min(int(e), c.end)) for s, e in data.sent_bounds[lo:hi]]
+        score = np.array([overlap(question_grams, text[s:e]) for s, e in bounds])
+        if retrieval.query_vector is not None:
+            score = score + data.sentence_vectors[lo:hi] @ retrieval.query_vector
+        best = int(np.argmax(score))
+        first = last = best
+        while True:  # grow towards the better neighbour while it fits
+            options = [j for j in (first - 1, last + 1) if 0 <= j < len(bounds)
+                       and max(bounds[last][1], bounds[j][1]) - min(bounds[first][0],
+                                                                   bounds[j][0]) <= limit]
+            if not options:
+                break
+            j = max(options, key=lambda j: score[j])
+            first, last = min(first, j), max(last, j)
+        return bounds[first][0], bounds[last][1]
+
+    def _place(self, span: ReadSpan, chunks: list[tuple[int, float]],
+               bounds: list[tuple[int, int]], retrieval: Retrieval,
                question_grams: set[str]) -> SpanCandidate:
         chunk_idx, _ = chunks[span.passage]
-        chunk = self.data.chunks[chunk_idx]
         doc = int(self.data.chunk_doc[chunk_idx])
-        a, b = chunk.start + span.start, chunk.start + span.end
+        offset = bounds[span.passage][0]
+        a, b = offset + span.start, offset + span.end
         start, end = self._sentence_span(chunk_idx, doc, a, b)
         text = self.data.documents[doc].text[start:end]
-        features = SpanFeatures(span.margin, chunk_similarity(retrieval, chunk_idx),
-                                span.passage, overlap(question_grams, text))
+        features = SpanFeatures(span.margin, span.passage, overlap(question_grams, text))
         return SpanCandidate(chunk_idx, span.passage, doc, a, b, span.margin, (start, end),
                              features, self.calibration.probability(features))
 

@@ -1,7 +1,9 @@
 """How likely a reader span's sentence answers the question: a logistic model over the reader's
-margin, the retrieval similarity of its chunk, the chunk's rank and the question's word overlap
-with the sentence. Fitted offline on held-out DRCD and the bundled set (`python -m eval
-fit-reader`); ranking and refusal both use it."""
+margin, the chunk's retrieval rank and the question's character overlap with the sentence.
+Fitted offline on held-out DRCD and the bundled set (`python -m eval fit-reader`); ranking and
+refusal both use it. The query–chunk similarity is not a feature: with it the fit gave it a
+negative weight (it is collinear with the overlap) for no gain, and its scale differs between
+Chinese and translated questions."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 
 from rag.textnorm import fold, to_simplified
 
-FEATURES = ("margin", "similarity", "rank", "overlap")
+FEATURES = ("margin", "rank", "overlap")
 _QUESTION_WORDS = re.compile(r"什么|哪些|哪个|哪里|哪一|多少|为什么|怎么|如何|是否|谁|哪|几|吗|呢")
 
 
@@ -20,13 +22,11 @@ class SpanFeatures:
     """What the calibrator sees of one read span."""
 
     margin: float  # best span score over the window's no-answer score
-    similarity: float  # dense query–chunk similarity
     rank: int  # the chunk's retrieval rank among those read (0 = first)
     overlap: float  # share of the question's character bigrams found in the sentence
 
     def vector(self) -> list[float]:
-        return [max(-20.0, min(20.0, self.margin)), self.similarity, float(self.rank),
-                self.overlap]
+        return [max(-20.0, min(20.0, self.margin)), float(self.rank), self.overlap]
 
 
 @dataclass(frozen=True)
