@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from embeddings.encoder import Encoder, canonical_model_name
+from embeddings.base import TextEncoder, canonical_model_name
+from embeddings.choice import make_encoder, query_encoder, resolve_encoder
 from rag.analyzer import Analyzer
 from rag.answerer import Answerer
 from rag.config import BUNDLED_CORPUS, MAX_QUESTION_CHARS, Config, cache_dir
@@ -83,7 +84,7 @@ def fingerprint(sources: list[Path]) -> dict[str, Any]:
 class Assistant:
     """Question answering over one index directory. Thread-safe for queries."""
 
-    def __init__(self, store: IndexStore, data: IndexData, config: Config, encoder: Encoder,
+    def __init__(self, store: IndexStore, data: IndexData, config: Config, encoder: TextEncoder,
                  analyzer: Analyzer, corpus: Path) -> None:
         self.store = store
         self.config = config
@@ -115,7 +116,11 @@ class Assistant:
             config.model = model
         config.model = canonical_model_name(config.model)
         store = IndexStore(index_dir if index_dir is not None else default_index_dir(corpus))
-        encoder = Encoder(config.model, cache_dir() / "embeddings", config.batch_size)
+        # the encoder that embeds this index (recorded in its manifest's config)
+        config.encoder = resolve_encoder(os.environ.get("RAG_ENCODER") or config.encoder,
+                                         config.model)
+        encoder = make_encoder(config.model, cache_dir() / "embeddings", config.batch_size,
+                               variant=config.encoder)
         analyzer = Analyzer()
         with store.locked():
             data = _refresh(store, corpus, config, encoder, analyzer, progress)
@@ -148,7 +153,11 @@ class Assistant:
                 f"the index at {store.root} was built with model {manifest['model']!r} "
                 f"(dim {manifest['dim']}), not {model!r}; rebuild it with "
                 f"`python -m rag index --index {store.root} --model {model}`")
-        encoder = Encoder(manifest["model"], cache_dir() / "embeddings", config.batch_size)
+        # queries (and refreshes) use the fastest encoder of the index's vector family
+        config.encoder = query_encoder(manifest.get("config", {}).get("encoder"),
+                                       manifest["model"])
+        encoder = make_encoder(manifest["model"], cache_dir() / "embeddings", config.batch_size,
+                               variant=config.encoder)
         if encoder.dim != manifest["dim"]:
             raise ModelMismatchError(
                 f"model {manifest['model']!r} now gives {encoder.dim}-d vectors but the index "
@@ -374,7 +383,7 @@ def _upgrade(store: IndexStore, model: str | None, config: Config | None) -> Ass
                            config=config)
 
 
-def _refresh(store: IndexStore, corpus: Path, config: Config, encoder: Encoder,
+def _refresh(store: IndexStore, corpus: Path, config: Config, encoder: TextEncoder,
              analyzer: Analyzer, progress: bool, current: IndexData | None = None) -> IndexData:
     """The live build (``current`` if already loaded) if it matches the corpus and settings,
     else a new build committed atomically."""

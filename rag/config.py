@@ -92,9 +92,10 @@ class AnswerConfig:
     # fit-reader`), never on the measurement sets (CMRC 2018, XQuAD).
     reader: bool = True
     reader_chunks: int = 2
-    # torch (fp32) | onnx (dynamic int8, exported once into the cache): measured here, int8 was
-    # 1.3x faster but picked another span for 8 of 40 questions, so torch is the default
-    reader_runtime: str = "torch"
+    # auto (= onnx: fp32 ONNX Runtime, exported once into the cache; same spans as torch and no
+    # torch import at query time) | torch | onnx-int8 (measured 1.3x faster but another span
+    # for 8 of 40 questions, so opt-in)
+    reader_runtime: str = "auto"
     reader_max_length: int = 320
     reader_stride: int = 96
     reader_rank_penalty: float = 0.0
@@ -108,6 +109,10 @@ class Config:
     """Everything that shapes an index and its answers."""
 
     model: str = "multilingual-e5-small"
+    # auto | torch | onnx (fp32 ONNX Runtime: the same vectors as torch) | onnx-int8 (dynamic
+    # int8, cosine >= 0.99 to fp32). auto = onnx-int8 for the default model, else torch; an
+    # index records the concrete one (see embeddings.choice; RAG_ENCODER overrides at build).
+    encoder: str = "auto"
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
@@ -136,8 +141,13 @@ class Config:
 
     def build_key(self) -> dict[str, Any]:
         """The settings that change what an index stores (a change forces a rebuild)."""
+        from embeddings.choice import resolve_encoder, vector_family
         from rag.analyzer import ANALYZER_VERSION
 
-        return {"model": self.model, "chunking": asdict(self.chunking),
-                "analyzer": ANALYZER_VERSION, "corpus": asdict(self.corpus),
-                "ann_threshold": self.retrieval.ann_threshold}
+        key = {"model": self.model, "chunking": asdict(self.chunking),
+               "analyzer": ANALYZER_VERSION, "corpus": asdict(self.corpus),
+               "ann_threshold": self.retrieval.ann_threshold}
+        family = vector_family(resolve_encoder(self.encoder, self.model))
+        if family != "fp32":  # torch and fp32 ONNX vectors are interchangeable (older keys)
+            key["vectors"] = family
+        return key
