@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-8)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test lint eval eval-cmrc eval-xquad reader fit-reader bench browser clean test-fast bench-load
+.PHONY: install run test lint eval eval-cmrc eval-xquad reader fit-reader bench browser clean test-fast bench-load bench-encoder
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ fit-reader: install     ## fit the reader's answer settings on held-out DRCD
 
 bench: install          ## speed and scale benchmark
 	$(BIN)/python -m eval speed $(ARGS)
+
+bench-encoder: install  ## encoders: torch vs ONNX fp32 vs int8 texts/s, query p50, cosine, `rag ask` cold start
+	$(BIN)/python -m eval.encoder_bench $(ARGS)
 
 bench-load: install     ## 50 concurrent chat users for 60 s (starts app.py; CPU heavy)
 	$(BIN)/python -m eval.load_bench $(ARGS)

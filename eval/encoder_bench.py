@@ -91,7 +91,8 @@ def query_p50(enc, questions: list[str]) -> tuple[float, np.ndarray]:
     return statistics.median(times) * 1000, np.stack(vecs)
 
 
-def cold_start(index: Path, question: str, repeats: int) -> tuple[float, bool]:
+def cold_start(index: Path, question: str, repeats: int, repo: Path = REPO
+               ) -> tuple[float, bool]:
     """Median wall time of ``python -m rag ask`` in a fresh process, and whether torch was
     imported in it."""
     argv = ["rag", "ask", "--index", str(index), question]
@@ -102,7 +103,7 @@ def cold_start(index: Path, question: str, repeats: int) -> tuple[float, bool]:
     times, torch_seen = [], False
     for _ in range(repeats):
         t = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+        proc = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True,
                               text=True, env={**os.environ, "HF_HUB_OFFLINE": "1",
                                               "TRANSFORMERS_OFFLINE": "1"})
         times.append(time.perf_counter() - t)
@@ -128,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--variants", default=",".join(VARIANTS))
     p.add_argument("--no-cold-start", action="store_true")
+    p.add_argument("--baseline", type=Path,
+                   help="a checkout of an older version (e.g. `git worktree add`): also time "
+                        "its `rag ask` cold start on a torch-built index")
     args = p.parse_args(argv)
     texts, spans = bundled_passages(args.passages)
     questions = bench_questions(args.bench, args.questions) or [t[:30] for t in texts]
@@ -151,26 +155,30 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
         del enc
     if not args.no_cold_start:
-        _cold_starts(args.repeats)
+        _cold_starts(args.repeats, args.baseline)
     return 0
 
 
-def _cold_starts(repeats: int) -> None:
-    """Build a small index once per query encoder, then time ``rag ask`` on it."""
+def _cold_starts(repeats: int, baseline: Path | None) -> None:
+    """Build the bundled index (default encoder) once, then time ``rag ask`` on it; with
+    ``baseline`` (a checkout of an older version), also time that version's ``rag ask`` on a
+    torch-built index."""
     from rag import Assistant, Config
 
     question = "安唐保是为哪类患者设计的？"
     with tempfile.TemporaryDirectory(prefix="encoder-bench-") as tmp:
-        for variant in ("torch", "onnx-int8"):
+        runs = [("this checkout", "auto", REPO)]
+        if baseline is not None:
+            runs.append((f"baseline {baseline}", "torch", baseline))
+        for name, variant, repo in runs:
             config = Config()
             config.encoder = variant
-            config.answer.reader_runtime = "torch" if variant == "torch" else "auto"
             index = Path(tmp) / variant
             assistant = Assistant.build(index_dir=index, config=config)
-            assistant.answer(question)  # exports the reader on first use where needed
+            assistant.answer(question)  # exports the ONNX reader on first use where needed
             del assistant
-            wall, torch_seen = cold_start(index, question, repeats)
-            print(f"rag ask cold start, {variant:9s} index: {wall:4.2f} s (median of {repeats}; "
+            wall, torch_seen = cold_start(index, question, repeats, repo)
+            print(f"rag ask cold start, {name}: {wall:4.2f} s (median of {repeats}; "
                   f"torch imported: {torch_seen}) [{load()}]", flush=True)
 
 
