@@ -77,6 +77,7 @@ def open_assistant(index: Path | None, corpus: Path | None, model: str | None = 
     if assistant.config.answer.reader:
         print("正在加载阅读模型 Loading the reader …", flush=True)
         assistant.reader.warm_up()
+    assistant.encoder.encode_queries(["预热"])  # load the query encoder before the first user
     print(f"✅ 索引就绪 Index ready: {assistant.n_documents} documents "
           f"({time.perf_counter() - started:.1f} s)", flush=True)
     return assistant
