@@ -194,3 +194,24 @@ def test_rag_ask_never_imports_torch_when_onnx_serves(assistant):
     assert "HEAVY=\n" in proc.stderr, proc.stderr[-3000:]
     answer = json.loads(proc.stdout)
     assert answer["answered"] and "糖尿病" in answer["short_answer"]
+
+
+@pytest.mark.integration
+def test_reader_tokenizer_without_transformers_gives_the_same_windows():
+    """The ``tokenizers``-only reader tokenizer makes exactly the windows of the transformers
+    one it replaces (ids, offsets, overflow with stride, truncated long questions)."""
+    from embeddings.convert import default_model_dir
+    from rag.reader.features import make_windows
+    from rag.reader.tokenizer import hf_reader_tokenizer, reader_tokenizer
+
+    base = default_model_dir()
+    light, hf = reader_tokenizer(base), hf_reader_tokenizer(base)
+    assert light.pad_token_id == hf.pad_token_id
+    passages = [TEXTS[1] * 6, TEXTS[3] * 4, TEXTS[4], "。"]
+    for question in (TEXTS[0], TEXTS[3], "长" * 90 + "问题是什么 ok , fine . don't"):
+        for max_length, stride in ((320, 96), (96, 24)):
+            mine = make_windows(light, question, passages, max_length, stride, 40)
+            ref = make_windows(hf, question, passages, max_length, stride, 40)
+            assert len(mine) > len(passages) or max_length == 320
+            assert [(w.input_ids, w.offsets, w.passage) for w in mine] == \
+                [(w.input_ids, w.offsets, w.passage) for w in ref]
