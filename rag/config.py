@@ -147,7 +147,8 @@ class Config:
         key = {"model": self.model, "chunking": asdict(self.chunking),
                "analyzer": ANALYZER_VERSION, "corpus": asdict(self.corpus),
                "ann_threshold": self.retrieval.ann_threshold}
-        family = vector_family(resolve_encoder(self.encoder, self.model))
+        variant = self.encoder if self.encoder != "auto" else resolve_encoder("auto", self.model)
+        family = vector_family(variant)
         if family != "fp32":  # torch and fp32 ONNX vectors are interchangeable (older keys)
             key["vectors"] = family
         return key
