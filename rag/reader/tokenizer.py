@@ -10,7 +10,6 @@ because it shifts the offsets of the first characters.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\x{3000}-\x{303F}\x{FF00}-\x{FFEF}]"
@@ -85,18 +84,24 @@ def hf_reader_tokenizer(base_dir: Path):
 
 
 def _reader_tokenizers(base_dir: Path):
-    """``tokenizers.Tokenizer``: the base tokenizer with CJK characters split apart."""
-    from tokenizers import Regex, Tokenizer, pre_tokenizers
+    """``tokenizers.Tokenizer``: the base tokenizer with CJK characters split apart and without
+    the grapheme-cluster marker steps (``Prepend`` and the ``\\x01`` insertion)."""
+    from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers
 
-    spec = json.loads((Path(base_dir) / "tokenizer.json").read_text("utf-8"))
-    norm = spec.get("normalizer") or {}
-    if norm.get("type") == "Sequence":
-        norm["normalizers"] = [
-            n for n in norm["normalizers"]
-            if n["type"] != "Prepend" and "\\u0001" not in json.dumps(n) and "\x01" not in
-            json.dumps(n, ensure_ascii=False)
-        ]
-    tok = Tokenizer.from_str(json.dumps(spec))
+    tok = Tokenizer.from_file(str(Path(base_dir) / "tokenizer.json"))
+    norm = tok.normalizer
+    if isinstance(norm, normalizers.Sequence):
+        steps = []
+        i = 0
+        while True:
+            try:
+                step = norm[i]
+            except IndexError:
+                break
+            i += 1
+            if not isinstance(step, normalizers.Prepend) and "\x01" not in repr(step):
+                steps.append(step)
+        tok.normalizer = normalizers.Sequence(steps)
     tok.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Split(Regex(CJK), behavior="isolated"),
         pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first"),
