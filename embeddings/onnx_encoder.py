@@ -29,11 +29,20 @@ log = logging.getLogger(__name__)
 ONNX_VARIANTS = {"onnx": "fp32", "onnx-int8": "int8"}
 MARKER = ".complete"
 # Dynamic int8 of the MatMul weights only (the embedding table stays fp32), one scale per output
-# channel, 7-bit range (no saturation on CPUs without VNNI). Measured on bundled chunks and
-# CMRC/DRCD questions: cosine to fp32 >= 0.99 for every query and passage, while per-tensor
-# scales or quantising the embedding Gather gave 0.98 (`python -m eval.encoder_bench`).
-QUANTIZATION = {"per_channel": True, "reduce_range": True, "op_types_to_quantize": ["MatMul"]}
+# channel, full 8-bit range. Measured on bundled chunks and CMRC/DRCD questions: cosine to fp32
+# >= 0.99 for every query and passage, and no bundled eval figure (dense, hybrid) below torch;
+# per-tensor scales or quantising the embedding Gather gave 0.98, and the 7-bit range
+# (reduce_range) lost a question in dense recall@1 (`python -m eval.encoder_bench`, README).
+QUANTIZATION = {"per_channel": True, "reduce_range": False, "op_types_to_quantize": ["MatMul"]}
 RECIPE = "torch.onnx.export opset 17; int8: " + json.dumps(QUANTIZATION, sort_keys=True)
+
+
+def int8_recipe_id() -> str:
+    """Short id of the int8 recipe: part of the int8 cache name and build key, so vectors of
+    another quantisation are never mixed in."""
+    import hashlib
+
+    return hashlib.sha1(RECIPE.encode()).hexdigest()[:8]
 
 
 def onnx_dir(model_dir: Path) -> Path:
@@ -159,6 +168,10 @@ class OnnxEncoder(CachedEncoder):
         self._dim: int | None = None
         self.max_length = 512
         self.pad_id = 1
+
+    def cache_model_id(self) -> str:
+        base = super().cache_model_id()
+        return f"{base}-{int8_recipe_id()}" if self.precision == "int8" else base
 
     # ------------------------------------------------------------------ loading
     @property

@@ -150,5 +150,7 @@ class Config:
         variant = self.encoder if self.encoder != "auto" else resolve_encoder("auto", self.model)
         family = vector_family(variant)
         if family != "fp32":  # torch and fp32 ONNX vectors are interchangeable (older keys)
-            key["vectors"] = family
+            from embeddings.onnx_encoder import int8_recipe_id
+
+            key["vectors"] = f"{family}:{int8_recipe_id()}"
         return key

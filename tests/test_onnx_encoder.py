@@ -84,7 +84,9 @@ def test_the_embedding_cache_is_keyed_by_encoder_variant(tmp_path):
     paths = [e.cache.path for e in encoders]
     assert len(set(paths)) == 3
     assert paths[1].name.endswith("-onnx-4.sqlite")
-    assert paths[2].name.endswith("-onnx-int8-4.sqlite")
+    from embeddings.onnx_encoder import int8_recipe_id
+
+    assert paths[2].name.endswith(f"-onnx-int8-{int8_recipe_id()}-4.sqlite")
     key = encoders[2].cache.key(paths[2].stem, "passage", "文本")
     encoders[2].cache.put_many([key], np.ones((1, 4), np.float32))
     assert encoders[1].cache.get_many([key]) == {}
