@@ -10,6 +10,7 @@ because it shifts the offsets of the first characters.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\x{3000}-\x{303F}\x{FF00}-\x{FFEF}]"
@@ -22,6 +23,7 @@ class ReaderTokenizer:
     def __init__(self, tokenizer, pad_token: str = "<pad>") -> None:
         self._tok = tokenizer
         self.pad_token_id = int(tokenizer.token_to_id(pad_token))
+        self._lock = threading.Lock()  # truncation is set on the shared tokenizer per call
 
     def decode(self, ids: list[int]) -> str:
         return self._tok.decode(list(ids), skip_special_tokens=False)
@@ -30,6 +32,12 @@ class ReaderTokenizer:
                  truncation: str | bool = False, max_length: int | None = None,
                  stride: int = 0, return_overflowing_tokens: bool = False,
                  return_offsets_mapping: bool = False, padding: bool = False) -> _Batch:
+        with self._lock:
+            return self._encode(text, text_pair, add_special_tokens, truncation, max_length,
+                                stride, return_overflowing_tokens)
+
+    def _encode(self, text, text_pair, add_special_tokens, truncation, max_length, stride,
+                return_overflowing_tokens) -> _Batch:
         tok = self._tok
         if truncation and max_length:
             strategy = truncation if isinstance(truncation, str) else "longest_first"
