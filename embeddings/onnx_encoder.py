@@ -1,8 +1,8 @@
 """The default e5 model in ONNX Runtime: same vectors as the torch encoder, no torch at run time.
 
-The rebuilt multilingual-e5-small (:func:`embeddings.convert.default_model_dir`) is exported
-once (``torch.onnx.export``, seconds; needs torch) into ``<models>/<model>-onnx/`` next to it,
-as ``encoder-fp32.onnx`` and a dynamically int8-quantised ``encoder-int8.onnx``
+The rebuilt multilingual-e5-small (:func:`embeddings.convert.default_model_dir`) is exported once
+(``torch.onnx.export``, under a minute on 2 cores; needs torch) into ``<models>/<model>-onnx/``
+next to it, as ``encoder-fp32.onnx`` and a dynamically int8-quantised ``encoder-int8.onnx``
 (``onnxruntime.quantization.quantize_dynamic``). Tokenization uses the model's
 ``tokenizer.json`` with the ``tokenizers`` library; prompts, mean pooling, normalisation and the
 maximum length are those of the sentence-transformers folder.
