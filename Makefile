@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-8)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test lint eval eval-cmrc eval-xquad reader fit-reader bench browser clean test-fast bench-load bench-ann
+.PHONY: install run test lint eval eval-cmrc eval-xquad reader fit-reader bench browser clean test-fast bench-load bench-ann bench-encoder
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,9 @@ bench: install          ## speed and scale benchmark
 
 bench-ann: install      ## Flat vs calibrated HNSW vs IVF on e5 vectors at 100k and 1M (CPU heavy, ≈ 40 min)
 	nice -n 10 env OMP_NUM_THREADS=1 $(BIN)/python -m eval.ann_sweep $(ARGS)
+
+bench-encoder: install  ## encoders: torch vs ONNX fp32 vs int8 texts/s, query p50, cosine, `rag ask` cold start
+	$(BIN)/python -m eval.encoder_bench $(ARGS)
 
 bench-load: install     ## 50 concurrent chat users for 60 s (starts app.py; CPU heavy)
 	$(BIN)/python -m eval.load_bench $(ARGS)

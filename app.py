@@ -83,6 +83,7 @@ def open_assistant(index: Path | None, corpus: Path | None, model: str | None = 
     if assistant.config.answer.reader:
         print("正在加载阅读模型 Loading the reader …", flush=True)
         assistant.reader.warm_up()
+    assistant.encoder.encode_queries(["预热"])  # load the query encoder before the first user
     if assistant.config.retrieval.translate_questions:
         from rag.crosslingual import default_dictionary
 

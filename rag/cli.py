@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -200,6 +201,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
 def _cmd_ask(args: argparse.Namespace) -> int:
     check_question(args.question)
     assistant = _open(args)
+    if args.reader and assistant.config.answer.reader:
+        # load the reader while the question is encoded and retrieved (cold start)
+        threading.Thread(target=assistant.reader.warm_up, daemon=True).start()
     answer = assistant.answer(args.question, args.k, mode=args.mode, filters=_filters(args),
                               reader=args.reader)
     if args.json:

@@ -112,9 +112,10 @@ class AnswerConfig:
     # (CMRC 2018, XQuAD).
     reader: bool = True
     reader_chunks: int = 3
-    # torch (fp32) | onnx (dynamic int8, exported once into the cache): measured here, int8 was
-    # 1.3x faster but picked another span for 8 of 40 questions, so torch is the default
-    reader_runtime: str = "torch"
+    # auto (= onnx: fp32 ONNX Runtime, exported once into the cache; same spans as torch and no
+    # torch import at query time) | torch | onnx-int8 (measured 1.3x faster but another span
+    # for 8 of 40 questions, so opt-in)
+    reader_runtime: str = "auto"
     reader_threads: int = 2  # intra-op threads of the reader (capped at the CPU count)
     # 0: read whole chunks; N: read the N characters around each chunk's sentence that best
     # matches the question (dense similarity + bigram overlap). On the bundled set 200 / 140
@@ -133,6 +134,10 @@ class Config:
     """Everything that shapes an index and its answers."""
 
     model: str = "multilingual-e5-small"
+    # auto | torch | onnx (fp32 ONNX Runtime: the same vectors as torch) | onnx-int8 (dynamic
+    # int8, cosine >= 0.99 to fp32). auto = onnx-int8 for the default model, else torch; an
+    # index records the concrete one (see embeddings.choice; RAG_ENCODER overrides at build).
+    encoder: str = "auto"
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
@@ -166,11 +171,18 @@ class Config:
 
     def build_key(self) -> dict[str, Any]:
         """The settings that change what an index stores (a change forces a rebuild)."""
+        from embeddings.choice import resolve_encoder, vector_family
         from rag.analyzer import ANALYZER_VERSION
 
         key = {"model": self.model, "chunking": asdict(self.chunking),
                "analyzer": ANALYZER_VERSION, "corpus": asdict(self.corpus),
                "ann_threshold": self.retrieval.ann_threshold}
+        variant = self.encoder if self.encoder != "auto" else resolve_encoder("auto", self.model)
+        family = vector_family(variant)
+        if family != "fp32":  # torch and fp32 ONNX vectors are interchangeable (older keys)
+            from embeddings.onnx_encoder import int8_recipe_id
+
+            key["vectors"] = f"{family}:{int8_recipe_id()}"
         if self.storage.backend != "faiss":  # FAISS indexes keep the key they had
             key["storage"] = {"backend": self.storage.backend,
                               "uri": _storable(self.storage.uri)}

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def fake_encoder(monkeypatch):
-    monkeypatch.setattr("rag.assistant.Encoder", FakeEncoder)
+    monkeypatch.setattr("rag.assistant.make_encoder", FakeEncoder)
 
 
 @pytest.fixture
@@ -236,7 +236,7 @@ KILL_SCRIPT = textwrap.dedent("""
     import rag.assistant
     from rag.index_data import IndexData
     from tests.fault_support import FakeEncoder
-    rag.assistant.Encoder = FakeEncoder
+    rag.assistant.make_encoder = FakeEncoder
     real_save = IndexData.save
 
     def save(self, folder):

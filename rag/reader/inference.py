@@ -73,14 +73,14 @@ class Reader:
     """Extractive reader over short passages; the model is loaded on first use.
 
     ``max_length``/``stride`` may differ from training (longer windows read a 300-character
-    chunk in one pass); ``runtime`` is "torch" (fp32), "onnx" (dynamic int8 ONNX Runtime,
-    exported and cached on first use; faster, slightly less exact) or a ready
-    :class:`LogitsRuntime`.
+    chunk in one pass); ``runtime`` is "auto" (fp32 ONNX Runtime, exported and cached on first
+    use; same spans as torch, no torch afterwards), "torch", "onnx" (fp32 ONNX), "onnx-int8"
+    (faster, slightly less exact) or a ready :class:`LogitsRuntime`.
     """
 
     def __init__(self, folder: Path | str = DEFAULT_READER_DIR, base_dir: Path | None = None,
                  max_length: int = 320, stride: int = 96, threads: int = 1,
-                 runtime: str | LogitsRuntime = "torch") -> None:
+                 runtime: str | LogitsRuntime = "auto") -> None:
         self.folder = Path(folder)
         if not (self.folder / WEIGHTS_FILE).is_file():
             raise FileNotFoundError(f"no reader weights in {self.folder} ({WEIGHTS_FILE}); "
@@ -108,16 +108,10 @@ class Reader:
             self._tokenizer = reader_tokenizer(base)
 
     def _make_runtime(self, base: Path) -> LogitsRuntime:
-        if self._runtime_choice == "torch":
-            return TorchRuntime(base, self.folder, self.threads)
-        if self._runtime_choice != "onnx":
-            raise ValueError(f"unknown reader runtime {self._runtime_choice!r}; "
-                             "use 'onnx' or 'torch'")
-        from embeddings.convert import cache_root
-        from rag.reader.onnx_runtime import load_onnx_runtime
+        from rag.reader.onnx_runtime import make_runtime
 
-        return load_onnx_runtime(base, self.folder, cache_root(), weights_sha256(self.folder),
-                                 self.threads)
+        return make_runtime(self._runtime_choice, base, self.folder, weights_sha256(self.folder),
+                            self.threads)
 
     def warm_up(self) -> None:
         """Load (and on first use export) the model now rather than at the first question."""
