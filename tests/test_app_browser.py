@@ -124,12 +124,12 @@ def test_answer_with_citation_sources_and_followup(page, app: AppServer, tmp_pat
         "() => document.querySelector('#document')?.innerText.includes('全球糖尿病地图')")
     assert page.locator("#document mark").count() >= 1
     # a follow-up question carries the subject of the previous one
-    follow = ask(page, "它是和哪家保险公司合作的？")
+    follow = ask(page, "它的三大亮点是什么？")
     assert "Searched: 安唐保" in follow  # the rewritten query is shown
     assert ATB_TITLE in follow
     page.screenshot(path=str(tmp_path / "followup.png"), full_page=True)
     # selecting the follow-up's last citation, then the first answer, switches the sources panel
-    followup = app.assistant.answer("它是和哪家保险公司合作的？", history=[ATB])
+    followup = app.assistant.answer("它的三大亮点是什么？", history=[ATB])
     last = len(followup.snippets) - 1
     page.locator("#citations label").nth(last).click()
     page.wait_for_function(

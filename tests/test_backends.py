@@ -281,7 +281,7 @@ def test_interrupted_milvus_build_keeps_the_old_index_and_collection(tmp_path, m
     from rag import Assistant
     from tests.fault_support import FakeEncoder, small_corpus
 
-    monkeypatch.setattr("rag.assistant.Encoder", FakeEncoder)
+    monkeypatch.setattr("rag.assistant.make_encoder", FakeEncoder)
     corpus = small_corpus(tmp_path / "corpus")
     index = tmp_path / "index"
     old = Assistant.build(corpus, index, backend="milvus")
@@ -313,7 +313,7 @@ def test_cli_index_check_and_search_with_milvus(tmp_path, monkeypatch, capsys):
     from rag.cli import main
     from tests.fault_support import FakeEncoder, small_corpus
 
-    monkeypatch.setattr("rag.assistant.Encoder", FakeEncoder)
+    monkeypatch.setattr("rag.assistant.make_encoder", FakeEncoder)
     corpus, index, db = small_corpus(tmp_path / "corpus"), tmp_path / "index", tmp_path / "m.db"
     assert main(["index", "--corpus", str(corpus), "--index", str(index),
                  "--backend", "milvus", "--uri", str(db)]) == 0
@@ -354,7 +354,7 @@ def test_chat_opens_a_milvus_index_with_the_same_flags(tmp_path, monkeypatch):
     import app
     from tests.fault_support import FakeEncoder, small_corpus
 
-    monkeypatch.setattr("rag.assistant.Encoder", FakeEncoder)
+    monkeypatch.setattr("rag.assistant.make_encoder", FakeEncoder)
     corpus, index, db = small_corpus(tmp_path / "corpus"), tmp_path / "index", tmp_path / "c.db"
     args = app.parse_args(["--index", str(index), "--corpus", str(corpus),
                            "--backend", "milvus", "--uri", str(db)])
