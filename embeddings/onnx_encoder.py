@@ -74,17 +74,7 @@ def export_encoder(model_dir: Path, target: Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         fp32, int8 = tmp / "encoder-fp32.onnx", tmp / "encoder-int8.onnx"
-        ids = torch.ones((2, 16), dtype=torch.long)
-        mask = torch.ones((2, 16), dtype=torch.long)
-        with torch.inference_mode(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer notes on shape checks that are constant
-            torch.onnx.export(
-                net, (ids, mask), str(fp32), input_names=["input_ids", "attention_mask"],
-                output_names=["token_embeddings"], opset_version=17, dynamo=False,
-                dynamic_axes={"input_ids": {0: "batch", 1: "length"},
-                              "attention_mask": {0: "batch", 1: "length"},
-                              "token_embeddings": {0: "batch", 1: "length"}},
-            )
+        export_token_model(net, fp32, ["token_embeddings"])
         root = logging.getLogger()
         level = root.level
         root.setLevel(logging.ERROR)  # "consider pre-processing" advice from the quantiser
@@ -105,6 +95,23 @@ def export_encoder(model_dir: Path, target: Path) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def export_token_model(net, path: Path, outputs: Sequence[str]) -> None:
+    """``torch.onnx.export`` of a network taking (input_ids, attention_mask) and giving
+    per-token ``outputs``, with dynamic batch and length (the encoder and the reader)."""
+    import torch
+
+    ids = torch.ones((2, 16), dtype=torch.long)
+    mask = torch.ones((2, 16), dtype=torch.long)
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes on shape checks that are constant
+        torch.onnx.export(
+            net, (ids, mask), str(path), input_names=["input_ids", "attention_mask"],
+            output_names=list(outputs), opset_version=17, dynamo=False,
+            dynamic_axes={n: {0: "batch", 1: "length"}
+                          for n in ("input_ids", "attention_mask", *outputs)},
+        )
 
 
 def is_exported(model_dir: Path) -> bool:

@@ -11,7 +11,6 @@ import logging
 import os
 import shutil
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +27,9 @@ def onnx_path(cache_root: Path, weights_sha: str, precision: str = "int8") -> Pa
 def export_onnx(base_dir: Path, folder: Path, target: Path, quantize: bool = True) -> Path:
     """Merge LoRA, export to ONNX (dynamic batch and length) and, with ``quantize``, quantise
     to int8, atomically."""
-    import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    from embeddings.onnx_encoder import export_token_model
     from rag.reader.model import load_network
 
     net, _ = load_network(base_dir, folder)
@@ -38,16 +37,7 @@ def export_onnx(base_dir: Path, folder: Path, target: Path, quantize: bool = Tru
     tmp = Path(tempfile.mkdtemp(prefix=".reader-", dir=target.parent))
     try:
         fp32 = tmp / "reader.onnx"
-        ids = torch.ones((2, 16), dtype=torch.long)
-        mask = torch.ones((2, 16), dtype=torch.long)
-        with torch.inference_mode(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer notes on shape checks that are constant
-            torch.onnx.export(
-                net, (ids, mask), str(fp32), input_names=["input_ids", "attention_mask"],
-                output_names=["start_logits", "end_logits"], opset_version=17, dynamo=False,
-                dynamic_axes={n: {0: "batch", 1: "length"} for n in
-                              ("input_ids", "attention_mask", "start_logits", "end_logits")},
-            )
+        export_token_model(net, fp32, ["start_logits", "end_logits"])
         if not quantize:
             os.replace(fp32, target)
             return target
