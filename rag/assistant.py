@@ -266,11 +266,12 @@ class Assistant:
         retrieval = retriever.run(query, mode, filters, timings,
                                   need_vector=not use_reader or focus)
         tick = time.perf_counter()
-        extraction = answerer.run(query, retrieval, k)
+        asked = retrieval.question or query  # a non-Chinese question: its translation
+        extraction = answerer.run(asked, retrieval, k)
         timings["answer"] = time.perf_counter() - tick
         hits = [self._hit(i, s) for i, s in retriever.distinct(retrieval.candidates, k)]
         answered = bool(extraction.snippets) and (
-            extraction.evidence >= answerer.threshold(query))
+            extraction.evidence >= answerer.threshold(asked))
         timings["total"] = time.perf_counter() - started
         if not answered:
             return Answer(question, False, [], REFUSAL, hits, query)

@@ -98,3 +98,10 @@ def test_english_question_gets_the_chinese_short_answer(assistant):
     first = ans.snippets[0]
     assert assistant.document(first.doc_id).text[first.answer_start:first.answer_end] \
         == ans.short_answer
+
+
+@pytest.mark.integration
+def test_the_heuristic_answerer_reads_the_translation_too(assistant):
+    ans = assistant.answer("How many pharmacies have partnered with Ping An Health's cloud "
+                           "consultation service?", reader=False)
+    assert ans.answered and "15．1万家" in ans.snippets[0].text
