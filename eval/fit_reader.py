@@ -82,22 +82,12 @@ def read_all(assistant, questions, chunks: int = MAX_CHUNKS) -> list[Read]:
     """Every question through retrieval and the reader; every span's features kept."""
     from tqdm import tqdm
 
-    from rag.reader.calibration import bigrams
-
     answerer = assistant._answerer_for(True)
-    retriever = assistant._retriever
     reads = []
     for qid, group, question, answers, answerable in tqdm(questions, unit="q"):
-        retrieval = retriever.run(question)
-        top = retriever.distinct(retrieval.candidates, chunks)
-        asked = retrieval.question or question
-        grams = bigrams(asked)
-        bounds = [answerer.focus(i, grams, retrieval) for i, _ in top]
-        passages = [assistant.document(assistant.chunks[i].doc_id).text[a:b]
-                    for (i, _), (a, b) in zip(top, bounds)]
+        retrieval = assistant._retriever.run(question)
         spans = []
-        for s in assistant.reader.read(asked, passages):
-            cand = answerer._place(s, top, bounds, retrieval, grams)
+        for cand in answerer.candidates(retrieval.question, retrieval, chunks):
             doc = assistant._data.documents[cand.doc].text
             sentence = doc[cand.sentence[0]:cand.sentence[1]]
             hit = bool(answers) and answer_hit(answers, [sentence], 1)

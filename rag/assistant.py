@@ -422,9 +422,7 @@ def _backend_of(data: IndexData) -> Backend:
 def _recorded_storage(store: IndexStore) -> StorageConfig:
     """The backend an existing index was built with (FAISS when there is none)."""
     try:
-        entry = read_manifest(store.current()).get("backend") or {}
-    except Exception:  # noqa: BLE001 - no readable index: the default
+        spec = stored_spec(read_manifest(store.current()))
+    except Exception:  # noqa: BLE001 - no readable index (or no recorded uri): the default
         return StorageConfig()
-    if entry.get("name") == "milvus" and entry.get("uri"):
-        return StorageConfig("milvus", entry["uri"])
-    return StorageConfig()
+    return StorageConfig(spec.name, spec.uri) if spec.name == "milvus" else StorageConfig()

@@ -51,21 +51,30 @@ class ReaderAnswerer:
         """Minimum probability to answer; fitted with the calibration."""
         return self.config.reader_min_probability
 
-    def run(self, question: str, retrieval: Retrieval, k: int) -> Extraction:
-        qtype = question_type(question)
-        chunks = self.retriever.distinct(retrieval.candidates, self.config.reader_chunks)
+    def candidates(self, question: str, retrieval: Retrieval, n_chunks: int | None = None
+                   ) -> list[SpanCandidate]:
+        """The best span of every window read from the top ``n_chunks`` distinct chunks
+        (default ``reader_chunks``), placed in its sentence and scored, best first."""
+        chunks = self.retriever.distinct(retrieval.candidates,
+                                         n_chunks or self.config.reader_chunks)
         if not chunks:
-            return Extraction([], float("-inf"), qtype)
-        asked = retrieval.question or question
-        grams = bigrams(asked)
+            return []
+        grams = bigrams(question)
         bounds = [self.focus(i, grams, retrieval) for i, _ in chunks]
         passages = [self.data.documents[int(self.data.chunk_doc[i])].text[a:b]
                     for (i, _), (a, b) in zip(chunks, bounds)]
-        spans = self.reader.read(asked, passages)
-        cands = [self._place(s, chunks, bounds, retrieval, grams) for s in spans]
+        calibration = self.calibration
+        cands = [self._place(s, chunks, bounds, grams, calibration)
+                 for s in self.reader.read(question, passages)]
+        cands.sort(key=lambda c: -c.score)
+        return cands
+
+    def run(self, question: str, retrieval: Retrieval, k: int) -> Extraction:
+        """``question`` as the reader reads it (a non-Chinese question's translation)."""
+        qtype = question_type(question)
+        cands = self.candidates(question, retrieval)
         if not cands:
             return Extraction([], float("-inf"), qtype)
-        cands.sort(key=lambda c: -c.score)
         best = cands[0]
         snippets: list[Snippet] = []
         taken: list[tuple[int, int, int]] = []
@@ -113,8 +122,8 @@ class ReaderAnswerer:
         return bounds[first][0], bounds[last][1]
 
     def _place(self, span: ReadSpan, chunks: list[tuple[int, float]],
-               bounds: list[tuple[int, int]], retrieval: Retrieval,
-               question_grams: set[str]) -> SpanCandidate:
+               bounds: list[tuple[int, int]], question_grams: set[str],
+               calibration: Calibration) -> SpanCandidate:
         chunk_idx, _ = chunks[span.passage]
         doc = int(self.data.chunk_doc[chunk_idx])
         offset = bounds[span.passage][0]
@@ -123,7 +132,7 @@ class ReaderAnswerer:
         text = self.data.documents[doc].text[start:end]
         features = SpanFeatures(span.margin, span.passage, overlap(question_grams, text))
         return SpanCandidate(chunk_idx, span.passage, doc, a, b, span.margin, (start, end),
-                             features, self.calibration.probability(features))
+                             features, calibration.probability(features))
 
     def _sentence_span(self, chunk: int, doc: int, a: int, b: int) -> tuple[int, int]:
         """The sentence(s) holding the answer ``[a, b)``; a sentence too short to stand alone

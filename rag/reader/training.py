@@ -1,7 +1,8 @@
 """Train the span reader on DRCD (both scripts) with hard negatives; resumable.
 
-    python -m rag.reader.training --bench ../shared/bench --out rag/resources/reader
-                                                               # or: make reader
+    python -m rag.reader.training --bench BENCH --out rag/resources/reader
+        # BENCH: the folder holding drcd/DRCD_{dev,test}.json; `make reader` passes the
+        # project's shared bench folder
 
 Data: DRCD dev + test (Traditional Chinese), each question seen in Simplified (opencc t2s) or
 Traditional script, drawn per epoch. Every question gives one window holding its answer; a
@@ -338,8 +339,8 @@ def write_card(out: Path, settings: ReaderSettings, cfg: TrainConfig, info: dict
         f"- Weights: `reader.safetensors`, {info['weights_bytes']:,} bytes, "
         f"sha256 `{info['weights_sha256']}`.",
         "",
-        "Retrain: `make reader` (`python -m rag.reader.training --bench ../shared/bench "
-        "--out rag/resources/reader`); "
+        "Retrain: `make reader` (`python -m rag.reader.training --bench BENCH "
+        "--out rag/resources/reader`, BENCH holding `drcd/`); "
         "it resumes from `--work`'s checkpoint after an interruption.",
         "",
     ]
