@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +11,7 @@ from rag.config import AnswerConfig
 from rag.highlight import answer_spans, question_type
 from rag.index_data import IndexData
 from rag.retriever import Retrieval
-from rag.textnorm import fold, is_cjk
+from rag.textnorm import char_bigrams, fold, is_cjk
 from rag.types import Snippet
 
 
@@ -173,14 +172,3 @@ class Answerer:
                        score=round(float(score), 4),
                        highlight=answer_spans(text, qtype, question, self.analyzer),
                        metadata=dict(doc.metadata))
-
-
-_QUESTION_WORDS = re.compile(
-    r"什么|哪[一个些里儿家位种类天年]?|多少|谁|几|怎么|怎样|如何|为什么|为何|是否|吗|呢")
-
-
-def char_bigrams(text: str) -> set[str]:
-    """Adjacent character pairs of the folded text within runs of letters/digits/CJK,
-    question words removed: a segmentation-free measure of overlap."""
-    runs = re.split(r"[^\w]+", _QUESTION_WORDS.sub(" ", fold(text)))
-    return {run[i:i + 2] for run in runs for i in range(len(run) - 1)}

@@ -6,6 +6,7 @@ Stored text keeps its original characters (offsets must point into what users se
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -56,3 +57,15 @@ def is_cjk(ch: str) -> bool:
     """True for CJK unified ideographs (the characters of Chinese words)."""
     code = ord(ch)
     return 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x20000 <= code <= 0x2A6DF
+
+
+_QUESTION_WORDS = re.compile(
+    r"什么|哪[一个些里儿家位种类天年]?|多少|谁|几|怎么|怎样|如何|为什么|为何|是否|吗|呢")
+
+
+def char_bigrams(text: str) -> set[str]:
+    """Adjacent character pairs of the folded, Simplified text within runs of
+    letters/digits/CJK, question words removed: a segmentation- and script-free measure of
+    overlap (both answerers and the reader's calibration use it)."""
+    runs = re.split(r"[^\w]+", _QUESTION_WORDS.sub(" ", to_simplified(fold(text))))
+    return {run[i:i + 2] for run in runs for i in range(len(run) - 1)}

@@ -7,7 +7,8 @@ import random
 import pytest
 
 from eval.fit_reader import Read, figures, fit_for, threshold_for, train
-from rag.reader.calibration import Calibration, SpanFeatures, bigrams, overlap
+from rag.reader.calibration import Calibration, SpanFeatures, overlap
+from rag.textnorm import char_bigrams
 
 pytestmark = pytest.mark.unit
 
@@ -22,7 +23,7 @@ def test_probability_follows_the_weights():
 
 
 def test_overlap_is_script_insensitive_and_ignores_question_words():
-    grams = bigrams("安唐保是為哪類患者設計的？")
+    grams = char_bigrams("安唐保是為哪類患者設計的？")
     assert "哪类" not in grams and "安唐" in grams
     assert overlap(grams, "安唐保是为糖尿病患者设计的产品。") > 0.5
     assert overlap(grams, "京东健康发布年报。") == 0.0

@@ -12,9 +12,10 @@ from rag.answerer import Extraction
 from rag.config import AnswerConfig
 from rag.highlight import question_type
 from rag.index_data import IndexData
-from rag.reader.calibration import Calibration, SpanFeatures, bigrams, overlap
+from rag.reader.calibration import Calibration, SpanFeatures, overlap
 from rag.reader.inference import Reader, ReadSpan
 from rag.retriever import Retrieval, Retriever
+from rag.textnorm import char_bigrams
 from rag.types import Snippet
 
 
@@ -59,7 +60,7 @@ class ReaderAnswerer:
                                          n_chunks or self.config.reader_chunks)
         if not chunks:
             return []
-        grams = bigrams(question)
+        grams = char_bigrams(question)
         bounds = [self.focus(i, grams, retrieval) for i, _ in chunks]
         passages = [self.data.documents[int(self.data.chunk_doc[i])].text[a:b]
                     for (i, _), (a, b) in zip(chunks, bounds)]

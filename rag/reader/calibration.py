@@ -8,13 +8,11 @@ Chinese and translated questions."""
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
-from rag.textnorm import fold, to_simplified
+from rag.textnorm import char_bigrams
 
 FEATURES = ("margin", "rank", "overlap")
-_QUESTION_WORDS = re.compile(r"什么|哪些|哪个|哪里|哪一|多少|为什么|怎么|如何|是否|谁|哪|几|吗|呢")
 
 
 @dataclass(frozen=True)
@@ -41,14 +39,8 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-def bigrams(text: str) -> set[str]:
-    """Adjacent character pairs of the folded Simplified text, question words removed."""
-    runs = re.split(r"[^\w]+", _QUESTION_WORDS.sub(" ", to_simplified(fold(text))))
-    return {run[i:i + 2] for run in runs for i in range(len(run) - 1)}
-
-
 def overlap(question_grams: set[str], sentence: str) -> float:
     """Share of the question's bigrams that occur in ``sentence``."""
     if not question_grams:
         return 0.0
-    return len(question_grams & bigrams(sentence)) / len(question_grams)
+    return len(question_grams & char_bigrams(sentence)) / len(question_grams)

@@ -60,6 +60,7 @@ class TrainConfig:
     validation_questions: int = 100
     threads: int = 2
     max_steps: int | None = None  # stop early (probes); None = all epochs
+    init: str | None = None  # start from these saved weights (a second stage) instead of fresh
 
 
 @dataclass
@@ -331,6 +332,8 @@ def write_card(out: Path, settings: ReaderSettings, cfg: TrainConfig, info: dict
         f"- Settings: max length {settings.max_length}, stride {settings.stride}, batch "
         f"{cfg.batch_size}, lr {cfg.lr}, warm-up {cfg.warmup:.0%}, linear decay, "
         f"{cfg.epochs:g} epochs, seed {cfg.seed}.",
+        *([f"- Second stage: started from weights sha256 `{info['init_sha256'][:16]}…` "
+           f"({info.get('init_summary', '')})."] if info.get("init_sha256") else []),
         f"- Trained: {info.get('steps_done')} of {info.get('steps_total')} steps, "
         f"{info.get('train_seconds', 0) / 60:.0f} min on {cfg.threads} CPU threads; "
         f"final loss {info.get('loss')}.",
@@ -345,6 +348,19 @@ def write_card(out: Path, settings: ReaderSettings, cfg: TrainConfig, info: dict
         "",
     ]
     (out / "MODEL_CARD.md").write_text("\n".join(lines), "utf-8")
+
+
+def _initial_weights(folder: Path, net) -> dict:
+    """Saved adapters and head from ``folder`` (fp32), checked against the network."""
+    import torch
+    from safetensors.torch import load_file
+
+    from rag.reader.model import WEIGHTS_FILE
+
+    learned = load_file(str(folder / WEIGHTS_FILE))
+    if set(learned) != set(learned_state(net)):
+        raise ValueError(f"{folder} holds weights of another reader shape (see its reader.json)")
+    return {k: v.to(torch.float32) for k, v in learned.items()}
 
 
 def train(bench: Path, out: Path, work: Path, settings: ReaderSettings, cfg: TrainConfig) -> None:
@@ -363,6 +379,17 @@ def train(bench: Path, out: Path, work: Path, settings: ReaderSettings, cfg: Tra
     log.info("DRCD: %d training / %d held-out questions, %d paragraphs (%.0f s)",
              len(corpus.train), len(corpus.heldout), len(corpus.paragraphs), time.time() - t0)
     net = build_network(base, settings)
+    init_info: dict = {}
+    if cfg.init:
+        init = Path(cfg.init)
+        net.load_state_dict(_initial_weights(init, net), strict=False)
+        init_info = {"init_sha256": sha256_file(init / "reader.safetensors")}
+        if (init / "training.json").is_file():
+            first_stage = json.loads((init / "training.json").read_text("utf-8"))
+            t = first_stage.get("train", {})
+            init_info["init_summary"] = (
+                f"{first_stage.get('steps_done')} steps at lr {t.get('lr')}, seed {t.get('seed')}")
+        log.info("initialised from %s", init)
     net.train()
     params = [p for p in net.parameters() if p.requires_grad]
     log.info("trainable parameters: %d", sum(p.numel() for p in params))
@@ -421,7 +448,7 @@ def train(bench: Path, out: Path, work: Path, settings: ReaderSettings, cfg: Tra
                 "steps_done": step, "steps_total": total, "train_seconds": rows[-1]["seconds"],
                 "loss": rows[-1]["loss"], "validation": validation,
                 "train_questions": len(corpus.train), "heldout_questions": len(corpus.heldout),
-                "windows_per_epoch": len(first), "log": rows[-12:]})
+                "windows_per_epoch": len(first), "log": rows[-12:], **init_info})
             log.info("checkpoint at step %d (loss %.3f)", step, rows[-1]["loss"])
     bar.close()
 
@@ -439,11 +466,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
     p.add_argument("--lora-r", type=int, default=ReaderSettings.lora_r)
     p.add_argument("--threads", type=int, default=TrainConfig.threads)
+    p.add_argument("--seed", type=int, default=TrainConfig.seed)
+    p.add_argument("--init", type=Path, default=None,
+                   help="a second stage: start from the weights saved in this reader folder")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     settings = ReaderSettings(lora_r=args.lora_r, lora_alpha=2 * args.lora_r)
     cfg = TrainConfig(epochs=args.epochs, lr=args.lr, threads=args.threads,
-                      max_steps=args.max_steps)
+                      max_steps=args.max_steps, seed=args.seed,
+                      init=str(args.init) if args.init else None)
     train(args.bench, args.out, args.work, settings, cfg)
 
 
