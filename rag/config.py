@@ -183,6 +183,11 @@ class Config:
             from embeddings.onnx_encoder import int8_recipe_id
 
             key["vectors"] = f"{family}:{int8_recipe_id()}"
+        defaults = RetrievalConfig()
+        for name in ("ann_index", "ann_recall_target"):  # the approximate index's recipe; keys
+            value = getattr(self.retrieval, name)  # of default-built indexes are unchanged
+            if value != getattr(defaults, name):
+                key[name] = value
         if self.storage.backend != "faiss":  # FAISS indexes keep the key they had
             key["storage"] = {"backend": self.storage.backend,
                               "uri": _storable(self.storage.uri)}

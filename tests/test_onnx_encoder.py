@@ -62,6 +62,20 @@ def test_int8_indexes_have_their_own_build_key_and_fp32_keys_are_unchanged():
 
 
 @pytest.mark.unit
+def test_the_approximate_index_recipe_is_part_of_the_build_key():
+    """Another ANN type or recall target rebuilds the index; default keys are unchanged."""
+    base = Config().build_key()
+    assert "ann_index" not in base and "ann_recall_target" not in base
+    for name, value in (("ann_index", "hnsw"), ("ann_recall_target", 0.99)):
+        config = Config()
+        setattr(config.retrieval, name, value)
+        assert config.build_key() != base and config.build_key()[name] == value
+    config = Config()
+    config.retrieval.ann_index = "ivf"  # the default, set explicitly
+    assert config.build_key() == base
+
+
+@pytest.mark.unit
 def test_the_embedding_cache_is_keyed_by_encoder_variant(tmp_path):
     """int8 and fp32 vectors never share a cache file, so one never serves the other."""
     from embeddings.encoder import Encoder
