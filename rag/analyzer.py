@@ -7,9 +7,9 @@ import re
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jieba
-import jieba.posseg
 
 from rag.textnorm import fold, to_simplified
 
@@ -22,6 +22,9 @@ _WORDLIKE = re.compile(r"\w", re.U)
 log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
 
+
+if TYPE_CHECKING:
+    import jieba.posseg
 
 ANALYZER_VERSION = "jieba-t2s-1"  # part of the index build key: a change re-indexes
 
@@ -50,8 +53,11 @@ class Analyzer:
 
     @property
     def posseg(self) -> jieba.posseg.POSTokenizer:
-        """Part-of-speech tagger sharing the private dictionary."""
+        """Part-of-speech tagger sharing the private dictionary (imported on first use: its
+        model takes a second or two to load, and only highlighting and follow-ups need it)."""
         if self._pos is None:
+            import jieba.posseg
+
             self._pos = jieba.posseg.POSTokenizer(self.jieba)
         return self._pos
 
