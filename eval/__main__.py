@@ -1,6 +1,6 @@
 """``python -m eval [options]``: quality report; ``python -m eval speed``: speed bench;
 ``python -m eval fit-reader``: fit the reader's answer calibration on held-out DRCD and the
-bundled set."""
+bundled set; ``python -m eval fit-heuristic``: the heuristic answerer's weights, on the same."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ def main(argv: list[str]) -> int:
         from eval.bench_speed import main as speed_main
 
         return speed_main(argv[1:])
+    if argv[:1] == ["fit-heuristic"]:
+        from eval.fit_heuristic import main as fit_heuristic_main
+
+        return fit_heuristic_main(argv[1:])
     if argv[:1] == ["fit-reader"]:
         from eval.fit_reader import main as fit_main
 

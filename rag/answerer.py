@@ -11,7 +11,7 @@ from rag.config import AnswerConfig
 from rag.highlight import answer_spans, question_type
 from rag.index_data import IndexData
 from rag.retriever import Retrieval
-from rag.textnorm import char_bigrams, fold, is_cjk
+from rag.textnorm import char_bigrams, fold, is_cjk, to_simplified
 from rag.types import Snippet
 
 
@@ -100,14 +100,12 @@ class Answerer:
             dense = data.sentence_vectors[sents] @ retrieval.query_vector
         else:
             dense = np.zeros(len(sents), dtype=np.float32)
-        words = self._weighted_words(question)
-        total = sum(words.values()) or 1.0
+        words = weighted_words(data, self.analyzer, question)
         qgrams = char_bigrams(question)
         cands = []
         for sent, sim in zip(sents.tolist(), dense.tolist()):
             text = self._text(sent)
-            folded = fold(text)
-            lexical = sum(w for word, w in words.items() if word in folded) / total
+            lexical = word_overlap(words, text)
             # the article's own subject (its title) is in most of its sentences and says nothing
             # about which one answers: overlap is counted on the rest of the question
             focus = qgrams - self._title_bigrams(int(data.sent_doc[sent]))
@@ -126,10 +124,6 @@ class Answerer:
         if grams is None:
             grams = self._title_cache[doc] = char_bigrams(self.data.documents[doc].title)
         return grams
-
-    def _weighted_words(self, question: str) -> dict[str, float]:
-        """Content words of the question weighted by IDF over the chunks."""
-        return {w: self.data.keyword.idf(w) for w in set(self.analyzer.words(question))}
 
     def _text(self, sent: int) -> str:
         doc = self.data.documents[self.data.sent_doc[sent]]
@@ -172,3 +166,17 @@ class Answerer:
                        score=round(float(score), 4),
                        highlight=answer_spans(text, qtype, question, self.analyzer),
                        metadata=dict(doc.metadata))
+
+
+def weighted_words(data: IndexData, analyzer: Analyzer, question: str) -> dict[str, float]:
+    """Content words of the question (folded, Simplified) weighted by IDF over the chunks."""
+    return {w: data.keyword.idf(w) for w in set(analyzer.words(question))}
+
+
+def word_overlap(words: dict[str, float], text: str) -> float:
+    """IDF-weighted share of ``words`` found in ``text`` (script- and width-folded)."""
+    total = sum(words.values())
+    if not total:
+        return 0.0
+    folded = to_simplified(fold(text))
+    return sum(w for word, w in words.items() if word in folded) / total

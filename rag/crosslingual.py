@@ -34,12 +34,14 @@ _HAN = re.compile(r"^[\u4e00-\u9fff]+$")
 @dataclass(frozen=True)
 class Translation:
     """A non-Chinese question in corpus words: ``text`` (Chinese words, untranslated names kept
-    as they are) and the (English phrase, Chinese word) pairs it came from."""
+    as they are), the (English phrase, Chinese word) pairs it came from and ``words``, the
+    words ``text`` is made of (``text`` runs Chinese words together)."""
 
     source: str
     text: str
     terms: tuple[tuple[str, str], ...]
     coverage: float  # share of the question's content words that found a Chinese word
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,7 @@ class QueryTranslator:
             return None
         text = "".join(w if _HAN.match(w) else f" {w} " for w in out)
         text = re.sub(r"\s+", " ", text).strip() + "？"
-        return Translation(question, text, tuple(terms), found / max(content, 1))
+        return Translation(question, text, tuple(terms), found / max(content, 1), tuple(out))
 
     def _question_word(self, lower: list[str], i: int, qwords: dict[str, str]
                        ) -> tuple[int, str | None]:

@@ -192,7 +192,8 @@ try:
     runpy.run_module("rag", run_name="__main__")
 except SystemExit as exc:
     assert not exc.code, exc.code
-heavy = sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules)
+heavy = sorted(m for m in ("torch", "sentence_transformers", "transformers", "jieba.posseg")
+               if m in sys.modules)
 print("HEAVY=" + ",".join(heavy), file=sys.stderr)
 """
 
@@ -201,7 +202,8 @@ print("HEAVY=" + ",".join(heavy), file=sys.stderr)
 @pytest.mark.slow
 def test_rag_ask_never_imports_torch_when_onnx_serves(assistant):
     """`python -m rag ask` on a prebuilt index answers without importing torch,
-    sentence-transformers or transformers (the ONNX encoder and reader serve it)."""
+    sentence-transformers or transformers (the ONNX encoder and reader serve it), nor jieba's
+    part-of-speech model (only highlighting and follow-ups need it)."""
     assert assistant.manifest["config"]["encoder"] == "onnx-int8"
     assert assistant.answer("安唐保是为哪类患者设计的？").answered  # exports the ONNX reader
     proc = subprocess.run([sys.executable, "-c", ASK, str(assistant.index_dir)], cwd=REPO,

@@ -164,7 +164,7 @@ def test_traditional_questions_match_simplified_text_in_keyword_search(assistant
 def test_reader_reads_the_focused_part_of_long_chunks(assistant):
     """With ``reader_focus_chars`` the reader reads whole sentences around the best match,
     never more than that many characters, and offsets still point into the document."""
-    from rag.textnorm import char_bigrams
+    from rag.answerer import weighted_words
 
     answerer = assistant._answerer_for(True)
     q = "安唐保是为哪类患者设计的？"
@@ -173,7 +173,7 @@ def test_reader_reads_the_focused_part_of_long_chunks(assistant):
     assert limit > 0
     data = assistant._data
     for idx, _ in assistant._retriever.distinct(retrieval.candidates, 3):
-        a, b = answerer.focus(idx, char_bigrams(q), retrieval)
+        a, b = answerer.focus(idx, weighted_words(data, assistant.analyzer, q), retrieval)
         chunk = data.chunks[idx]
         assert chunk.start <= a < b <= chunk.end
         assert b - a <= max(limit, max(e - s for s, e in data.sent_bounds[

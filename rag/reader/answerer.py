@@ -8,14 +8,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answerer import Extraction
+from rag.answerer import Extraction, weighted_words, word_overlap
 from rag.config import AnswerConfig
 from rag.highlight import question_type
 from rag.index_data import IndexData
-from rag.reader.calibration import Calibration, SpanFeatures, overlap
+from rag.reader.calibration import Calibration, SpanFeatures, overlap, question_grams
 from rag.reader.inference import Reader, ReadSpan
 from rag.retriever import Retrieval, Retriever
-from rag.textnorm import char_bigrams
 from rag.types import Snippet
 
 
@@ -60,8 +59,10 @@ class ReaderAnswerer:
                                          n_chunks or self.config.reader_chunks)
         if not chunks:
             return []
-        grams = char_bigrams(question)
-        bounds = [self.focus(i, grams, retrieval) for i, _ in chunks]
+        grams = question_grams(question, retrieval.translation.words
+                               if retrieval.translation else ())
+        words = weighted_words(self.data, self.retriever.analyzer, question)
+        bounds = [self.focus(i, words, retrieval) for i, _ in chunks]
         passages = [self.data.documents[int(self.data.chunk_doc[i])].text[a:b]
                     for (i, _), (a, b) in zip(chunks, bounds)]
         calibration = self.calibration
@@ -92,11 +93,13 @@ class ReaderAnswerer:
             snippets.append(self._snippet(cand, start, end))
         return Extraction(snippets, best.score, qtype)
 
-    def focus(self, chunk: int, question_grams: set[str], retrieval: Retrieval
+    def focus(self, chunk: int, words: dict[str, float], retrieval: Retrieval
               ) -> tuple[int, int]:
         """Document offsets of what the reader reads of ``chunk``: all of it, or with
-        ``reader_focus_chars`` the sentence that best matches the question (dense similarity
-        plus bigram overlap) and its neighbours up to that many characters."""
+        ``reader_focus_chars`` the sentence that best matches the question and its neighbours
+        up to that many characters. A sentence matches by the heuristic answerer's score
+        without rank and type: dense similarity + ``lexical_weight`` × the IDF-weighted share
+        of the question's ``words`` (`weighted_words`) it holds."""
         c = self.data.chunks[chunk]
         limit = self.config.reader_focus_chars
         if limit <= 0 or c.end - c.start <= limit:
@@ -107,7 +110,8 @@ class ReaderAnswerer:
             return c.start, c.end
         text = data.documents[int(data.chunk_doc[chunk])].text
         bounds = [(max(int(s), c.start), min(int(e), c.end)) for s, e in data.sent_bounds[lo:hi]]
-        score = np.array([overlap(question_grams, text[s:e]) for s, e in bounds])
+        score = self.config.lexical_weight * np.array([word_overlap(words, text[s:e])
+                                                       for s, e in bounds])
         if retrieval.query_vector is not None:
             score = score + data.sentence_vectors[lo:hi] @ retrieval.query_vector
         best = int(np.argmax(score))

@@ -39,6 +39,15 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
+def question_grams(question: str, words: tuple[str, ...] = ()) -> set[str]:
+    """The bigrams a sentence is matched on: the question's, or for a translated question those
+    of each of its ``words`` (its text runs the chosen words together, and pairs across two of
+    them are artefacts that no sentence holds)."""
+    if words:
+        return set().union(*(char_bigrams(w) for w in words))
+    return char_bigrams(question)
+
+
 def overlap(question_grams: set[str], sentence: str) -> float:
     """Share of the question's bigrams that occur in ``sentence``."""
     if not question_grams:
