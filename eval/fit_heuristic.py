@@ -39,7 +39,7 @@ class Scored:
 
     group: str
     answerable: bool
-    foreign: bool  # no Chinese in the question (its threshold is min_evidence_foreign)
+    foreign: bool  # read through a translation (its threshold is min_evidence_foreign)
     features: np.ndarray  # (candidates, 5): dense, lexical, bigram, 1 / (1 + rank), typed
     hits: np.ndarray  # (candidates,) bool
     evidence: float
@@ -49,8 +49,8 @@ def score_questions(assistant, questions) -> list[Scored]:
     """Candidates and evidence of every question, as the heuristic answerer computes them."""
     from tqdm import tqdm
 
+    from rag.crosslingual import needs_translation
     from rag.highlight import question_type
-    from rag.textnorm import cjk_share
 
     answerer = assistant._answerer_for(False)
     out = []
@@ -60,7 +60,7 @@ def score_questions(assistant, questions) -> list[Scored]:
         qtype = question_type(asked)
         cands = answerer._candidates(asked, retrieval, qtype)
         if not cands:
-            out.append(Scored(group, answerable, cjk_share(question) == 0.0,
+            out.append(Scored(group, answerable, needs_translation(question),
                               np.zeros((0, 5)), np.zeros(0, bool), float("-inf")))
             continue
         by_sent = {c.sent: c for c in cands}
@@ -71,7 +71,7 @@ def score_questions(assistant, questions) -> list[Scored]:
             hits.append(bool(answers) and answer_hit(answers, [docs[doc].text[start:end]], 1))
         feats = np.array([[c.dense, c.lexical, c.bigram, 1.0 / (1 + c.chunk_rank), c.typed]
                           for c in cands], dtype=np.float64)
-        out.append(Scored(group, answerable, cjk_share(question) == 0.0, feats,
+        out.append(Scored(group, answerable, needs_translation(question), feats,
                           np.array(hits, bool), max(answerer.evidence(c, qtype) for c in cands)))
     return out
 

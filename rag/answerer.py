@@ -8,10 +8,11 @@ import numpy as np
 
 from rag.analyzer import Analyzer
 from rag.config import AnswerConfig
+from rag.crosslingual import needs_translation
 from rag.highlight import answer_spans, question_type
 from rag.index_data import IndexData
 from rag.retriever import Retrieval
-from rag.textnorm import char_bigrams, fold, is_cjk, to_simplified
+from rag.textnorm import char_bigrams, fold, to_simplified
 from rag.types import Snippet
 
 
@@ -67,13 +68,9 @@ class Answerer:
         return Extraction(snippets, max(self.evidence(c, qtype) for c in cands), qtype)
 
     def threshold(self, question: str) -> float:
-        """Minimum evidence to answer, between ``min_evidence_foreign`` (no Chinese) and
-        ``min_evidence`` (all Chinese) by the share of Chinese among the question's letters:
-        other-language questions over a Chinese corpus have lower similarity and no overlap."""
-        letters = [ch for ch in question if ch.isalpha()]
-        share = sum(map(is_cjk, letters)) / len(letters) if letters else 1.0
-        cfg = self.config
-        return cfg.min_evidence_foreign + share * (cfg.min_evidence - cfg.min_evidence_foreign)
+        """Minimum evidence to answer the question as asked (before translation)."""
+        return language_threshold(question, self.config.min_evidence,
+                                  self.config.min_evidence_foreign)
 
 
     def evidence(self, cand: Candidate, qtype: str | None) -> float:
@@ -180,3 +177,10 @@ def word_overlap(words: dict[str, float], text: str) -> float:
         return 0.0
     folded = to_simplified(fold(text))
     return sum(w for word, w in words.items() if word in folded) / total
+
+
+def language_threshold(question: str, chinese: float, foreign: float) -> float:
+    """``foreign`` for a question in another language (one that is read through its dictionary
+    translation, which has lower similarity and overlap), else ``chinese``; a Chinese question
+    naming a CEO or an app is Chinese."""
+    return foreign if needs_translation(question) else chinese

@@ -271,7 +271,7 @@ class Assistant:
         timings["answer"] = time.perf_counter() - tick
         hits = [self._hit(i, s) for i, s in retriever.distinct(retrieval.candidates, k)]
         answered = bool(extraction.snippets) and (
-            extraction.evidence >= answerer.threshold(asked))
+            extraction.evidence >= answerer.threshold(query))  # by the language asked in
         timings["total"] = time.perf_counter() - started
         if not answered:
             return Answer(question, False, [], REFUSAL, hits, query)

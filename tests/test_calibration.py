@@ -63,3 +63,29 @@ def test_bundled_questions_are_cross_validated():
     report = fit_for(reads)
     assert set(report["bundled_cross_validated"]) == {"bundled-zh"}
     assert report["in_sample"]["drcd-simplified"]["answerable"] == 150
+
+
+def test_non_chinese_questions_get_their_own_threshold():
+    """Translated questions score lower: each language group keeps its own false refusals at
+    5 % instead of one threshold refusing most translated questions."""
+    from eval.fit_reader import thresholds_for
+
+    reads = _synthetic_reads(300)
+    low = [Read(f"e{i}", "bundled-en", r.answerable,
+                [([f[0] - 6, f[1], f[2] * 0.3], h) for f, h in r.spans])
+           for i, r in enumerate(_synthetic_reads(120, seed=2))]
+    cal = train(reads + low)
+    chinese, foreign = thresholds_for(reads + low, cal)
+    assert foreign < chinese
+    assert figures(low, cal, foreign)["false_refusal"] <= 0.06
+    assert figures(low, cal, chinese)["false_refusal"] > 0.2
+    assert thresholds_for(reads, cal) == (chinese, chinese)  # no foreign questions
+
+
+def test_the_threshold_follows_the_language_asked_in():
+    from rag.answerer import language_threshold
+
+    assert language_threshold("京东健康的CEO是谁？", 0.4, 0.1) == 0.4
+    assert language_threshold("Who is the CEO of JD Health?", 0.4, 0.1) == 0.1
+    assert language_threshold("Who is the chairman of 中国太保?", 0.4, 0.1) == 0.1
+    assert language_threshold("？？", 0.4, 0.1) == 0.4

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answerer import Extraction, weighted_words, word_overlap
+from rag.answerer import Extraction, language_threshold, weighted_words, word_overlap
 from rag.config import AnswerConfig
 from rag.highlight import question_type
 from rag.index_data import IndexData
@@ -48,8 +48,10 @@ class ReaderAnswerer:
         return Calibration(tuple(self.config.reader_weights), self.config.reader_bias)
 
     def threshold(self, question: str) -> float:
-        """Minimum probability to answer; fitted with the calibration."""
-        return self.config.reader_min_probability
+        """Minimum probability to answer the question as asked (before translation); fitted
+        with the calibration, for Chinese and for non-Chinese questions."""
+        return language_threshold(question, self.config.reader_min_probability,
+                                  self.config.reader_min_probability_foreign)
 
     def candidates(self, question: str, retrieval: Retrieval, n_chunks: int | None = None
                    ) -> list[SpanCandidate]:
@@ -80,7 +82,8 @@ class ReaderAnswerer:
         best = cands[0]
         snippets: list[Snippet] = []
         taken: list[tuple[int, int, int]] = []
-        floor = self.threshold(question)
+        floor = self.threshold(retrieval.translation.source if retrieval.translation
+                               else question)
         for cand in cands:
             if len(snippets) >= k or cand.score < best.score - self.config.reader_score_margin:
                 break

@@ -94,6 +94,7 @@ class Corpus:
     heldout: list[tuple[Example, Example]] = field(default_factory=list)
     paragraphs: list[tuple[int, str]] = field(default_factory=list)  # (article, simplified)
     negatives: dict[str, int] = field(default_factory=dict)  # qid -> paragraph index
+    titles: list[str] = field(default_factory=list)  # per article, simplified
 
 
 def _converter():
@@ -126,6 +127,7 @@ def load_corpus(bench: Path, cfg: TrainConfig) -> Corpus:
     corpus = Corpus()
     para_of: dict[str, int] = {}
     for a, art in enumerate(articles):
+        corpus.titles.append(conv.convert(str(art.get("title") or "")))
         for para in art["paragraphs"]:
             ctx = para["context"]
             corpus.paragraphs.append((a, conv.convert(ctx)))
