@@ -123,11 +123,11 @@ class AnswerConfig:
     reader_focus_chars: int = 160
     reader_max_length: int = 320
     reader_stride: int = 96
-    reader_weights: tuple[float, ...] = (0.21093, -0.92832, 3.43337)
-    reader_bias: float = -1.11008
-    reader_min_probability: float = 0.3465
+    reader_weights: tuple[float, ...] = (0.21513, -0.94082, 3.67256)
+    reader_bias: float = -1.16096
+    reader_min_probability: float = 0.3568
     # for questions without Chinese (read through their translation; mixed ones in between)
-    reader_min_probability_foreign: float = 0.3465
+    reader_min_probability_foreign: float = 0.0743
     reader_score_margin: float = 0.25  # further snippets: probability within this of the best
 
 
