@@ -42,3 +42,19 @@ def test_checker_reports_bad_answers() -> None:
     assert "unknown lang" in joined
     assert "empty doc_ids and answers" in joined
     assert "need at least" in joined
+
+
+def test_english_fit_questions_are_valid_and_apart_from_the_eval_set() -> None:
+    """The English training questions pass the same checks (fewer are needed) and share no
+    question with the bundled eval set."""
+    import json
+
+    checker = _load_checker()
+    problems = checker.check_file(ROOT / "eval" / "data" / "english_fit.jsonl")
+    assert [p for p in problems if not p.startswith("only ")] == []
+    fit = [json.loads(line) for line in
+           (ROOT / "eval" / "data" / "english_fit.jsonl").read_text("utf-8").splitlines()]
+    evals = {json.loads(line)["question"] for line in
+             (ROOT / "eval" / "data" / "bundled_qa.jsonl").read_text("utf-8").splitlines()}
+    assert all(r["lang"] == "en" for r in fit)
+    assert not {r["question"] for r in fit} & evals

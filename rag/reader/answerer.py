@@ -100,9 +100,9 @@ class ReaderAnswerer:
               ) -> tuple[int, int]:
         """Document offsets of what the reader reads of ``chunk``: all of it, or with
         ``reader_focus_chars`` the sentence that best matches the question and its neighbours
-        up to that many characters. A sentence matches by the heuristic answerer's score
-        without rank and type: dense similarity + ``lexical_weight`` × the IDF-weighted share
-        of the question's ``words`` (`weighted_words`) it holds."""
+        up to that many characters. A sentence matches by dense similarity +
+        ``reader_focus_lexical_weight`` × the IDF-weighted share of the question's ``words``
+        (`weighted_words`) it holds."""
         c = self.data.chunks[chunk]
         limit = self.config.reader_focus_chars
         if limit <= 0 or c.end - c.start <= limit:
@@ -113,8 +113,8 @@ class ReaderAnswerer:
             return c.start, c.end
         text = data.documents[int(data.chunk_doc[chunk])].text
         bounds = [(max(int(s), c.start), min(int(e), c.end)) for s, e in data.sent_bounds[lo:hi]]
-        score = self.config.lexical_weight * np.array([word_overlap(words, text[s:e])
-                                                       for s, e in bounds])
+        lexical = np.array([word_overlap(words, text[s:e]) for s, e in bounds])
+        score = self.config.reader_focus_lexical_weight * lexical
         if retrieval.query_vector is not None:
             score = score + data.sentence_vectors[lo:hi] @ retrieval.query_vector
         best = int(np.argmax(score))
