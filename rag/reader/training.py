@@ -341,14 +341,16 @@ def write_card(out: Path, settings: ReaderSettings, cfg: TrainConfig, info: dict
         f"- Trained: {info.get('steps_done')} of {info.get('steps_total')} steps, "
         f"{info.get('train_seconds', 0) / 60:.0f} min on {cfg.threads} CPU threads; "
         f"final loss {info.get('loss')}.",
-        f"- Held-out DRCD ({v.get('questions', 0)} questions, gold paragraph): EM {v.get('em')}, "
+        f"- Held-out DRCD ({v.get('questions', 0)} questions drawn by heldout_seed, gold "
+        f"paragraph): EM {v.get('em')}, "
         f"F1 {v.get('f1')}, no-answer accuracy on hard negatives {v.get('no_answer_accuracy')}.",
         f"- Weights: `reader.safetensors`, {info['weights_bytes']:,} bytes, "
         f"sha256 `{info['weights_sha256']}`.",
         "",
-        "Retrain: `make reader` (`python -m rag.reader.training --bench BENCH "
-        "--out rag/resources/reader`, BENCH holding `drcd/`); "
-        "it resumes from `--work`'s checkpoint after an interruption.",
+        "Retrain: `make reader` (two runs of `python -m rag.reader.training --bench BENCH`, "
+        "BENCH holding `drcd/`: the first stage, then the second with `--init` on its "
+        "output; the Makefile has both commands); each resumes from its `--work` "
+        "checkpoint after an interruption.",
         "",
     ]
     (out / "MODEL_CARD.md").write_text("\n".join(lines), "utf-8")
