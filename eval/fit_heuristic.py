@@ -86,11 +86,14 @@ def hit_at_1(scored: list[Scored], weights: np.ndarray) -> dict[str, float]:
     return {g: float(np.mean(v)) for g, v in sorted(groups.items())}
 
 
-def thresholds(scored: list[Scored]) -> dict[str, float]:
-    """Evidence thresholds at 5 % false refusal, Chinese and non-Chinese questions apart."""
+def thresholds(scored: list[Scored], weights: np.ndarray) -> dict[str, float]:
+    """Evidence thresholds, Chinese and non-Chinese questions apart, as for the reader
+    (eval/fit_reader.py): Chinese at 5 % false refusal; non-Chinese at 5 % of the questions
+    whose snippet is right (refusing a wrong answer is no loss)."""
     out = {}
     for name, foreign in (("min_evidence", False), ("min_evidence_foreign", True)):
-        pos = [s.evidence for s in scored if s.answerable and s.foreign == foreign]
+        pos = [s.evidence for s in scored if s.answerable and s.foreign == foreign
+               and (not foreign or (len(s.hits) and s.hits[int(np.argmax(s.features @ weights))]))]
         if pos:
             out[name] = round(float(np.quantile(pos, MAX_FALSE_REFUSAL)), 4)
     return out
@@ -124,7 +127,7 @@ def fit(scored: list[Scored], current: np.ndarray) -> dict:
         m = float(np.mean(list(hit_at_1(scored, w).values())))
         if m > best_mean + 1e-9:
             best, best_mean = w, m
-    limits = thresholds(scored)
+    limits = thresholds(scored, best)
     names = ("dense_weight", *GRID)
     return {"weights": {n: float(v) for n, v in zip(names, best)},
             "hit@1_before_refusal": {"current": hit_at_1(scored, current),

@@ -146,18 +146,23 @@ def is_foreign(read: Read) -> bool:
     return read.group.endswith(FOREIGN_GROUPS)
 
 
-def threshold_for(reads: list[Read], cal: Calibration) -> float:
-    pos = np.array([outcome(r, cal)[0] for r in reads if r.answerable])
+def threshold_for(reads: list[Read], cal: Calibration, right_only: bool = False) -> float:
+    """The probability under which 5 % of the answerable questions fall (with ``right_only``,
+    5 % of those whose best span is right)."""
+    pos = np.array([p for p, h in (outcome(r, cal) for r in reads if r.answerable)
+                    if h or not right_only])
     return float(np.quantile(pos, MAX_FALSE_REFUSAL)) if pos.size else 0.5
 
 
 def thresholds_for(reads: list[Read], cal: Calibration) -> tuple[float, float]:
-    """(Chinese, non-Chinese) thresholds, each at 5 % false refusal of its own answerable
-    questions: translated questions have lower overlap, so one threshold refused most of them.
-    Without non-Chinese questions both are the Chinese one."""
+    """(Chinese, non-Chinese) thresholds. Chinese: 5 % false refusal of the answerable
+    questions. Non-Chinese questions score lower (one threshold refused most of them) and a
+    third of the answerable ones get a wrong span, so refusing those is no loss: their
+    threshold refuses 5 % of the *right* answers. Without non-Chinese questions both are the
+    Chinese one."""
     chinese = threshold_for([r for r in reads if not is_foreign(r)], cal)
     foreign = [r for r in reads if is_foreign(r)]
-    return chinese, threshold_for(foreign, cal) if foreign else chinese
+    return chinese, threshold_for(foreign, cal, right_only=True) if foreign else chinese
 
 
 def figures(reads: list[Read], cal: Calibration, threshold: float) -> dict:

@@ -96,7 +96,7 @@ class AnswerConfig:
     # characters, read through their translation; mixed questions in between). Each keeps
     # false refusals at 5 % of the answerable training questions.
     min_evidence: float = 0.9013
-    min_evidence_foreign: float = 0.8748
+    min_evidence_foreign: float = 0.8778
     evidence_lexical_weight: float = 0.1
     missing_type_penalty: float = 0.06
     min_snippet_chars: int = 60
@@ -131,7 +131,7 @@ class AnswerConfig:
     reader_bias: float = -1.21496
     reader_min_probability: float = 0.3457
     # for questions without Chinese (read through their translation; mixed ones in between)
-    reader_min_probability_foreign: float = 0.0936
+    reader_min_probability_foreign: float = 0.1896
     reader_score_margin: float = 0.25  # further snippets: probability within this of the best
 
 

@@ -43,7 +43,7 @@ def test_the_fit_finds_the_weights_that_pick_the_answering_sentence():
 @pytest.mark.unit
 def test_thresholds_keep_five_percent_false_refusals_per_script():
     questions = _questions(400, seed=1)
-    limits = thresholds(questions)
+    limits = thresholds(questions, np.array([1.0, 1.0, 0.0, 0.0, 0.0]))
     for name, foreign in (("min_evidence", False), ("min_evidence_foreign", True)):
         pos = [q.evidence for q in questions if q.answerable and q.foreign == foreign]
         refused = np.mean([e < limits[name] for e in pos])
