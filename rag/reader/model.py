@@ -98,13 +98,12 @@ def save_weights(net, folder: Path, metadata: dict[str, str] | None = None) -> P
     return folder / WEIGHTS_FILE
 
 
-def load_network(base_dir: Path, folder: Path, merge: bool = True):
-    """The trained reader: base + saved LoRA/head; LoRA merged into the base for inference."""
+def load_weights(net, folder: Path) -> None:
+    """Load the LoRA/head tensors saved in ``folder`` into ``net`` (as fp32), checked to be
+    exactly the network's learned tensors."""
     import torch
     from safetensors.torch import load_file
 
-    settings = ReaderSettings.load(folder)
-    net = build_network(base_dir, settings, trainable=False)
     learned = load_file(str(folder / WEIGHTS_FILE))
     expected = set(learned_state(net))
     if set(learned) != expected:
@@ -112,6 +111,13 @@ def load_network(base_dir: Path, folder: Path, merge: bool = True):
         raise ValueError(f"reader weights do not match the network (missing {missing}, "
                          f"unexpected {extra})")
     net.load_state_dict({k: v.to(torch.float32) for k, v in learned.items()}, strict=False)
+
+
+def load_network(base_dir: Path, folder: Path, merge: bool = True):
+    """The trained reader: base + saved LoRA/head; LoRA merged into the base for inference."""
+    settings = ReaderSettings.load(folder)
+    net = build_network(base_dir, settings, trainable=False)
+    load_weights(net, folder)
     if merge:
         net.encoder = net.encoder.merge_and_unload()
     net.eval()

@@ -29,9 +29,11 @@ from rag.integrity import sha256_file
 from rag.reader.decode import best_span
 from rag.reader.features import Window, answer_tokens, make_windows
 from rag.reader.model import (
+    WEIGHTS_FILE,
     ReaderSettings,
     build_network,
     learned_state,
+    load_weights,
     save_weights,
 )
 from rag.reader.tokenizer import reader_tokenizer
@@ -313,7 +315,7 @@ def _save_checkpoint(path: Path, net, optimizer, scheduler, step: int, epoch: in
 
 
 def write_card(out: Path, settings: ReaderSettings, cfg: TrainConfig, info: dict) -> None:
-    weights = out / "reader.safetensors"
+    weights = out / WEIGHTS_FILE
     info = {**info, "weights_sha256": sha256_file(weights), "weights_bytes": weights.stat().st_size}
     (out / "training.json").write_text(
         json.dumps({"settings": asdict(settings), "train": asdict(cfg), **info}, indent=2,
@@ -356,19 +358,6 @@ def write_card(out: Path, settings: ReaderSettings, cfg: TrainConfig, info: dict
     (out / "MODEL_CARD.md").write_text("\n".join(lines), "utf-8")
 
 
-def _initial_weights(folder: Path, net) -> dict:
-    """Saved adapters and head from ``folder`` (fp32), checked against the network."""
-    import torch
-    from safetensors.torch import load_file
-
-    from rag.reader.model import WEIGHTS_FILE
-
-    learned = load_file(str(folder / WEIGHTS_FILE))
-    if set(learned) != set(learned_state(net)):
-        raise ValueError(f"{folder} holds weights of another reader shape (see its reader.json)")
-    return {k: v.to(torch.float32) for k, v in learned.items()}
-
-
 def train(bench: Path, out: Path, work: Path, settings: ReaderSettings, cfg: TrainConfig) -> None:
     import torch
     from tqdm import tqdm
@@ -388,8 +377,8 @@ def train(bench: Path, out: Path, work: Path, settings: ReaderSettings, cfg: Tra
     init_info: dict = {}
     if cfg.init:
         init = Path(cfg.init)
-        net.load_state_dict(_initial_weights(init, net), strict=False)
-        init_info = {"init_sha256": sha256_file(init / "reader.safetensors")}
+        load_weights(net, init)
+        init_info = {"init_sha256": sha256_file(init / WEIGHTS_FILE)}
         if (init / "training.json").is_file():
             first_stage = json.loads((init / "training.json").read_text("utf-8"))
             t = first_stage.get("train", {})
