@@ -8,8 +8,9 @@ Every question runs through retrieval once; each candidate sentence's features (
 similarity, IDF word overlap, bigram overlap, chunk rank, asked-for type) and whether its
 snippet holds the answer are kept, so the grid over the weights is evaluated offline. The
 query-similarity weight stays 1 (the scale); the weights with the best mean hit@1 over the
-question groups win. The thresholds keep false refusals at 5 % of the answerable training
-questions, Chinese (``min_evidence``) and non-Chinese (``min_evidence_foreign``) apart.
+question groups win. The thresholds follow the reader's (eval/fit_reader.py): ``min_evidence``
+keeps false refusals at 5 % of the answerable Chinese questions, ``min_evidence_foreign``
+refuses 5 % of the right answers to questions read through a translation.
 """
 
 from __future__ import annotations
@@ -22,7 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.fit_reader import BENCH, MAX_FALSE_REFUSAL, REPO, build_drcd, bundled_questions
+from eval.fit_reader import (
+    BENCH,
+    MAX_FALSE_REFUSAL,
+    REPO,
+    build_drcd,
+    bundled_questions,
+    drcd_assistant,
+    news_assistant,
+)
 from eval.metrics import answer_hit
 
 GRID = {
@@ -43,6 +52,10 @@ class Scored:
     features: np.ndarray  # (candidates, 5): dense, lexical, bigram, 1 / (1 + rank), typed
     hits: np.ndarray  # (candidates,) bool
     evidence: float
+
+    def right(self, weights: np.ndarray) -> bool:
+        """Whether the best snippet under ``weights`` holds the answer."""
+        return bool(len(self.hits)) and bool(self.hits[int(np.argmax(self.features @ weights))])
 
 
 def score_questions(assistant, questions) -> list[Scored]:
@@ -81,8 +94,7 @@ def hit_at_1(scored: list[Scored], weights: np.ndarray) -> dict[str, float]:
     groups: dict[str, list[bool]] = {}
     for s in scored:
         if s.answerable:
-            ok = bool(len(s.hits)) and bool(s.hits[int(np.argmax(s.features @ weights))])
-            groups.setdefault(s.group, []).append(ok)
+            groups.setdefault(s.group, []).append(s.right(weights))
     return {g: float(np.mean(v)) for g, v in sorted(groups.items())}
 
 
@@ -93,7 +105,7 @@ def thresholds(scored: list[Scored], weights: np.ndarray) -> dict[str, float]:
     out = {}
     for name, foreign in (("min_evidence", False), ("min_evidence_foreign", True)):
         pos = [s.evidence for s in scored if s.answerable and s.foreign == foreign
-               and (not foreign or (len(s.hits) and s.hits[int(np.argmax(s.features @ weights))]))]
+               and (not foreign or s.right(weights))]
         if pos:
             out[name] = round(float(np.quantile(pos, MAX_FALSE_REFUSAL)), 4)
     return out
@@ -108,8 +120,7 @@ def refusal_figures(scored: list[Scored], weights: np.ndarray, limits: dict[str,
         answered = s.evidence >= limit
         row = rows.setdefault(s.group, {"hit": [], "fr": [], "refused": []})
         if s.answerable:
-            right = bool(len(s.hits)) and bool(s.hits[int(np.argmax(s.features @ weights))])
-            row["hit"].append(answered and right)
+            row["hit"].append(answered and s.right(weights))
             row["fr"].append(not answered)
         else:
             row["refused"].append(not answered)
@@ -141,16 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bench", type=Path, default=BENCH)
     p.add_argument("--out", type=Path, default=REPO / "eval" / "results" / "fit_heuristic.json")
     args = p.parse_args(argv)
-    from eval.squad import write_corpus
-    from eval.workspace import eval_cache, index_dir_for
-    from rag import Assistant
-    from rag.config import BUNDLED_CORPUS, AnswerConfig
+    from rag.config import AnswerConfig
 
     docs, questions = build_drcd(args.bench)
-    corpus = write_corpus(docs, eval_cache() / "drcd-heldout" / "corpus.jsonl")
-    drcd = Assistant.build(corpus=corpus, index_dir=eval_cache() / "drcd-heldout" / "index")
-    news = Assistant.build(corpus=BUNDLED_CORPUS, index_dir=index_dir_for(BUNDLED_CORPUS))
-    scored = score_questions(drcd, questions) + score_questions(news, bundled_questions())
+    scored = (score_questions(drcd_assistant(docs), questions)
+              + score_questions(news_assistant(), bundled_questions()))
     cfg = AnswerConfig()
     current = np.array([cfg.dense_weight, cfg.lexical_weight, cfg.bigram_weight,
                         cfg.chunk_weight, cfg.type_weight])

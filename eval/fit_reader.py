@@ -16,9 +16,10 @@ Every question runs through the real pipeline (hybrid retrieval, translation of 
 questions, the reader over the top chunks) and every read span is recorded with its features
 (`rag/reader/calibration.py`), so fitting is offline and quick (reads are cached; `--fresh`
 reads again). Then, for 1..3 chunks read: a logistic regression predicts whether a span's
-sentence holds the answer; the thresholds keep false refusals ≤ 5 % of the training questions
-(Chinese and non-Chinese questions apart);
-the fewest chunks within 0.01 hit@1 of the best is chosen. Bundled figures are given both
+sentence holds the answer; the Chinese threshold keeps false refusals ≤ 5 % of the answerable
+Chinese training questions, the non-Chinese one refuses ≤ 5 % of the right answers to
+non-Chinese questions (see ``thresholds_for``); the fewest chunks within 0.01 hit@1 of the best
+is chosen. Bundled figures are given both
 in-sample and two-fold cross-validated (fitted without the half they are measured on).
 """
 
@@ -49,7 +50,7 @@ class Read:
     """All spans read for one question: features and whether the span's sentence answers."""
 
     qid: str
-    group: str  # drcd-simplified | drcd-traditional | bundled-zh | bundled-en
+    group: str  # drcd-simplified | drcd-traditional | bundled-zh | bundled-en | newsfit-en
     answerable: bool
     spans: list[tuple[list[float], bool]]  # (SpanFeatures.vector(), sentence holds the answer)
 
@@ -77,6 +78,27 @@ def build_drcd(bench: Path, seed: int = 7):
         questions.append((simp.qid, "drcd-simplified", simp.question, answers, answerable))
         questions.append((simp.qid, "drcd-traditional", trad.question, answers, answerable))
     return docs, questions
+
+
+def drcd_assistant(docs: list[dict]):
+    """The assistant over the held-out DRCD documents (its own index in the eval cache)."""
+    from eval.squad import write_corpus
+    from eval.workspace import eval_cache
+    from rag import Assistant
+
+    corpus = write_corpus(docs, eval_cache() / "drcd-heldout" / "corpus.jsonl")
+    return Assistant.build(corpus=corpus, progress=True,
+                           index_dir=eval_cache() / "drcd-heldout" / "index")
+
+
+def news_assistant():
+    """The assistant over the bundled articles (the eval's index of them)."""
+    from eval.workspace import index_dir_for
+    from rag import Assistant
+    from rag.config import BUNDLED_CORPUS
+
+    return Assistant.build(corpus=BUNDLED_CORPUS, progress=True,
+                           index_dir=index_dir_for(BUNDLED_CORPUS))
 
 
 def bundled_questions() -> list[tuple[str, str, str, list[str], bool]]:
@@ -139,11 +161,9 @@ def outcome(read: Read, cal: Calibration) -> tuple[float, bool]:
     return probs[best], read.spans[best][1]
 
 
-FOREIGN_GROUPS = ("-en",)  # groups of questions without Chinese (read through a translation)
-
-
-def is_foreign(read: Read) -> bool:
-    return read.group.endswith(FOREIGN_GROUPS)
+def is_foreign(group: str) -> bool:
+    """A group of questions without Chinese (read through a translation): ``*-en``."""
+    return group.endswith("-en")
 
 
 def threshold_for(reads: list[Read], cal: Calibration, right_only: bool = False) -> float:
@@ -160,8 +180,8 @@ def thresholds_for(reads: list[Read], cal: Calibration) -> tuple[float, float]:
     third of the answerable ones get a wrong span, so refusing those is no loss: their
     threshold refuses 5 % of the *right* answers. Without non-Chinese questions both are the
     Chinese one."""
-    chinese = threshold_for([r for r in reads if not is_foreign(r)], cal)
-    foreign = [r for r in reads if is_foreign(r)]
+    chinese = threshold_for([r for r in reads if not is_foreign(r.group)], cal)
+    foreign = [r for r in reads if is_foreign(r.group)]
     return chinese, threshold_for(foreign, cal, right_only=True) if foreign else chinese
 
 
@@ -178,7 +198,7 @@ def figures(reads: list[Read], cal: Calibration, threshold: float) -> dict:
 
 
 def _group_threshold(group: str, limits: tuple[float, float]) -> float:
-    return limits[1] if group.endswith(FOREIGN_GROUPS) else limits[0]
+    return limits[1] if is_foreign(group) else limits[0]
 
 
 def fit_for(reads: list[Read]) -> dict:
@@ -247,10 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fresh", action="store_true", help="read again instead of cached reads")
     p.add_argument("--out", type=Path, default=REPO / "eval" / "results" / "fit_reader.json")
     args = p.parse_args(argv)
-    from eval.squad import write_corpus
-    from eval.workspace import eval_cache, index_dir_for
-    from rag import Assistant
-    from rag.config import BUNDLED_CORPUS
+    from eval.workspace import eval_cache
     from rag.reader.inference import weights_sha256
 
     sha = weights_sha256()
@@ -260,20 +277,10 @@ def main(argv: list[str] | None = None) -> int:
         questions = [questions[i * len(questions) // args.limit] for i in range(args.limit)]
     tag = f"{sha[:12]}-{len(questions)}"
 
-    def drcd_reads() -> list[Read]:
-        corpus = write_corpus(docs, eval_cache() / "drcd-heldout" / "corpus.jsonl")
-        assistant = Assistant.build(corpus=corpus, progress=True,
-                                    index_dir=eval_cache() / "drcd-heldout" / "index")
-        return read_all(assistant, questions)
-
-    def news_reads() -> list[Read]:
-        assistant = Assistant.build(corpus=BUNDLED_CORPUS, progress=True,
-                                    index_dir=index_dir_for(BUNDLED_CORPUS))
-        return read_all(assistant, bundled_questions())
-
-    reads = (_cached_reads(cache / f"drcd-{tag}.json", args.fresh, drcd_reads)
+    reads = (_cached_reads(cache / f"drcd-{tag}.json", args.fresh,
+                           lambda: read_all(drcd_assistant(docs), questions))
              + _cached_reads(cache / f"news-{sha[:12]}-{len(bundled_questions())}.json",
-                             args.fresh, news_reads))
+                             args.fresh, lambda: read_all(news_assistant(), bundled_questions())))
     report = fit(reads)
     report["weights_sha256"] = sha
     print(json.dumps(report, indent=1, ensure_ascii=False))
