@@ -92,9 +92,10 @@ class AnswerConfig:
     score_margin: float = 0.15  # further snippets must score within this of the best
     # Refusal: evidence = max over the retrieved sentences of dense + evidence_lexical_weight *
     # lexical - missing_type_penalty (a number/date is asked for and the sentence has none);
-    # answer only at or above min_evidence (min_evidence_foreign for questions without Chinese
-    # characters, read through their translation; mixed questions in between). Each keeps
-    # false refusals at 5 % of the answerable training questions.
+    # answer only at or above min_evidence (min_evidence_foreign for a question in another
+    # language, read through its translation: `answerer.language_threshold`). min_evidence
+    # keeps false refusals at 5 % of the answerable Chinese training questions;
+    # min_evidence_foreign refuses 5 % of the right answers to translated ones.
     min_evidence: float = 0.9013
     min_evidence_foreign: float = 0.8778
     evidence_lexical_weight: float = 0.1
@@ -118,7 +119,7 @@ class AnswerConfig:
     reader_runtime: str = "auto"
     reader_threads: int = 2  # intra-op threads of the reader (capped at the CPU count)
     # 0: read whole chunks; N: read the N characters around each chunk's sentence that best
-    # matches the question (dense similarity + bigram overlap). On the bundled set 200 / 140
+    # matches the question (see reader_focus_lexical_weight). On the bundled set 200 / 140
     # characters kept hit@1 (0.821 → 0.840 / 0.840) at 2.0× / 2.6× less reading time.
     reader_focus_chars: int = 160
     # the best-matching sentence: dense similarity + this × IDF-weighted word overlap (on
@@ -130,7 +131,8 @@ class AnswerConfig:
     reader_weights: tuple[float, ...] = (0.20835, -1.11946, 3.49043)
     reader_bias: float = -1.21496
     reader_min_probability: float = 0.3457
-    # for questions without Chinese (read through their translation; mixed ones in between)
+    # for a question in another language, read through its translation (fitted to refuse 5 %
+    # of the right answers to such questions; reader_min_probability: 5 % false refusal)
     reader_min_probability_foreign: float = 0.1896
     reader_score_margin: float = 0.25  # further snippets: probability within this of the best
 
