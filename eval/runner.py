@@ -45,6 +45,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = sorted(set(args.modes) - set(MODES))
     if unknown:
         p.error(f"unknown mode(s): {', '.join(unknown)}")
+    if args.compare is not None and not args.compare.is_file():  # before minutes of eval
+        p.error(f"--compare {args.compare}: no such file (results are written as "
+                "<out>/<set name>/results.json)")
     return args
 
 

@@ -216,7 +216,8 @@ class Assistant:
                 cfg = self.config.answer
                 self._reader = Reader(max_length=cfg.reader_max_length, stride=cfg.reader_stride,
                                       runtime=cfg.reader_runtime,
-                                      threads=max(1, min(cfg.reader_threads, os.cpu_count() or 1)))
+                                      threads=max(1, min(cfg.reader_threads, os.cpu_count() or 1)),
+                                      base_tokenizer=getattr(self.encoder, "tokenizer_of", None))
         return self._reader
 
     def _answerer_for(self, reader: bool) -> Answerer | ReaderAnswerer:

@@ -11,9 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bs4 import BeautifulSoup
-
-from rag.clean import html_to_text, normalize_whitespace
 from rag.encoding import decode_bytes
 from rag.errors import CorpusError
 from rag.frontmatter import as_list, normalize_date, split_front_matter
@@ -164,6 +161,8 @@ def parse_post(raw: str, doc_id: str, extra: dict[str, Any] | None = None,
     ``where`` (the file) names the post in warnings about its front matter or date."""
     where = where or doc_id
     front, body = split_front_matter(raw, where)
+    from rag.clean import html_to_text, normalize_whitespace  # bs4: only when reading files
+
     text = html_to_text(body) if _looks_like_html(body) else normalize_whitespace(body)
     if not text.strip():
         raise CorpusError(f"{where}: the document has no text")
@@ -187,6 +186,8 @@ def document_from_record(record: dict[str, Any], where: str = "") -> Document:
     body = record.get("html") if record.get("html") is not None else record.get("text")
     if not isinstance(body, str) or not body.strip():
         raise CorpusError(f"{where or doc_id}: record has no 'text' or 'html' string")
+    from rag.clean import html_to_text, normalize_whitespace
+
     text = html_to_text(body) if "html" in record else normalize_whitespace(body)
     if not text.strip():
         raise CorpusError(f"{where or doc_id}: the document has no text")
@@ -269,6 +270,8 @@ def _looks_like_html(body: str) -> bool:
 def _title_in_body(body: str) -> str:
     """An HTML ``<title>``/``<h1>`` or a leading Markdown ``# heading``, else ''."""
     if _looks_like_html(body) or re.search(r"<title\b", body, re.I):
+        from bs4 import BeautifulSoup
+
         soup = BeautifulSoup(body, "html.parser")
         for tag in (soup.title, soup.h1):
             if tag is not None and tag.get_text(strip=True):

@@ -120,6 +120,13 @@ def test_compare_flags_quality_drops_beyond_tolerance_only() -> None:
     assert regressions == ["hybrid false_refusal_rate: 0.100 -> 0.300"]
 
 
+def test_a_missing_compare_file_is_an_error_before_any_work(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        runner.parse_args(["--compare", str(tmp_path / "results.json")])
+    assert stop.value.code == 2
+    assert "no such file" in capsys.readouterr().err
+
+
 TINY_SQUAD = {
     "version": "v1.0",
     "data": [

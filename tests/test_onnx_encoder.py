@@ -219,17 +219,70 @@ def test_reader_tokenizer_without_transformers_gives_the_same_windows():
     """The ``tokenizers``-only reader tokenizer makes exactly the windows of the transformers
     one it replaces (ids, offsets, overflow with stride, truncated long questions)."""
     from embeddings.convert import default_model_dir
+    from embeddings.onnx_encoder import OnnxEncoder
     from rag.reader.features import make_windows
     from rag.reader.tokenizer import hf_reader_tokenizer, reader_tokenizer
 
     base = default_model_dir()
+    encoder = OnnxEncoder(variant="onnx-int8", model_dir=base)
+    assert encoder.tokenizer_of(base.parent) is None  # another folder: nothing shared
+    shared = encoder.tokenizer_of(base)  # the encoder's own, already set to truncate at 512
     light, hf = reader_tokenizer(base), hf_reader_tokenizer(base)
-    assert light.pad_token_id == hf.pad_token_id
+    sharing = reader_tokenizer(base, shared)
+    assert light.pad_token_id == hf.pad_token_id == sharing.pad_token_id
     passages = [TEXTS[1] * 6, TEXTS[3] * 4, TEXTS[4], "。"]
     for question in (TEXTS[0], TEXTS[3], "长" * 90 + "问题是什么 ok , fine . don't"):
         for max_length, stride in ((320, 96), (96, 24)):
-            mine = make_windows(light, question, passages, max_length, stride, 40)
             ref = make_windows(hf, question, passages, max_length, stride, 40)
-            assert len(mine) > len(passages) or max_length == 320
-            assert [(w.input_ids, w.offsets, w.passage) for w in mine] == \
-                [(w.input_ids, w.offsets, w.passage) for w in ref]
+            assert len(ref) > len(passages) or max_length == 320
+            for mine in (light, sharing):
+                got = make_windows(mine, question, passages, max_length, stride, 40)
+                assert [(w.input_ids, w.offsets, w.passage) for w in got] == \
+                    [(w.input_ids, w.offsets, w.passage) for w in ref]
+    # the encoder's tokenizer is untouched by the reader's (own normalizer, truncation)
+    assert encoder.encode_queries([TEXTS[0]]).shape == (1, 384)
+    assert shared.truncation["max_length"] == encoder.max_length
+    assert len(shared.encode("长" * 1000).ids) == encoder.max_length
+
+
+@pytest.mark.unit
+def test_externalize_moves_weights_beside_the_graph_with_the_same_outputs(tmp_path):
+    """ONNX external data (memory-mapped by ONNX Runtime: sessions open in a fraction of the
+    time); redone after an interruption that left the data file but the old graph."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from embeddings.onnx_encoder import data_file, externalize
+
+    weights = np.random.default_rng(0).normal(size=(64, 32)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 32])],
+        [numpy_helper.from_array(weights, "w")])
+    path = tmp_path / "m.onnx"
+    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+                    str(path))
+    x = np.ones((2, 64), np.float32)
+
+    def run() -> np.ndarray:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return session.run(None, {"x": x})[0]
+
+    before = run()
+    inline_size = path.stat().st_size
+    assert externalize(path) == path
+    assert data_file(path).stat().st_size >= weights.nbytes > path.stat().st_size
+    np.testing.assert_array_equal(run(), before)
+    stamp = data_file(path).stat().st_mtime_ns
+    externalize(path)  # already done: untouched
+    assert data_file(path).stat().st_mtime_ns == stamp
+    # interrupted between the two renames: a data file beside a self-contained graph
+    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+                    str(path))
+    assert path.stat().st_size == inline_size
+    externalize(path)
+    assert path.stat().st_size < inline_size
+    np.testing.assert_array_equal(run(), before)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "m.onnx.data"]

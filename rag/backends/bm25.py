@@ -7,8 +7,27 @@ import logging
 import math
 from pathlib import Path
 
-import bm25s
 import numpy as np
+
+
+def _import_bm25s():
+    """``import bm25s`` without its optional ``import numba`` (0.3-0.4 s of a cold ``rag ask``
+    when numba is installed, as the eval extra does): scores here come from bm25s's numpy path
+    (``get_scores``), never its numba backend. Left alone if numba is already imported."""
+    import sys
+
+    hide = "numba" not in sys.modules
+    if hide:
+        sys.modules["numba"] = None  # type: ignore[assignment]  # import numba -> ImportError
+    try:
+        import bm25s
+    finally:
+        if hide and sys.modules.get("numba", 0) is None:
+            del sys.modules["numba"]
+    return bm25s
+
+
+bm25s = _import_bm25s()
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -75,12 +75,15 @@ class Reader:
     ``max_length``/``stride`` may differ from training (longer windows read a 300-character
     chunk in one pass); ``runtime`` is "auto" (fp32 ONNX Runtime, exported and cached on first
     use; same spans as torch, no torch afterwards), "torch", "onnx" (fp32 ONNX), "onnx-int8"
-    (faster, slightly less exact) or a ready :class:`LogitsRuntime`.
+    (faster, slightly less exact) or a ready :class:`LogitsRuntime`. ``base_tokenizer(base_dir)``
+    may return that base model's ``tokenizers.Tokenizer`` already loaded elsewhere (the
+    encoder's), whose vocabulary the reader's tokenizer then shares instead of parsing it again.
     """
 
     def __init__(self, folder: Path | str = DEFAULT_READER_DIR, base_dir: Path | None = None,
                  max_length: int = 320, stride: int = 96, threads: int = 1,
-                 runtime: str | LogitsRuntime = "auto") -> None:
+                 runtime: str | LogitsRuntime = "auto",
+                 base_tokenizer: Callable[[Path], object | None] | None = None) -> None:
         self.folder = Path(folder)
         if not (self.folder / WEIGHTS_FILE).is_file():
             raise FileNotFoundError(f"no reader weights in {self.folder} ({WEIGHTS_FILE}); "
@@ -93,6 +96,7 @@ class Reader:
         self._runtime_choice = runtime
         self._runtime: LogitsRuntime | None = None if isinstance(runtime, str) else runtime
         self._tokenizer = None
+        self._base_tokenizer = base_tokenizer
         self._lock = threading.Lock()
 
     def _load(self) -> None:
@@ -105,7 +109,8 @@ class Reader:
             base = self._base_dir or default_model_dir()
             if self._runtime is None:
                 self._runtime = self._make_runtime(base)
-            self._tokenizer = reader_tokenizer(base)
+            shared = self._base_tokenizer(base) if self._base_tokenizer else None
+            self._tokenizer = reader_tokenizer(base, shared)
 
     def _make_runtime(self, base: Path) -> LogitsRuntime:
         from rag.reader.onnx_runtime import make_runtime

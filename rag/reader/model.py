@@ -65,12 +65,15 @@ def _torch_module():
     return SpanReaderNet
 
 
-def build_network(base_dir: Path, settings: ReaderSettings, trainable: bool = True):
-    """Base encoder from ``base_dir`` with fresh LoRA adapters and head (LoRA params trainable)."""
+def build_network(base_dir: Path, settings: ReaderSettings, trainable: bool = True,
+                  attn_implementation: str | None = None):
+    """Base encoder from ``base_dir`` with fresh LoRA adapters and head (LoRA params trainable);
+    ``attn_implementation="eager"`` for an ONNX export that the BERT fusions recognise."""
     from peft import LoraConfig, get_peft_model
     from transformers import BertModel
 
-    base = BertModel.from_pretrained(str(base_dir), add_pooling_layer=False)
+    extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    base = BertModel.from_pretrained(str(base_dir), add_pooling_layer=False, **extra)
     lora = LoraConfig(r=settings.lora_r, lora_alpha=settings.lora_alpha,
                       lora_dropout=settings.lora_dropout if trainable else 0.0,
                       target_modules=TARGET_MODULES, bias="none")
@@ -113,10 +116,12 @@ def load_weights(net, folder: Path) -> None:
     net.load_state_dict({k: v.to(torch.float32) for k, v in learned.items()}, strict=False)
 
 
-def load_network(base_dir: Path, folder: Path, merge: bool = True):
+def load_network(base_dir: Path, folder: Path, merge: bool = True,
+                 attn_implementation: str | None = None):
     """The trained reader: base + saved LoRA/head; LoRA merged into the base for inference."""
     settings = ReaderSettings.load(folder)
-    net = build_network(base_dir, settings, trainable=False)
+    net = build_network(base_dir, settings, trainable=False,
+                        attn_implementation=attn_implementation)
     load_weights(net, folder)
     if merge:
         net.encoder = net.encoder.merge_and_unload()

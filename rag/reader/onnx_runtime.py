@@ -16,41 +16,42 @@ from pathlib import Path
 import numpy as np
 
 log = logging.getLogger(__name__)
-ONNX_FILE = "reader-int8.onnx"
 RUNTIMES = ("auto", "torch", "onnx", "onnx-int8")  # onnx = fp32
+GRAPH = "fused"  # in the file name: a graph of another recipe is exported again
 
 
 def onnx_path(cache_root: Path, weights_sha: str, precision: str = "int8") -> Path:
-    return cache_root / "readers" / weights_sha[:16] / f"reader-{precision}.onnx"
+    return cache_root / "readers" / weights_sha[:16] / f"reader-{precision}-{GRAPH}.onnx"
 
 
 def export_onnx(base_dir: Path, folder: Path, target: Path, quantize: bool = True) -> Path:
-    """Merge LoRA, export to ONNX (dynamic batch and length) and, with ``quantize``, quantise
-    to int8, atomically."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    from embeddings.onnx_encoder import export_token_model
+    """Merge LoRA, export to ONNX (dynamic batch and length, eager attention), fuse the BERT
+    layers (:func:`embeddings.onnx_encoder.fuse_bert`) and, with ``quantize``, quantise to
+    int8; weights in ``<target>.data`` beside it (memory-mapped). Atomic: the data file lands
+    first, then the graph."""
+    from embeddings.onnx_encoder import data_file, export_token_model, fuse_bert, quantize_int8
     from rag.reader.model import load_network
 
-    net, _ = load_network(base_dir, folder)
+    net, _ = load_network(base_dir, folder, attn_implementation="eager")
+    config = net.encoder.config
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".reader-", dir=target.parent))
     try:
-        fp32 = tmp / "reader.onnx"
-        export_token_model(net, fp32, ["start_logits", "end_logits"])
-        if not quantize:
-            os.replace(fp32, target)
-            return target
-        quiet = logging.getLogger()
-        level = quiet.level
-        quiet.setLevel(logging.ERROR)  # "consider pre-processing" advice from the quantiser
-        try:
-            quantize_dynamic(str(fp32), str(tmp / ONNX_FILE), weight_type=QuantType.QInt8)
-        finally:
-            quiet.setLevel(level)
-        os.replace(tmp / ONNX_FILE, target)
+        raw, fused = tmp / "raw.onnx", tmp / f"fused-{target.name}"
+        export_token_model(net, raw, ["start_logits", "end_logits"])
+        final = tmp / target.name  # its data file's name is the one the graph will keep
+        if quantize:
+            fuse_bert(raw, fused, config.num_attention_heads, config.hidden_size)
+            quantize_int8(fused, final)
+        else:
+            fuse_bert(raw, final, config.num_attention_heads, config.hidden_size)
+        os.replace(data_file(final), data_file(target))
+        os.replace(final, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    for stale in target.parent.glob("reader-*.onnx*"):  # graphs of earlier recipes
+        if stale.name.split(".onnx")[0].rsplit("-", 1)[-1] != GRAPH:
+            stale.unlink(missing_ok=True)
     return target
 
 
@@ -77,11 +78,13 @@ def load_onnx_runtime(base_dir: Path, folder: Path, cache_root: Path, weights_sh
                       threads: int = 1, precision: str = "int8") -> OnnxRuntime:
     """The cached ONNX model (``precision`` "fp32" or "int8") for these weights, exported on
     first use (which needs torch)."""
+    from embeddings.onnx_encoder import externalize
+
     path = onnx_path(cache_root, weights_sha, precision)
     if not path.is_file():
         log.info("exporting the reader to ONNX (%s) in %s", precision, path.parent)
         export_onnx(base_dir, folder, path, quantize=precision == "int8")
-    return OnnxRuntime(path, threads)
+    return OnnxRuntime(externalize(path), threads)  # memory-mapped weights: opens in ~0.2 s
 
 
 def make_runtime(choice: str, base_dir: Path, folder: Path, weights_sha: str,

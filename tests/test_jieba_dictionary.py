@@ -1,0 +1,54 @@
+"""The compact cache of jieba's prefix dictionary: exactly jieba's own, rebuilt when damaged."""
+
+from __future__ import annotations
+
+import jieba
+import pytest
+
+from rag import jieba_dictionary
+from rag.analyzer import Analyzer
+
+
+@pytest.fixture(scope="module")
+def reference() -> jieba.Tokenizer:
+    tok = jieba.Tokenizer()
+    tok.initialize()
+    return tok
+
+
+@pytest.mark.unit
+def test_the_cached_dictionary_is_jiebas_and_cuts_the_same(tmp_path, reference):
+    path = jieba_dictionary.cache_file(tmp_path)
+    assert not path.exists()
+    first = jieba_dictionary.tokenizer(tmp_path)  # built by jieba, then written
+    assert path.is_file()
+    second = jieba_dictionary.tokenizer(tmp_path)  # read from the file
+    for tok in (first, second):
+        assert tok.initialized
+        assert tok.total == reference.total
+        assert tok.FREQ == reference.FREQ
+    text = "京东健康的首席执行官辛利军表示，互联网医院在疫情期间提供了超过30分钟的在线问诊。"
+    assert second.lcut(text) == reference.lcut(text)
+    assert second.lcut_for_search(text) == reference.lcut_for_search(text)
+
+
+@pytest.mark.unit
+def test_a_damaged_or_foreign_cache_file_is_rebuilt(tmp_path, reference):
+    path = jieba_dictionary.cache_file(tmp_path)
+    jieba_dictionary.tokenizer(tmp_path)
+    whole = path.read_bytes()
+    for bad in (whole[: len(whole) // 2], b"not a dictionary", b"",
+                whole.replace(jieba_dictionary.MAGIC, b"x" * len(jieba_dictionary.MAGIC))):
+        path.write_bytes(bad)
+        assert jieba_dictionary.read(path) is None
+        tok = jieba_dictionary.tokenizer(tmp_path)
+        assert tok.FREQ == reference.FREQ and tok.total == reference.total
+        assert path.read_bytes() == whole  # rewritten whole
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary files left
+
+
+@pytest.mark.unit
+def test_the_analyzer_reads_its_dictionary_from_its_cache_folder(tmp_path):
+    analyzer = Analyzer(cache_dir=tmp_path)
+    assert "互联网医院" in analyzer.tokens("互联网医院的首席执行官")  # a domain word on top
+    assert jieba_dictionary.cache_file(tmp_path).is_file()
