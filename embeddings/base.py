@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -46,6 +46,7 @@ class TextEncoder(Protocol):
     def encode_passages_with_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
         use_cache: bool = True, progress: bool = False, flush_every: int = 256,
+        span_sink: Callable[[int, np.ndarray], None] | None = None,
     ) -> tuple[np.ndarray, list[np.ndarray]]: ...
 
 
@@ -155,13 +156,16 @@ class CachedEncoder(ABC):
     def encode_passages_with_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
         use_cache: bool = True, progress: bool = False, flush_every: int = 256,
+        span_sink: Callable[[int, np.ndarray], None] | None = None,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Passage vectors and, from the same forward pass, a vector for each character span
         ``spans[i]`` of ``texts[i]``: the normalised mean of the contextual embeddings of the
         span's tokens (the passage vector is the mean over all tokens).
 
         Work is done and cached in batches of ``flush_every`` texts, so an interrupted run
-        resumes where it stopped."""
+        resumes where it stopped. With ``span_sink``, each text's span vectors go to
+        ``span_sink(i, vectors)`` as its batch finishes and are not kept (the returned list
+        holds empty arrays): an index build writes them to disk instead of holding them."""
         self._load()
         self._use_threads(self.passage_threads)
         texts = list(texts)
@@ -169,7 +173,8 @@ class CachedEncoder(ABC):
         cache = self.cache if use_cache else None
         stem = cache.path.stem if cache is not None else ""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        span_out = [np.zeros((len(s), self.dim), dtype=np.float32) for s in spans]
+        none = np.zeros((0, self.dim), dtype=np.float32)
+        span_out = [none] * len(texts)
         encoded = 0
         bar = None
         if progress:
@@ -187,8 +192,8 @@ class CachedEncoder(ABC):
             for i in idx:
                 if keys[i] in found and all(k in found for k in span_keys[i]):
                     out[i] = found[keys[i]]
-                    for j, k in enumerate(span_keys[i]):
-                        span_out[i][j] = found[k]
+                    span_out[i] = np.asarray([found[k] for k in span_keys[i]],
+                                             dtype=np.float32).reshape(-1, self.dim)
                 else:
                     todo.append(i)
             if todo:
@@ -200,6 +205,10 @@ class CachedEncoder(ABC):
                     cache.put_many([keys[i] for i in todo], vecs)
                     cache.put_many([k for i in todo for k in span_keys[i]],
                                    np.concatenate([span_out[i] for i in todo]))
+            if span_sink is not None:
+                for i in idx:
+                    span_sink(i, span_out[i])
+                    span_out[i] = none
             encoded += len(todo)
             if bar is not None:
                 bar.update(len(idx))

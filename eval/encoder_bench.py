@@ -34,7 +34,8 @@ def load() -> str:
 
 
 def bundled_passages(limit: int | None = None) -> tuple[list[str], list[list[tuple[int, int]]]]:
-    """Chunk texts of the bundled corpus (as embedded at index time) and their sentence spans."""
+    """Chunk texts of the bundled corpus (as embedded at index time) and their sentence spans,
+    repeated up to ``limit`` texts (each text is encoded afresh: no cache)."""
     from rag.chunking import chunk_document
     from rag.config import BUNDLED_CORPUS, ChunkingConfig
     from rag.corpus import load_corpus
@@ -49,7 +50,10 @@ def bundled_passages(limit: int | None = None) -> tuple[list[str], list[list[tup
             shift = len(text) - len(chunk.text)
             texts.append(text)
             spans.append([(a + shift, b + shift) for a, b in split_sentences(chunk.text)])
-    return (texts[:limit], spans[:limit]) if limit else (texts, spans)
+    if limit and texts:  # the bundled corpus has 57 chunks: repeat them for a steady figure
+        texts, spans = (texts * (limit // len(texts) + 1))[:limit], \
+            (spans * (limit // len(spans) + 1))[:limit]
+    return texts, spans
 
 
 def bench_questions(bench: Path, limit: int) -> list[str]:
@@ -71,14 +75,19 @@ def make(variant: str, threads: int):
     return make_encoder(None, None, variant=variant, query_threads=1, passage_threads=threads)
 
 
-def passage_rate(enc, texts, spans, repeats: int) -> tuple[float, np.ndarray, list]:
-    enc.encode_passages_with_spans(texts[:8], spans[:8], use_cache=False)  # load, warm up
-    rates = []
+def passage_rates(encoders: dict, texts, spans, repeats: int) -> dict[str, tuple]:
+    """Median texts/s of each encoder and its vectors; the encoders take turns in every
+    repeat, so a change of machine load hits all of them alike (a shared machine)."""
+    rates: dict[str, list[float]] = {name: [] for name in encoders}
+    vectors = {}
+    for enc in encoders.values():
+        enc.encode_passages_with_spans(texts[:8], spans[:8], use_cache=False)  # load, warm up
     for _ in range(repeats):
-        t = time.perf_counter()
-        vecs, svecs = enc.encode_passages_with_spans(texts, spans, use_cache=False)
-        rates.append(len(texts) / (time.perf_counter() - t))
-    return statistics.median(rates), vecs, svecs
+        for name, enc in encoders.items():
+            t = time.perf_counter()
+            vectors[name] = enc.encode_passages_with_spans(texts, spans, use_cache=False)
+            rates[name].append(len(texts) / (time.perf_counter() - t))
+    return {name: (statistics.median(rates[name]), *vectors[name]) for name in encoders}
 
 
 def query_p50(enc, questions: list[str]) -> tuple[float, np.ndarray]:
@@ -123,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bench", type=Path, default=REPO.parent / "shared" / "bench",
                    help="folder with cmrc2018_dev.json and drcd/DRCD_dev.json (questions)")
-    p.add_argument("--passages", type=int, default=160, help="bundled chunks to encode")
+    p.add_argument("--passages", type=int, default=160,
+                   help="bundled chunks to encode (repeated to this many)")
     p.add_argument("--questions", type=int, default=100)
     p.add_argument("--threads", type=int, default=2, help="intra-op threads for passages")
     p.add_argument("--repeats", type=int, default=3)
@@ -135,12 +145,15 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     texts, spans = bundled_passages(args.passages)
     questions = bench_questions(args.bench, args.questions) or [t[:30] for t in texts]
-    print(f"{len(texts)} bundled chunks (mean {np.mean([len(t) for t in texts]):.0f} chars), "
+    print(f"{len(texts)} bundled chunks ({len(set(texts))} distinct; mean "
+          f"{np.mean([len(t) for t in texts]):.0f} chars), "
           f"{len(questions)} questions; passage threads {args.threads}, query threads 1")
     ref = None
-    for variant in [v.strip() for v in args.variants.split(",") if v.strip()]:
-        enc = make(variant, args.threads)
-        rate, vecs, svecs = passage_rate(enc, texts, spans, args.repeats)
+    encoders = {v.strip(): make(v.strip(), args.threads)
+                for v in args.variants.split(",") if v.strip()}
+    passages = passage_rates(encoders, texts, spans, args.repeats)
+    for variant, enc in encoders.items():
+        rate, vecs, svecs = passages[variant]
         p50, qvecs = query_p50(enc, questions)
         line = (f"{variant:10s} passages {rate:6.1f} texts/s  query p50 {p50:5.1f} ms  "
                 f"[{load()}]")
@@ -153,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"passages mean {pm:.4f} min {pn:.4f}; sentences mean {sm:.4f} "
                      f"min {sn:.4f}")
         print(line, flush=True)
-        del enc
+    del encoders
     if not args.no_cold_start:
         _cold_starts(args.repeats, args.baseline)
     return 0

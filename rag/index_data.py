@@ -26,6 +26,7 @@ from rag.types import Chunk, Document
 
 # 2: per-file SHA-256 checksums and a manifest digest (rag/integrity.py)
 FORMAT_VERSION = 2
+SENTENCE_VECTORS = "sentence_vectors.npy"
 
 
 @dataclass
@@ -50,10 +51,13 @@ class IndexData:
     @classmethod
     def build(
         cls, documents: list[Document], encoder: Any, analyzer: Analyzer, config: Config,
-        progress: bool = False, backend: Backend | None = None,
+        progress: bool = False, backend: Backend | None = None, folder: Path | None = None,
     ) -> IndexData:
         """Chunk, sentence-split, embed (cache-aware) and index ``documents`` with
-        ``backend`` (default: FAISS + bm25s)."""
+        ``backend`` (default: FAISS + bm25s). With ``folder`` (the build folder that
+        :meth:`save` will write), sentence vectors, about five per chunk and the largest part
+        of a build, are written there as they are embedded (a memory-mapped file) instead of
+        being held in memory."""
         backend = backend or _default_backend()
         started = time.perf_counter()
         chunks: list[Chunk] = []
@@ -76,7 +80,8 @@ class IndexData:
             sent_bounds.extend(zip(starts, ends))
         chunk_texts = [embedding_text(c) for c in chunks]
         vectors, sentence_vectors = _embed(encoder, chunks, chunk_texts, chunk_sents,
-                                           sent_bounds, progress)
+                                           sent_bounds, progress,
+                                           folder / SENTENCE_VECTORS if folder else None)
         dense, keyword = backend.build(
             vectors, analyzer.tokens_batch(chunk_texts), config.retrieval.ann_threshold,
             kind=config.retrieval.ann_index, recall_target=config.retrieval.ann_recall_target,
@@ -126,7 +131,10 @@ class IndexData:
                                          dtype=np.int32).reshape(-1, 2),
                  chunk_sents=self.chunk_sents, sent_doc=self.sent_doc,
                  sent_bounds=self.sent_bounds)
-        np.save(folder / "sentence_vectors.npy", self.sentence_vectors)
+        if _is_mapped_from(self.sentence_vectors, folder / SENTENCE_VECTORS):
+            self.sentence_vectors.flush()  # written during the build
+        else:
+            np.save(folder / SENTENCE_VECTORS, self.sentence_vectors)
         backend = self.backend or _default_backend()
         self.manifest["backend"] = backend.save(self.vectors, self.keyword, folder)
         self.manifest["vector_index"] = {**self.vectors.describe(),
@@ -156,7 +164,8 @@ class IndexData:
                     documents.append(Document(rec["doc_id"], rec["title"], rec["text"],
                                               rec.get("metadata") or {}))
             spans = np.load(folder / "spans.npz")
-            sentence_vectors = np.load(folder / "sentence_vectors.npy")
+            # memory-mapped: pages are read as answers need them (a 1M-chunk index has ~5M)
+            sentence_vectors = np.load(folder / SENTENCE_VECTORS, mmap_mode="r")
             vectors, keyword = backend.load(folder, manifest)
             chunk_doc = spans["chunk_doc"]
             chunks = [
@@ -214,11 +223,19 @@ def _calibration_queries(encoder: Any, documents: list[Document], sent_doc: list
     return np.asarray(encoder.encode_queries(texts), dtype=np.float32) if texts else None
 
 
+def _is_mapped_from(array: np.ndarray, path: Path) -> bool:
+    filename = getattr(array, "filename", None)
+    return isinstance(array, np.memmap) and filename is not None and \
+        Path(filename).resolve() == path.resolve()
+
+
 def _embed(encoder: Any, chunks: list[Chunk], chunk_texts: list[str],
            chunk_sents: list[tuple[int, int]], sent_bounds: list[tuple[int, int]],
-           progress: bool) -> tuple[np.ndarray, np.ndarray]:
+           progress: bool, out: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Chunk vectors and sentence vectors from one pass over the chunks: a sentence's vector
-    pools its tokens inside the first chunk that holds it (no second embedding pass)."""
+    pools its tokens inside the first chunk that holds it (no second embedding pass). With
+    ``out``, the sentence vectors are a memory-mapped ``.npy`` file there, filled batch by
+    batch."""
     owner: dict[int, int] = {}
     for c, (lo, hi) in enumerate(chunk_sents):
         for sent in range(lo, hi):
@@ -232,12 +249,26 @@ def _embed(encoder: Any, chunks: list[Chunk], chunk_texts: list[str],
         shift = len(chunk_texts[c]) - len(chunks[c].text) - chunks[c].start  # title prefix
         where.append((c, len(spans[c])))
         spans[c].append((start + shift, end + shift))
-    vectors, span_vectors = encoder.encode_passages_with_spans(chunk_texts, spans,
-                                                               progress=progress)
-    dim = vectors.shape[1] if len(vectors) else 0
-    sentence_vectors = np.zeros((len(sent_bounds), dim), dtype=np.float32)
-    for sent, (c, j) in enumerate(where):
-        sentence_vectors[sent] = span_vectors[c][j]
+    rows: list[list[int]] = [[] for _ in chunks]
+    for sent, (c, _) in enumerate(where):
+        rows[c].append(sent)
+    dim = int(encoder.dim) if sent_bounds else 0
+    shape = (len(sent_bounds), dim)
+    sentence_vectors = (np.lib.format.open_memmap(out, mode="w+", dtype=np.float32, shape=shape)
+                        if out is not None and len(sent_bounds) else
+                        np.zeros(shape, dtype=np.float32))
+    filled = np.zeros(len(chunks), dtype=bool)
+
+    def sink(c: int, span_vecs: np.ndarray) -> None:
+        if rows[c]:
+            sentence_vectors[rows[c]] = span_vecs
+        filled[c] = True
+
+    vectors, span_vectors = encoder.encode_passages_with_spans(
+        chunk_texts, spans, progress=progress, span_sink=sink)
+    for c in np.flatnonzero(~filled):  # an encoder without span_sink returned them all
+        if rows[c]:
+            sentence_vectors[rows[c]] = span_vectors[c]
     return vectors, sentence_vectors
 
 

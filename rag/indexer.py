@@ -112,10 +112,10 @@ def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analy
     documents = load_corpus([s for s in sources if s.exists()],
                             config.corpus.max_document_bytes, progress)
     started = time.perf_counter()
-    data = IndexData.build(documents, encoder, analyzer, config, progress, backend)
-    data.manifest["corpus"] = prints
-    data.manifest["build_seconds"] = round(time.perf_counter() - started, 3)
-    with store.new_build() as folder:
+    with store.new_build() as folder:  # sentence vectors are written into it as embedded
+        data = IndexData.build(documents, encoder, analyzer, config, progress, backend, folder)
+        data.manifest["corpus"] = prints
+        data.manifest["build_seconds"] = round(time.perf_counter() - started, 3)
         data.manifest["build"] = folder.name.removeprefix(".tmp-")
         data.save(folder)
     _prune(store, backend)

@@ -7,6 +7,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from embeddings.loader import ModelLoadError
@@ -48,6 +49,25 @@ def test_round_trip_gives_identical_results(built):
     question = "中国太保和瑞金医院共建的医院叫什么？"
     assert reopened.retrieve(question) == assistant.retrieve(question)
     assert reopened.answer(question).snippets == assistant.answer(question).snippets
+
+
+def test_sentence_vectors_are_written_during_the_build_and_mapped_when_loaded(built):
+    """The largest part of a build goes to its folder as it is embedded (bounded memory);
+    the same vectors as an in-memory build, read back memory-mapped and read-only."""
+    assistant, _, index = built
+    built_vectors = assistant._data.sentence_vectors
+    assert isinstance(built_vectors, np.memmap)
+    assert Path(built_vectors.filename).name == "sentence_vectors.npy"
+    loaded = IndexData.load(IndexStore(index).current())
+    assert isinstance(loaded.sentence_vectors, np.memmap)
+    assert not loaded.sentence_vectors.flags.writeable
+    in_memory = IndexData.build(loaded.documents, assistant.encoder, assistant.analyzer,
+                                assistant.config)  # all cached: no model work
+    assert not isinstance(in_memory.sentence_vectors, np.memmap)
+    assert in_memory.sentence_vectors.shape == loaded.sentence_vectors.shape
+    assert len(loaded.sentence_vectors) == loaded.manifest["counts"]["sentences"] > 0
+    np.testing.assert_array_equal(in_memory.sentence_vectors, loaded.sentence_vectors)
+    np.testing.assert_array_equal(np.asarray(built_vectors), loaded.sentence_vectors)
 
 
 def test_loading_with_another_model_is_a_clear_error(built):
