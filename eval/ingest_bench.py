@@ -50,14 +50,13 @@ def peak_rss_mb() -> float:
 
 def build(corpus: Path, index_dir: Path, embed_cache: Path, backend: str) -> dict[str, Any]:
     """One ``Assistant.build`` with the embedding cache at ``embed_cache``; its figures."""
-    from embeddings.encoder import Encoder
+    from embeddings.choice import make_encoder
     from rag import Assistant
 
-    class BenchEncoder(Encoder):
-        def __init__(self, model: Any, cache_dir: Any = None, *args: Any, **kw: Any) -> None:
-            super().__init__(model, embed_cache, *args, **kw)
+    def bench_encoder(model: Any, cache_dir: Any = None, *args: Any, **kw: Any) -> Any:
+        return make_encoder(model, embed_cache, *args, **kw)  # the default encoder, own cache
 
-    with mock.patch("rag.assistant.Encoder", BenchEncoder):
+    with mock.patch("rag.assistant.make_encoder", bench_encoder):
         load0 = os.getloadavg()[0]
         t0 = time.perf_counter()
         assistant = Assistant.build(corpus, index_dir, backend=backend, progress=True)
