@@ -168,20 +168,27 @@ def test_span_vectors_are_pooled_like_the_torch_encoder(encoders):
 @pytest.mark.integration
 @pytest.mark.slow
 def test_reader_onnx_fp32_spans_equal_torch_spans(assistant):
-    """The default ONNX reader picks the same spans as torch on 30 bundled questions."""
+    """The default ONNX reader picks the same spans as torch on 30 bundled questions, with
+    its windows in one run or split over two threads."""
     from rag.reader.inference import Reader
 
     rows = [json.loads(line) for line in
             (REPO / "eval" / "data" / "bundled_qa.jsonl").read_text("utf-8").splitlines()]
     questions = [r["question"] for r in rows[::4]][:30]
-    torch_reader, onnx_reader = Reader(runtime="torch"), Reader(runtime="onnx")
+    torch_reader = Reader(runtime="torch")
+    onnx_readers = [Reader(runtime="onnx"), Reader(runtime="onnx", threads=2)]
+    split = 0
     for question in questions:
-        hits = assistant.retrieve(question, k=2)
+        hits = assistant.retrieve(question, k=3)
         passages = [h.text for h in hits]
-        ref, got = torch_reader.read(question, passages), onnx_reader.read(question, passages)
-        assert [(s.passage, s.start, s.end) for s in got] == \
-            [(s.passage, s.start, s.end) for s in ref], question
-        assert np.allclose([s.margin for s in got], [s.margin for s in ref], atol=1e-2)
+        ref = torch_reader.read(question, passages)
+        split += len(onnx_readers[1].windows(question, passages)) > 1
+        for onnx_reader in onnx_readers:
+            got = onnx_reader.read(question, passages)
+            assert [(s.passage, s.start, s.end) for s in got] == \
+                [(s.passage, s.start, s.end) for s in ref], question
+            assert np.allclose([s.margin for s in got], [s.margin for s in ref], atol=1e-2)
+    assert split == len(questions)  # every question's windows were split over the threads
 
 
 # ------------------------------------------------------------ integration: no torch in ask

@@ -56,22 +56,41 @@ def export_onnx(base_dir: Path, folder: Path, target: Path, quantize: bool = Tru
 
 
 class OnnxRuntime:
-    """Start/end logits from the ONNX reader (one intra-op thread by default)."""
+    """Start/end logits from the ONNX reader. With ``threads`` > 1 the windows of a question
+    are split into ``threads`` groups that run side by side on one single-threaded session
+    (as the encoder's passages: on 2 cores faster than 2 intra-op threads on one batch)."""
 
     def __init__(self, model_path: Path, threads: int = 1) -> None:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
+        opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # shared CPU
         self.session = ort.InferenceSession(str(model_path), opts,
                                             providers=["CPUExecutionProvider"])
+        self.threads = max(1, threads)
+        self._pool = None
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+        return self.session.run(None, {"input_ids": ids, "attention_mask": mask})
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray):
-        start, end = self.session.run(None, {"input_ids": input_ids.astype(np.int64),
-                                             "attention_mask": attention_mask.astype(np.int64)})
-        return start, end
+        ids = input_ids.astype(np.int64)
+        mask = attention_mask.astype(np.int64)
+        groups = min(self.threads, len(ids))
+        if groups <= 1:
+            start, end = self._run(ids, mask)
+            return start, end
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="onnx-read")
+        parts = np.array_split(np.arange(len(ids)), groups)
+        futures = [self._pool.submit(self._run, ids[rows], mask[rows]) for rows in parts[1:]]
+        outputs = [self._run(ids[parts[0]], mask[parts[0]])] + [f.result() for f in futures]
+        return (np.concatenate([o[0] for o in outputs]),
+                np.concatenate([o[1] for o in outputs]))
 
 
 def load_onnx_runtime(base_dir: Path, folder: Path, cache_root: Path, weights_sha: str,
