@@ -203,7 +203,15 @@ def ensure_onnx(model_dir: Path) -> Path:
     from embeddings.convert import _locked
 
     target = onnx_dir(model_dir)
-    if is_exported(model_dir) and is_external(model_dir):
+    if is_exported(model_dir):
+        if not is_external(model_dir):  # an export of an earlier version: same weights
+            try:
+                with _locked(target.parent / f".{target.name}.lock"):
+                    for precision in ONNX_VARIANTS.values():
+                        externalize(onnx_file(model_dir, precision))
+            except OSError as exc:  # a read-only cache: the self-contained files still load
+                log.warning("cannot move the ONNX weights of %s to external data (%s); "
+                            "sessions open more slowly", target, exc)
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with _locked(target.parent / f".{target.name}.lock"):
@@ -212,9 +220,6 @@ def ensure_onnx(model_dir: Path) -> Path:
             for stale in target.parent.glob(f".{target.name}.tmp-*"):
                 shutil.rmtree(stale, ignore_errors=True)
             export_encoder(model_dir, target)
-        elif not is_external(model_dir):  # an export of an earlier version: same weights
-            for precision in ONNX_VARIANTS.values():
-                externalize(onnx_file(model_dir, precision))
     return target
 
 

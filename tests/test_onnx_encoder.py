@@ -258,19 +258,15 @@ def test_externalize_moves_weights_beside_the_graph_with_the_same_outputs(tmp_pa
     time); redone after an interruption that left the data file but the old graph."""
     import onnx
     import onnxruntime as ort
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
     from embeddings.onnx_encoder import data_file, externalize
 
-    weights = np.random.default_rng(0).normal(size=(64, 32)).astype(np.float32)
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 64])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 32])],
-        [numpy_helper.from_array(weights, "w")])
     path = tmp_path / "m.onnx"
+    graph, weights = _tiny_graph(), None
     onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
                     str(path))
+    weights = numpy_helper.to_array(graph.initializer[0])
     x = np.ones((2, 64), np.float32)
 
     def run() -> np.ndarray:
@@ -293,3 +289,44 @@ def test_externalize_moves_weights_beside_the_graph_with_the_same_outputs(tmp_pa
     assert path.stat().st_size < inline_size
     np.testing.assert_array_equal(run(), before)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "m.onnx.data"]
+
+
+def _tiny_graph():
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = np.random.default_rng(0).normal(size=(64, 32)).astype(np.float32)
+    return helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 32])],
+        [numpy_helper.from_array(weights, "w")])
+
+
+@pytest.mark.unit
+def test_an_export_with_inline_weights_is_converted_or_left_usable(tmp_path, monkeypatch):
+    """An export of the current recipe with self-contained files is moved to external data
+    in place (no re-export); where the cache cannot be written it is used as it is."""
+    import onnx
+    from onnx import helper
+
+    from embeddings import onnx_encoder as oe
+
+    model_dir = tmp_path / "model"
+    folder = oe.onnx_dir(model_dir)
+    folder.mkdir(parents=True)
+    for precision in oe.ONNX_VARIANTS.values():
+        onnx.save_model(helper.make_model(_tiny_graph(),
+                                          opset_imports=[helper.make_opsetid("", 17)]),
+                        str(oe.onnx_file(model_dir, precision)))
+    (folder / oe.MARKER).write_text(oe.RECIPE + "\n", encoding="utf-8")
+    assert oe.is_exported(model_dir) and not oe.is_external(model_dir)
+
+    def read_only(path):
+        raise PermissionError(13, "Read-only file system", str(path))
+
+    monkeypatch.setattr(oe, "externalize", read_only)
+    assert oe.ensure_onnx(model_dir) == folder  # a warning, no export, no error
+    assert not oe.is_external(model_dir)
+    monkeypatch.undo()
+    assert oe.ensure_onnx(model_dir) == folder
+    assert oe.is_external(model_dir)

@@ -103,7 +103,11 @@ def load_onnx_runtime(base_dir: Path, folder: Path, cache_root: Path, weights_sh
     if not path.is_file():
         log.info("exporting the reader to ONNX (%s) in %s", precision, path.parent)
         export_onnx(base_dir, folder, path, quantize=precision == "int8")
-    return OnnxRuntime(externalize(path), threads)  # memory-mapped weights: opens in ~0.2 s
+    try:
+        externalize(path)  # memory-mapped weights: opens in ~0.2 s (a no-op once done)
+    except OSError as exc:  # a read-only cache: the self-contained file still loads
+        log.warning("cannot move the reader's ONNX weights to external data (%s)", exc)
+    return OnnxRuntime(path, threads)
 
 
 def make_runtime(choice: str, base_dir: Path, folder: Path, weights_sha: str,
