@@ -52,3 +52,16 @@ def test_the_analyzer_reads_its_dictionary_from_its_cache_folder(tmp_path):
     analyzer = Analyzer(cache_dir=tmp_path)
     assert "互联网医院" in analyzer.tokens("互联网医院的首席执行官")  # a domain word on top
     assert jieba_dictionary.cache_file(tmp_path).is_file()
+
+
+@pytest.mark.unit
+def test_a_batch_of_token_lists_shares_one_string_per_word(tmp_path):
+    """An index build's token lists: the same words as one text at a time, each distinct
+    word one object (the lists are most of a big build's memory otherwise)."""
+    analyzer = Analyzer(cache_dir=tmp_path)
+    texts = ["互联网医院提供在线问诊。", "在线问诊由互联网医院提供，", "", "互联网医院"]
+    batch = analyzer.tokens_batch(texts)
+    assert batch == [analyzer.tokens(t) for t in texts]
+    first = {w: w for w in batch[0]}
+    shared = [w for tokens in batch[1:] for w in tokens if w in first]
+    assert shared and all(w is first[w] for w in shared)
