@@ -47,10 +47,10 @@ class Analyzer:
         under the cache folder, :mod:`rag.jieba_dictionary`)."""
         with self._lock:
             if self._jieba is None:
-                from embeddings.convert import cache_root
                 from rag import jieba_dictionary
+                from rag.config import cache_dir
 
-                tok = jieba_dictionary.tokenizer(cache_root(self._cache_dir))
+                tok = jieba_dictionary.tokenizer(self._cache_dir or cache_dir())
                 for word in self._words:
                     tok.add_word(fold(word), freq=50_000, tag="nz")  # proper nouns/terms
                 self._jieba = tok
