@@ -1,11 +1,13 @@
 """The default e5 model in ONNX Runtime: same vectors as the torch encoder, no torch at run time.
 
 The rebuilt multilingual-e5-small (:func:`embeddings.convert.default_model_dir`) is exported once
-(``torch.onnx.export``, under a minute on 2 cores; needs torch) into ``<models>/<model>-onnx/``
+(``torch.onnx.export`` with eager attention, fused by ``onnxruntime.transformers``' BERT
+optimizer; under a minute and a half on 2 cores; needs torch) into ``<models>/<model>-onnx/``
 next to it, as ``encoder-fp32.onnx`` and a dynamically int8-quantised ``encoder-int8.onnx``
-(``onnxruntime.quantization.quantize_dynamic``). Tokenization uses the model's
-``tokenizer.json`` with the ``tokenizers`` library; prompts, mean pooling, normalisation and the
-maximum length are those of the sentence-transformers folder.
+(``onnxruntime.quantization.quantize_dynamic``), each with its weights in ``<file>.data``
+(memory-mapped by ONNX Runtime). Tokenization uses the model's ``tokenizer.json`` with the
+``tokenizers`` library; prompts, mean pooling, normalisation and the maximum length are those
+of the sentence-transformers folder.
 """
 
 from __future__ import annotations
