@@ -142,6 +142,51 @@ def test_milvus_lite_matches_faiss_and_bm25s(milvus_backend, tmp_path):
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_milvus_approximate_index_is_calibrated_recorded_and_restored(milvus_backend, tmp_path,
+                                                                       kind):
+    """Above the exact-search threshold a Milvus build gets HNSW / IVF_FLAT (Milvus Lite
+    builds both) with its ef / nprobe calibrated on save against exact search, recorded in
+    the manifest entry and used again after loading: the reloaded index finds what the
+    calibration measured."""
+    from rag.ann_tuning import exact_neighbours, recall_at_k
+    from rag.backends.milvus import SEARCH_PARAM
+
+    docs = _token_lists(7, n=400)
+    vectors = _unit_vectors(len(docs), seed=3)
+    queries = _unit_vectors(40, seed=4)
+    dense, keyword = milvus_backend.build(vectors, docs, 100, kind=kind,
+                                          recall_target=0.95, calibration_queries=queries)
+    assert dense.kind == kind and dense.calibration is None
+    folder = tmp_path / "build-ann"
+    folder.mkdir()
+    entry = milvus_backend.save(dense, keyword, folder)
+    info = dense.describe()
+    param = SEARCH_PARAM[kind]
+    assert info["index"] == {"hnsw": "HNSW", "ivf": "IVF_FLAT"}[kind]
+    calibration = info["calibration"]
+    assert calibration["param"] == param and calibration["reached"]
+    assert calibration["recall"] >= calibration["target"] == pytest.approx(0.96)
+    assert calibration["sample"] == len(queries) and calibration["queries"] == "held-out queries"
+    assert info[param] == calibration["value"] == dense.search_value > 0
+    if kind == "ivf":  # the index is really approximate: one list of 80 finds too little
+        assert calibration["curve"][0][0] == 1 and calibration["curve"][0][1] < 0.5
+    loaded, _ = milvus_backend.load(folder, {"backend": entry, "dim": 24, "vector_index": info})
+    assert loaded.kind == kind and loaded.search_value == dense.search_value
+    assert loaded.describe()["calibration"] == calibration
+    found = np.stack([loaded.search(q, 10)[1][0] for q in queries])
+    assert recall_at_k(found, exact_neighbours(vectors, queries, 10)) == \
+        pytest.approx(calibration["recall"], abs=1e-6)
+    allowed = np.arange(0, len(docs), 4)  # a filter: searched wider, only allowed ids back
+    exact_allowed = exact_neighbours(vectors[allowed], queries, 10)
+    found = np.stack([loaded.search(q, 10, allowed)[1][0] for q in queries])
+    assert set(found[found >= 0].tolist()) <= set(allowed.tolist())
+    assert recall_at_k(found, allowed[exact_allowed]) >= calibration["target"]
+    with pytest.raises(ValueError, match="unknown approximate index"):
+        milvus_backend.build(vectors, docs, 100, kind="pq")
+
+
+@pytest.mark.integration
 def test_prune_drops_only_collections_no_build_names(milvus_backend, tmp_path):
     vectors, docs = _unit_vectors(20), _token_lists(6, n=20)
     entries = []

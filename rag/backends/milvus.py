@@ -11,6 +11,7 @@ the build folder as with FAISS.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import threading
@@ -22,12 +23,26 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
+from rag.ann_tuning import (
+    DEFAULT_SAMPLE,
+    DEFAULT_TARGET,
+    EF_GRID,
+    NPROBE_GRID,
+    Calibration,
+    calibrate,
+    exact_neighbours,
+    perturbed_queries,
+)
+from rag.backends.faiss import CALIBRATION_K, CALIBRATION_MARGIN, EF_CONSTRUCTION, HNSW_M
 from rag.backends.sparse_bm25 import DocFreqView, SparseBM25
 from rag.errors import BackendError, RagError
 
 KEYWORD_FILE = "bm25_sparse.json"
 TOKEN_ENV = "RAG_MILVUS_TOKEN"  # a server's token ("user:password" or an API key); never stored
 INSERT_BATCH = 1000
+MILVUS_INDEX = {"flat": "FLAT", "hnsw": "HNSW", "ivf": "IVF_FLAT"}
+SEARCH_PARAM = {"hnsw": "ef", "ivf": "nprobe"}
+MAX_EF = 32768  # Milvus's upper bound of HNSW ef
 _ID_FILTER_MAX = 10_000  # allowed ids per filter expression (longer lists: in parts)
 
 
@@ -144,15 +159,21 @@ def collection_prefix(index_root: Path) -> str:
 
 # ----------------------------------------------------------------------------- structures
 class MilvusVectorIndex:
-    """Dense chunk vectors in a Milvus collection (FLAT, inner product)."""
-
-    kind = "flat"
+    """Dense chunk vectors in a Milvus collection, inner product: FLAT (exact), or above the
+    exact-search threshold HNSW / IVF_FLAT whose search parameter (``ef`` / ``nprobe``) is
+    calibrated when the build is saved (:meth:`MilvusBackend.save`), as for FAISS."""
 
     def __init__(self, vectors: np.ndarray | None, size: int, dim: int,
-                 client: Any = None, collection: str | None = None) -> None:
+                 client: Any = None, collection: str | None = None, kind: str = "flat",
+                 search_value: int = 0, calibration: Calibration | None = None,
+                 calibration_source: str = "", ann: dict[str, Any] | None = None) -> None:
         self.pending = vectors  # held until the build is saved (inserted), then dropped
         self._size, self._dim = size, dim
         self.client, self.collection = client, collection
+        self.kind = kind  # "flat" | "hnsw" | "ivf"
+        self.search_value = search_value  # ef (hnsw) or nprobe (ivf)
+        self.calibration, self.calibration_source = calibration, calibration_source
+        self.ann = ann or {}  # recall target and calibration queries, until saved
 
     @property
     def size(self) -> int:
@@ -163,8 +184,31 @@ class MilvusVectorIndex:
         return self._dim
 
     def describe(self) -> dict:
-        return {"type": self.kind, "size": self.size, "dim": self.dim, "engine": "milvus",
-                "index": "FLAT", "metric": "IP", "collection": self.collection}
+        info: dict[str, Any] = {"type": self.kind, "size": self.size, "dim": self.dim,
+                                "engine": "milvus", "index": MILVUS_INDEX[self.kind],
+                                "metric": "IP", "collection": self.collection}
+        if self.kind != "flat":
+            info.update(self.build_params())
+            info[SEARCH_PARAM[self.kind]] = self.search_value
+        if self.calibration is not None:
+            info["calibration"] = {**self.calibration.to_dict(),
+                                   "queries": self.calibration_source}
+        return info
+
+    def build_params(self) -> dict[str, int]:
+        """The index's build parameters (Milvus Lite ignores them and searches exactly)."""
+        if self.kind == "hnsw":
+            return {"M": HNSW_M, "efConstruction": EF_CONSTRUCTION}
+        if self.kind == "ivf":
+            return {"nlist": max(1, int(4 * math.sqrt(max(self.size, 1))))}
+        return {}
+
+    def search_params(self, k: int, value: int | None = None) -> dict[str, int] | None:
+        """Search parameters for a top-``k`` search (``value``: another ef / nprobe)."""
+        if self.kind == "flat":
+            return None
+        value = self.search_value if value is None else value
+        return {"ef": max(value, k)} if self.kind == "hnsw" else {"nprobe": value}
 
     def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
@@ -174,8 +218,15 @@ class MilvusVectorIndex:
         ids = np.full((len(queries), max(k, 0)), -1, dtype=np.int64)
         if k <= 0:
             return scores, ids
+        value = None
+        if allowed is not None and self.kind != "flat" and self.size:
+            # a filter keeps a share of the rows: search that much wider (as for FAISS)
+            share = max(len(allowed) / self.size, 1e-6)
+            cap = self.build_params()["nlist"] if self.kind == "ivf" else MAX_EF
+            value = min(cap, int(math.ceil(self.search_value / share)))
         results = _search(self.client, self.collection, "dense",
-                          [q.tolist() for q in queries], k, allowed)
+                          [q.tolist() for q in queries], k, allowed,
+                          self.search_params(k, value))
         for row, hits in enumerate(results):
             for col, (i, s) in enumerate(hits[:k]):
                 ids[row, col], scores[row, col] = i, s
@@ -216,28 +267,34 @@ class MilvusKeywordIndex:
 
 
 def _search(client: Any, collection: str | None, field: str, data: list, limit: int,
-            allowed: np.ndarray | None) -> list[list[tuple[int, float]]]:
+            allowed: np.ndarray | None, params: dict[str, int] | None = None
+            ) -> list[list[tuple[int, float]]]:
     """(id, score) lists, best first, one per query; ``allowed`` restricts the ids (a long
-    list is searched in parts whose results are merged)."""
+    list is searched in parts whose results are merged); ``params``: the index's search
+    parameters (ef, nprobe)."""
     if client is None or collection is None:
         raise BackendError("this Milvus index is not saved yet (no collection)")
     if allowed is None:
-        return _search_expr(client, collection, field, data, limit, "")
+        return _search_expr(client, collection, field, data, limit, "", params)
     merged: list[list[tuple[int, float]]] = [[] for _ in data]
     for lo in range(0, len(allowed), _ID_FILTER_MAX):
         part = allowed[lo:lo + _ID_FILTER_MAX]
         expr = f"id in [{','.join(str(int(i)) for i in part)}]"
         for row, hits in enumerate(_search_expr(client, collection, field, data,
-                                                min(limit, len(part)), expr)):
+                                                min(limit, len(part)), expr, params)):
             merged[row].extend(hits)
     return [sorted(hits, key=lambda h: (-h[1], h[0]))[:limit] for hits in merged]
 
 
 def _search_expr(client: Any, collection: str, field: str, data: list, limit: int,
-                 expr: str) -> list[list[tuple[int, float]]]:
+                 expr: str, params: dict[str, int] | None = None
+                 ) -> list[list[tuple[int, float]]]:
+    search_params: dict[str, Any] = {"metric_type": "IP"}
+    if params:
+        search_params["params"] = params
     try:
         results = client.search(collection, data=data, anns_field=field, limit=limit,
-                                filter=expr, search_params={"metric_type": "IP"},
+                                filter=expr, search_params=search_params,
                                 output_fields=[])
     except Exception as exc:  # noqa: BLE001
         raise BackendError(f"Milvus search in collection {collection!r} failed: {exc}") from exc
@@ -263,9 +320,19 @@ class MilvusBackend:
 
     def build(self, vectors: np.ndarray, token_lists: list[list[str]], ann_threshold: int,
               **ann: Any) -> tuple[MilvusVectorIndex, MilvusKeywordIndex]:
-        """FLAT search (Milvus Lite ignores index parameters); ``ann`` is not used yet."""
+        """FLAT up to ``ann_threshold`` vectors, else ``ann["kind"]`` ("hnsw" or "ivf", as
+        IVF_FLAT) with its search parameter calibrated on save to ``ann["recall_target"]``
+        recall@10 against exact search, on ``ann["calibration_queries"]`` (else perturbed
+        indexed vectors). Milvus Lite accepts these indexes but searches exactly."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        dense = MilvusVectorIndex(vectors, len(vectors), int(vectors.shape[1]))
+        kind = "flat"
+        if len(vectors) > ann_threshold:
+            kind = ann.get("kind") or "ivf"
+            if kind not in SEARCH_PARAM:
+                raise ValueError(f"unknown approximate index {kind!r}; use hnsw or ivf")
+        dense = MilvusVectorIndex(vectors, len(vectors), int(vectors.shape[1]), kind=kind,
+                                  ann={"recall_target": ann.get("recall_target", DEFAULT_TARGET),
+                                       "calibration_queries": ann.get("calibration_queries")})
         return dense, MilvusKeywordIndex(SparseBM25.fit(token_lists), token_lists)
 
     def save(self, vectors: MilvusVectorIndex, keyword: MilvusKeywordIndex, folder: Path
@@ -278,7 +345,8 @@ class MilvusBackend:
         client = self.client
         started = time.perf_counter()
         try:
-            _create_collection(client, name, vectors.dim)
+            _create_collection(client, name, vectors.dim, MILVUS_INDEX[vectors.kind],
+                               vectors.build_params())
             for lo in range(0, vectors.size, INSERT_BATCH):
                 rows = [{"id": i, "dense": vectors.pending[i].tolist(),
                          "sparse": keyword.bm25.document(keyword.pending[i])}
@@ -286,6 +354,8 @@ class MilvusBackend:
                 client.insert(name, rows)
             if hasattr(client, "flush"):
                 client.flush(name)
+            if vectors.kind != "flat":
+                _calibrate(client, name, vectors)
         except BaseException as exc:
             _drop(client, name)
             if isinstance(exc, Exception) and not isinstance(exc, RagError):
@@ -310,7 +380,14 @@ class MilvusBackend:
                 f"--uri {self.uri} --index <dir>`")
         bm25 = SparseBM25.load(folder / KEYWORD_FILE)
         rows = int(client.get_collection_stats(name).get("row_count", -1))
-        dense = MilvusVectorIndex(None, rows, int(manifest.get("dim", 0)), client, name)
+        info = manifest.get("vector_index") or {}
+        kind = info.get("type", "flat") if info.get("engine") == "milvus" else "flat"
+        calibration = info.get("calibration")
+        dense = MilvusVectorIndex(
+            None, rows, int(manifest.get("dim", 0)), client, name, kind=kind,
+            search_value=int(info.get(SEARCH_PARAM.get(kind, ""), 0) or 0),
+            calibration=Calibration.from_dict(calibration) if calibration else None,
+            calibration_source=(calibration or {}).get("queries", ""))
         return dense, MilvusKeywordIndex(bm25, None, client, name)
 
     def prune(self, kept: list[dict[str, Any]]) -> None:
@@ -328,7 +405,62 @@ class MilvusBackend:
             _CLIENTS.release(self.uri)
 
 
-def _create_collection(client: Any, name: str, dim: int) -> None:
+def _calibrate(client: Any, name: str, dense: MilvusVectorIndex) -> None:
+    """Choose the smallest ef / nprobe whose recall@10 against exact search (computed here
+    from the vectors being inserted) reaches the target plus the sample margin."""
+    _wait_for_index(client, name, "dense")  # else the search is brute force: recall 1.0
+    client.release_collection(name)  # reload: searches now go through the built index
+    client.load_collection(name)
+    vectors = dense.pending
+    queries, source = dense.ann.get("calibration_queries"), "held-out queries"
+    if queries is None or not len(queries):
+        queries, source = perturbed_queries(vectors, DEFAULT_SAMPLE), "perturbed vectors"
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    exact = exact_neighbours(vectors, queries, CALIBRATION_K)
+    k = exact.shape[1]
+    data = [q.tolist() for q in queries]
+
+    def search(value: int) -> np.ndarray:
+        ids = np.full((len(queries), k), -1, dtype=np.int64)
+        for row, hits in enumerate(_search(client, name, "dense", data, k, None,
+                                           dense.search_params(k, value))):
+            for col, (i, _) in enumerate(hits[:k]):
+                ids[row, col] = i
+        return ids
+
+    if dense.kind == "hnsw":
+        grid = list(EF_GRID)
+    else:  # nprobe = nlist searches every list: exact, so the target is always reached
+        nlist = dense.build_params()["nlist"]
+        grid = [p for p in NPROBE_GRID if p < nlist] + [nlist]
+    target = min(1.0, float(dense.ann.get("recall_target", DEFAULT_TARGET)) + CALIBRATION_MARGIN)
+    calibration = calibrate(search, exact, grid, target, SEARCH_PARAM[dense.kind])
+    dense.search_value = calibration.value
+    dense.calibration, dense.calibration_source = calibration, source
+    dense.ann = {}
+
+
+def _wait_for_index(client: Any, name: str, field: str, timeout: float = 6 * 3600) -> None:
+    """Block until the index of ``field`` covers every inserted row (Milvus builds it in the
+    background after a flush; until then searches scan the rows exactly)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        info = client.describe_index(name, field) or {}
+        total, done = info.get("total_rows"), info.get("indexed_rows")
+        if info.get("state") == "Finished" and not info.get("pending_index_rows") and \
+                (total is None or done == total):
+            return
+        if info.get("state") == "Failed":
+            raise BackendError(f"Milvus could not build the {field} index of {name!r}: "
+                               f"{info.get('index_state_fail_reason') or info}")
+        if time.monotonic() > deadline:
+            raise BackendError(f"the {field} index of {name!r} was not built within "
+                               f"{timeout:.0f} s: {info}")
+        time.sleep(0.2)
+
+
+def _create_collection(client: Any, name: str, dim: int, index_type: str = "FLAT",
+                       index_params: dict[str, int] | None = None) -> None:
     from pymilvus import DataType
 
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -336,7 +468,8 @@ def _create_collection(client: Any, name: str, dim: int) -> None:
     schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
     params = client.prepare_index_params()
-    params.add_index(field_name="dense", index_type="FLAT", metric_type="IP")
+    params.add_index(field_name="dense", index_type=index_type, metric_type="IP",
+                     params=index_params or {})
     params.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
     client.create_collection(name, schema=schema, index_params=params,
                              consistency_level="Strong")
