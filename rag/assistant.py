@@ -157,7 +157,8 @@ class Assistant:
         config = copy.deepcopy(config) if config else Config()
         config.model, config.chunking = manifest["model"], saved.chunking
         config.corpus = saved.corpus  # the settings that shape the index come from it
-        config.retrieval.ann_threshold = saved.retrieval.ann_threshold
+        for name in ("ann_threshold", "ann_index", "ann_recall_target"):  # in the build key
+            setattr(config.retrieval, name, getattr(saved.retrieval, name))
         config.storage = saved.storage
         if config.storage.backend == "milvus":
             config.storage.uri = uri or config.storage.uri

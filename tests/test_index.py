@@ -70,6 +70,25 @@ def test_sentence_vectors_are_written_during_the_build_and_mapped_when_loaded(bu
     np.testing.assert_array_equal(np.asarray(built_vectors), loaded.sentence_vectors)
 
 
+def test_an_approximate_index_is_reopened_as_built_not_rebuilt(corpus_copy, tmp_path):
+    """The approximate-index recipe (type, recall target) is part of the build key, so it
+    comes from the manifest on load: reopening must not rebuild it with the defaults."""
+    from rag import Config
+
+    config = Config()
+    config.retrieval.ann_threshold = 10
+    config.retrieval.ann_index = "hnsw"
+    config.retrieval.ann_recall_target = 0.9
+    built = Assistant.build(corpus_copy, tmp_path / "idx", config=config)
+    assert built.manifest["vector_index"]["type"] == "hnsw"
+    reopened = Assistant.load(tmp_path / "idx")
+    assert reopened.manifest["build"] == built.manifest["build"]
+    assert reopened.config.retrieval.ann_index == "hnsw"
+    assert reopened.config.retrieval.ann_recall_target == 0.9
+    assert reopened.config.build_key() == built.config.build_key()
+    assert not reopened.refresh()
+
+
 def test_loading_with_another_model_is_a_clear_error(built):
     _, _, index = built
     with pytest.raises(ModelMismatchError, match="built with model 'multilingual-e5-small'"):
