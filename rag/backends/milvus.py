@@ -23,16 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from rag.ann_tuning import (
-    DEFAULT_SAMPLE,
-    DEFAULT_TARGET,
-    EF_GRID,
-    NPROBE_GRID,
-    Calibration,
-    calibrate,
-    exact_neighbours,
-    perturbed_queries,
-)
+from rag import ann_tuning as tuning
+from rag.ann_tuning import Calibration
 from rag.backends.faiss import CALIBRATION_K, CALIBRATION_MARGIN, EF_CONSTRUCTION, HNSW_M
 from rag.backends.sparse_bm25 import DocFreqView, SparseBM25
 from rag.errors import BackendError, RagError
@@ -330,9 +322,10 @@ class MilvusBackend:
             kind = ann.get("kind") or "ivf"
             if kind not in SEARCH_PARAM:
                 raise ValueError(f"unknown approximate index {kind!r}; use hnsw or ivf")
+        options = {"recall_target": ann.get("recall_target", tuning.DEFAULT_TARGET),
+                   "calibration_queries": ann.get("calibration_queries")}
         dense = MilvusVectorIndex(vectors, len(vectors), int(vectors.shape[1]), kind=kind,
-                                  ann={"recall_target": ann.get("recall_target", DEFAULT_TARGET),
-                                       "calibration_queries": ann.get("calibration_queries")})
+                                  ann=options)
         return dense, MilvusKeywordIndex(SparseBM25.fit(token_lists), token_lists)
 
     def save(self, vectors: MilvusVectorIndex, keyword: MilvusKeywordIndex, folder: Path
@@ -414,9 +407,10 @@ def _calibrate(client: Any, name: str, dense: MilvusVectorIndex) -> None:
     vectors = dense.pending
     queries, source = dense.ann.get("calibration_queries"), "held-out queries"
     if queries is None or not len(queries):
-        queries, source = perturbed_queries(vectors, DEFAULT_SAMPLE), "perturbed vectors"
+        queries = tuning.perturbed_queries(vectors, tuning.DEFAULT_SAMPLE)
+        source = "perturbed vectors"
     queries = np.ascontiguousarray(queries, dtype=np.float32)
-    exact = exact_neighbours(vectors, queries, CALIBRATION_K)
+    exact = tuning.exact_neighbours(vectors, queries, CALIBRATION_K)
     k = exact.shape[1]
     data = [q.tolist() for q in queries]
 
@@ -429,12 +423,13 @@ def _calibrate(client: Any, name: str, dense: MilvusVectorIndex) -> None:
         return ids
 
     if dense.kind == "hnsw":
-        grid = list(EF_GRID)
+        grid = list(tuning.EF_GRID)
     else:  # nprobe = nlist searches every list: exact, so the target is always reached
         nlist = dense.build_params()["nlist"]
-        grid = [p for p in NPROBE_GRID if p < nlist] + [nlist]
-    target = min(1.0, float(dense.ann.get("recall_target", DEFAULT_TARGET)) + CALIBRATION_MARGIN)
-    calibration = calibrate(search, exact, grid, target, SEARCH_PARAM[dense.kind])
+        grid = [p for p in tuning.NPROBE_GRID if p < nlist] + [nlist]
+    target = float(dense.ann.get("recall_target", tuning.DEFAULT_TARGET))
+    target = min(1.0, target + CALIBRATION_MARGIN)
+    calibration = tuning.calibrate(search, exact, grid, target, SEARCH_PARAM[dense.kind])
     dense.search_value = calibration.value
     dense.calibration, dense.calibration_source = calibration, source
     dense.ann = {}
