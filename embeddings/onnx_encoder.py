@@ -87,8 +87,9 @@ def export_encoder(model_dir: Path, target: Path) -> Path:
         fuse_bert(raw, fp32, model.config.num_attention_heads, model.config.hidden_size)
         raw.unlink()
         quantize_int8(fp32, int8, **QUANTIZATION)
-        for path in (fp32, int8):
-            externalize(path)
+        for path in (fp32, int8):  # both written with external data (see is_exported)
+            if not data_file(path).is_file():
+                raise RuntimeError(f"the ONNX export wrote no {data_file(path).name}")
         (tmp / MARKER).write_text(RECIPE + "\n", encoding="utf-8")  # written last
         from embeddings.convert import _relax_permissions
 
@@ -160,44 +161,18 @@ def data_file(path: Path) -> Path:
     return path.with_name(path.name + ".data")
 
 
-def externalize(path: Path) -> Path:
-    """Move the weights of the ONNX model ``path`` into ``<path>.data`` beside it (ONNX
-    external data), unless done already. ONNX Runtime memory-maps external data, so a session
-    opens in about 0.2 s instead of parsing a 400 MB protobuf (1.3-1.5 s measured here): most
-    of ``rag ask``'s cold start was this, twice. Safe to interrupt: the data file lands first,
-    then the graph that names it replaces the self-contained one (each by rename)."""
-    data = data_file(path)
-    if data.is_file() and path.stat().st_size < data.stat().st_size:
-        return path
-    import onnx
-
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
-        model = onnx.load(str(path))
-        onnx.save_model(model, str(tmp / path.name), save_as_external_data=True,
-                        all_tensors_to_one_file=True, location=data.name, size_threshold=1024)
-        del model
-        from embeddings.convert import _relax_permissions
-
-        _relax_permissions(tmp)
-        os.replace(tmp / data.name, data)
-        os.replace(tmp / path.name, path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return path
-
-
-def is_external(model_dir: Path) -> bool:
-    """True when every exported file of ``model_dir`` keeps its weights in external data."""
-    return all(data_file(onnx_file(model_dir, p)).is_file() for p in ONNX_VARIANTS.values())
-
-
 def is_exported(model_dir: Path) -> bool:
-    """True when ``model_dir``'s ONNX files exist and were made by the current recipe."""
+    """True when ``model_dir``'s ONNX files were made by the current recipe and are all there:
+    each graph with its weights in ``<graph>.data`` beside it (ONNX external data, which ONNX
+    Runtime memory-maps: a session opens in about 0.2 s instead of parsing a 400 MB protobuf in
+    1.5 s). A missing file (a cache cleaner) means a new export."""
     try:
-        return (onnx_dir(model_dir) / MARKER).read_text(encoding="utf-8").strip() == RECIPE
+        marker = (onnx_dir(model_dir) / MARKER).read_text(encoding="utf-8").strip()
     except OSError:
         return False
+    return marker == RECIPE and all(
+        onnx_file(model_dir, p).is_file() and data_file(onnx_file(model_dir, p)).is_file()
+        for p in ONNX_VARIANTS.values())
 
 
 def ensure_onnx(model_dir: Path) -> Path:
@@ -206,14 +181,6 @@ def ensure_onnx(model_dir: Path) -> Path:
 
     target = onnx_dir(model_dir)
     if is_exported(model_dir):
-        if not is_external(model_dir):  # an export of an earlier version: same weights
-            try:
-                with _locked(target.parent / f".{target.name}.lock"):
-                    for precision in ONNX_VARIANTS.values():
-                        externalize(onnx_file(model_dir, precision))
-            except OSError as exc:  # a read-only cache: the self-contained files still load
-                log.warning("cannot move the ONNX weights of %s to external data (%s); "
-                            "sessions open more slowly", target, exc)
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with _locked(target.parent / f".{target.name}.lock"):
@@ -314,7 +281,7 @@ class OnnxEncoder(CachedEncoder):
     def _session(self):
         """The one ONNX Runtime session (single-threaded: :meth:`_token_embeddings` runs
         batches side by side on it instead), created on first use; its weights are
-        memory-mapped (:func:`externalize`)."""
+        memory-mapped (:func:`is_exported`)."""
         with self._session_lock:
             if self._onnx_session is None:
                 import onnxruntime as ort

@@ -253,80 +253,34 @@ def test_reader_tokenizer_without_transformers_gives_the_same_windows():
 
 
 @pytest.mark.unit
-def test_externalize_moves_weights_beside_the_graph_with_the_same_outputs(tmp_path):
-    """ONNX external data (memory-mapped by ONNX Runtime: sessions open in a fraction of the
-    time); redone after an interruption that left the data file but the old graph."""
-    import onnx
-    import onnxruntime as ort
-    from onnx import helper, numpy_helper
-
-    from embeddings.onnx_encoder import data_file, externalize
-
-    path = tmp_path / "m.onnx"
-    graph, weights = _tiny_graph(), None
-    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
-                    str(path))
-    weights = numpy_helper.to_array(graph.initializer[0])
-    x = np.ones((2, 64), np.float32)
-
-    def run() -> np.ndarray:
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        return session.run(None, {"x": x})[0]
-
-    before = run()
-    inline_size = path.stat().st_size
-    assert externalize(path) == path
-    assert data_file(path).stat().st_size >= weights.nbytes > path.stat().st_size
-    np.testing.assert_array_equal(run(), before)
-    stamp = data_file(path).stat().st_mtime_ns
-    externalize(path)  # already done: untouched
-    assert data_file(path).stat().st_mtime_ns == stamp
-    # interrupted between the two renames: a data file beside a self-contained graph
-    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
-                    str(path))
-    assert path.stat().st_size == inline_size
-    externalize(path)
-    assert path.stat().st_size < inline_size
-    np.testing.assert_array_equal(run(), before)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "m.onnx.data"]
-
-
-def _tiny_graph():
-    from onnx import TensorProto, helper, numpy_helper
-
-    weights = np.random.default_rng(0).normal(size=(64, 32)).astype(np.float32)
-    return helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 64])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 32])],
-        [numpy_helper.from_array(weights, "w")])
-
-
-@pytest.mark.unit
-def test_an_export_with_inline_weights_is_converted_or_left_usable(tmp_path, monkeypatch):
-    """An export of the current recipe with self-contained files is moved to external data
-    in place (no re-export); where the cache cannot be written it is used as it is."""
-    import onnx
-    from onnx import helper
-
+def test_an_export_missing_a_weights_file_is_exported_again(tmp_path, monkeypatch):
+    """Exports keep their weights in ``<graph>.data`` (memory-mapped by ONNX Runtime): an
+    export of the current recipe is used as it is; one whose data file went missing, or of
+    another recipe, is exported again."""
     from embeddings import onnx_encoder as oe
 
     model_dir = tmp_path / "model"
-    folder = oe.onnx_dir(model_dir)
-    folder.mkdir(parents=True)
-    for precision in oe.ONNX_VARIANTS.values():
-        onnx.save_model(helper.make_model(_tiny_graph(),
-                                          opset_imports=[helper.make_opsetid("", 17)]),
-                        str(oe.onnx_file(model_dir, precision)))
-    (folder / oe.MARKER).write_text(oe.RECIPE + "\n", encoding="utf-8")
-    assert oe.is_exported(model_dir) and not oe.is_external(model_dir)
+    exports: list[Path] = []
 
-    def read_only(path):
-        raise PermissionError(13, "Read-only file system", str(path))
+    def fake_export(model_dir_arg: Path, target: Path) -> Path:
+        exports.append(target)
+        target.mkdir(parents=True, exist_ok=True)
+        for precision in oe.ONNX_VARIANTS.values():
+            graph = oe.onnx_file(model_dir_arg, precision)
+            graph.write_bytes(b"graph")
+            oe.data_file(graph).write_bytes(b"weights")
+        (target / oe.MARKER).write_text(oe.RECIPE + "\n", encoding="utf-8")
+        return target
 
-    monkeypatch.setattr(oe, "externalize", read_only)
-    assert oe.ensure_onnx(model_dir) == folder  # a warning, no export, no error
-    assert not oe.is_external(model_dir)
-    monkeypatch.undo()
-    assert oe.ensure_onnx(model_dir) == folder
-    assert oe.is_external(model_dir)
+    monkeypatch.setattr(oe, "export_encoder", fake_export)
+    folder = oe.ensure_onnx(model_dir)
+    assert exports == [folder] and oe.is_exported(model_dir)
+    oe.ensure_onnx(model_dir)
+    assert len(exports) == 1  # complete: used as it is
+    oe.data_file(oe.onnx_file(model_dir, "int8")).unlink()
+    assert not oe.is_exported(model_dir)
+    oe.ensure_onnx(model_dir)
+    assert len(exports) == 2 and oe.is_exported(model_dir)
+    (folder / oe.MARKER).write_text("an older recipe\n", encoding="utf-8")
+    oe.ensure_onnx(model_dir)
+    assert len(exports) == 3

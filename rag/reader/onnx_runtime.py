@@ -45,6 +45,8 @@ def export_onnx(base_dir: Path, folder: Path, target: Path, quantize: bool = Tru
             quantize_int8(fused, final)
         else:
             fuse_bert(raw, final, config.num_attention_heads, config.hidden_size)
+        for path in (data_file(final), final):
+            path.chmod(0o644)  # readable by other users of a shared cache, as the encoder's
         os.replace(data_file(final), data_file(target))
         os.replace(final, target)
     finally:
@@ -97,16 +99,12 @@ def load_onnx_runtime(base_dir: Path, folder: Path, cache_root: Path, weights_sh
                       threads: int = 1, precision: str = "int8") -> OnnxRuntime:
     """The cached ONNX model (``precision`` "fp32" or "int8") for these weights, exported on
     first use (which needs torch)."""
-    from embeddings.onnx_encoder import externalize
+    from embeddings.onnx_encoder import data_file
 
     path = onnx_path(cache_root, weights_sha, precision)
-    if not path.is_file():
+    if not (path.is_file() and data_file(path).is_file()):  # graph + memory-mapped weights
         log.info("exporting the reader to ONNX (%s) in %s", precision, path.parent)
         export_onnx(base_dir, folder, path, quantize=precision == "int8")
-    try:
-        externalize(path)  # memory-mapped weights: opens in ~0.2 s (a no-op once done)
-    except OSError as exc:  # a read-only cache: the self-contained file still loads
-        log.warning("cannot move the reader's ONNX weights to external data (%s)", exc)
     return OnnxRuntime(path, threads)
 
 
