@@ -7,11 +7,14 @@ recall@k on a query sample reaches the target, with the measured curve.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TARGET = 0.95  # recall@10 against exact search
 EF_GRID = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
@@ -21,6 +24,17 @@ NPROBE_GRID = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 # vector as a real question is from its best passage (measured in `python -m eval.ann_sweep`).
 DEFAULT_NOISE = 1.0
 DEFAULT_SAMPLE = 500
+CALIBRATION_K = 10
+# The calibration sample (500 queries) estimates recall to about ±0.01, so the calibration aims
+# this much above the target (at 1M, held-out questions calibrated to exactly 0.95 gave 0.942
+# on other questions).
+CALIBRATION_MARGIN = 0.01
+# HNSW graph degree and build effort (FAISS and Milvus), from `python -m eval.ann_sweep` on e5
+# vectors with real questions: at 100k, efConstruction 80 halves the efSearch that recall@10
+# 0.95 needs (M=16: 192 vs 384), and M=32 needs a smaller efSearch than M=16 for ~8 % more
+# memory.
+HNSW_M = 32
+EF_CONSTRUCTION = 80
 
 
 @dataclass(frozen=True)
@@ -88,6 +102,33 @@ def calibrate(search: Callable[[int], np.ndarray], exact: np.ndarray, grid: Sequ
     return Calibration(param=param, value=value, recall=recall, target=target,
                        k=int(exact.shape[1]), sample=int(exact.shape[0]),
                        reached=recall >= target, curve=tuple(curve))
+
+
+def nprobe_grid(nlist: int) -> list[int]:
+    """``NPROBE_GRID`` below ``nlist``, then ``nlist`` itself: searching every list is exact,
+    so an IVF calibration always reaches its target."""
+    return [p for p in NPROBE_GRID if p < nlist] + [nlist]
+
+
+def calibrate_index(search: Callable[[np.ndarray, int, int], np.ndarray], vectors: np.ndarray,
+                    queries: np.ndarray | None, grid: Sequence[int], recall_target: float,
+                    param: str, size: int = DEFAULT_SAMPLE) -> tuple[Calibration, str]:
+    """Calibrate an approximate index over ``vectors``: ``search(queries, k, value)`` gives its
+    (n_queries, k) ids with the parameter at ``value``. On ``queries`` (held-out query
+    vectors), else ``size`` perturbed indexed vectors, against their exact top-10, to
+    ``recall_target`` plus the sample's margin. Returns the calibration and which queries it
+    used ("held-out queries" | "perturbed vectors")."""
+    source = "held-out queries"
+    if queries is None or not len(queries):
+        log.warning("calibrating the %s search on perturbed indexed vectors: they are easier "
+                    "than real queries (see README, Approximate search); pass held-out query "
+                    "vectors for a trustworthy recall", param)
+        queries, source = perturbed_queries(vectors, size), "perturbed vectors"
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    exact = exact_neighbours(vectors, queries, CALIBRATION_K)
+    k = exact.shape[1]
+    target = min(1.0, recall_target + CALIBRATION_MARGIN)
+    return calibrate(lambda value: search(queries, k, value), exact, grid, target, param), source
 
 
 def perturbed_queries(vectors: np.ndarray, size: int, noise: float = DEFAULT_NOISE,

@@ -16,12 +16,12 @@ import numpy as np
 from rag.ann_tuning import (
     DEFAULT_SAMPLE,
     DEFAULT_TARGET,
+    EF_CONSTRUCTION,
     EF_GRID,
-    NPROBE_GRID,
+    HNSW_M,
     Calibration,
-    calibrate,
-    exact_neighbours,
-    perturbed_queries,
+    calibrate_index,
+    nprobe_grid,
 )
 from rag.backends.bm25 import KeywordIndex
 
@@ -35,16 +35,6 @@ ANN_KINDS = ("ivf", "hnsw")
 DEFAULT_ANN = "ivf"
 IVF_TRAIN_PER_LIST = 39  # k-means training points per list (FAISS warns below 39)
 IVF_NITER = 10  # k-means iterations (FAISS default 25; 10 measured enough above)
-# Graph degree and build effort, from `python -m eval.ann_sweep` on e5 vectors with real
-# questions: at 100k, efConstruction 80 halves the efSearch that recall@10 0.95 needs (M=16:
-# 192 vs 384), and M=32 needs a smaller efSearch than M=16 for ~8 % more memory.
-HNSW_M = 32
-EF_CONSTRUCTION = 80
-CALIBRATION_K = 10
-# The calibration sample (500 queries) estimates recall to about ±0.01, so the calibration aims
-# this much above the target (at 1M, held-out questions calibrated to exactly 0.95 gave 0.942
-# on other questions).
-CALIBRATION_MARGIN = 0.01
 # Filtered search: an allowed set this small (or this small a share) is scanned exactly, which
 # costs O(allowed) and is exact; larger sets search the index with an ``IDSelector`` and its
 # ``nprobe`` / ``efSearch`` raised by 1 / share (capped), since only allowed rows fill the
@@ -91,32 +81,23 @@ class VectorIndex:
             index.add(vectors)
         else:
             index = _train_ivf(vectors)
-        queries, source = calibration_queries, "held-out queries"
-        if queries is None or not len(queries):
-            log.warning("calibrating the %s index on perturbed indexed vectors: they are easier "
-                        "than real queries (see README, Approximate search); pass held-out "
-                        "query vectors for a trustworthy recall", kind)
-            queries, source = perturbed_queries(vectors, calibration_size), "perturbed vectors"
-        target = min(1.0, recall_target + CALIBRATION_MARGIN)
-        queries = np.ascontiguousarray(queries, dtype=np.float32)
-        exact = exact_neighbours(vectors, queries, CALIBRATION_K)
-        k = exact.shape[1]
         if kind == "hnsw":
-            def search(ef: int) -> np.ndarray:
+            def search(queries: np.ndarray, k: int, ef: int) -> np.ndarray:
                 params = faiss.SearchParametersHNSW(efSearch=ef)
                 return index.search(queries, k, params=params)[1]
 
-            calibration = calibrate(search, exact, EF_GRID, target, "efSearch")
+            calibration, source = calibrate_index(search, vectors, calibration_queries, EF_GRID,
+                                                  recall_target, "efSearch", calibration_size)
             index.hnsw.efSearch = calibration.value
             return cls(index, "hnsw", ef_search=calibration.value, calibration=calibration,
                        calibration_source=source)
 
-        def probe(nprobe: int) -> np.ndarray:
+        def probe(queries: np.ndarray, k: int, nprobe: int) -> np.ndarray:
             return index.search(queries, k, params=faiss.SearchParametersIVF(nprobe=nprobe))[1]
 
-        nlist = int(index.nlist)  # nprobe = nlist is exact, so the target is always reached
-        grid = [p for p in NPROBE_GRID if p < nlist] + [nlist]
-        calibration = calibrate(probe, exact, grid, target, "nprobe")
+        calibration, source = calibrate_index(probe, vectors, calibration_queries,
+                                              nprobe_grid(int(index.nlist)), recall_target,
+                                              "nprobe", calibration_size)
         index.nprobe = calibration.value
         return cls(index, "ivf", nprobe=calibration.value, calibration=calibration,
                    calibration_source=source)

@@ -24,8 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from rag import ann_tuning as tuning
-from rag.ann_tuning import Calibration
-from rag.backends.faiss import CALIBRATION_K, CALIBRATION_MARGIN, EF_CONSTRUCTION, HNSW_M
+from rag.ann_tuning import EF_CONSTRUCTION, HNSW_M, Calibration
 from rag.backends.sparse_bm25 import DocFreqView, SparseBM25
 from rag.errors import BackendError, RagError
 
@@ -188,37 +187,33 @@ class MilvusVectorIndex:
         return info
 
     def build_params(self) -> dict[str, int]:
-        """The index's build parameters (Milvus Lite ignores them and searches exactly)."""
+        """The index's build parameters."""
         if self.kind == "hnsw":
             return {"M": HNSW_M, "efConstruction": EF_CONSTRUCTION}
         if self.kind == "ivf":
             return {"nlist": max(1, int(4 * math.sqrt(max(self.size, 1))))}
         return {}
 
-    def search_params(self, k: int, value: int | None = None) -> dict[str, int] | None:
-        """Search parameters for a top-``k`` search (``value``: another ef / nprobe)."""
-        if self.kind == "flat":
-            return None
-        value = self.search_value if value is None else value
-        return {"ef": max(value, k)} if self.kind == "hnsw" else {"nprobe": value}
-
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None,
+               value: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` (scores, ids) per query row; ``value``: an ef / nprobe other than the
+        calibrated one (the calibration tries them)."""
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         k = min(k, self.size)
         scores = np.zeros((len(queries), max(k, 0)), dtype=np.float32)
         ids = np.full((len(queries), max(k, 0)), -1, dtype=np.int64)
         if k <= 0:
             return scores, ids
-        value = None
+        value = self.search_value if value is None else value
         if allowed is not None and self.kind != "flat" and self.size:
             # a filter keeps a share of the rows: search that much wider (as for FAISS)
             share = max(len(allowed) / self.size, 1e-6)
             cap = self.build_params()["nlist"] if self.kind == "ivf" else MAX_EF
-            value = min(cap, int(math.ceil(self.search_value / share)))
+            value = min(cap, int(math.ceil(value / share)))
+        params = (None if self.kind == "flat" else
+                  {"ef": max(value, k)} if self.kind == "hnsw" else {"nprobe": value})
         results = _search(self.client, self.collection, "dense",
-                          [q.tolist() for q in queries], k, allowed,
-                          self.search_params(k, value))
+                          [q.tolist() for q in queries], k, allowed, params)
         for row, hits in enumerate(results):
             for col, (i, s) in enumerate(hits[:k]):
                 ids[row, col], scores[row, col] = i, s
@@ -315,7 +310,7 @@ class MilvusBackend:
         """FLAT up to ``ann_threshold`` vectors, else ``ann["kind"]`` ("hnsw" or "ivf", as
         IVF_FLAT) with its search parameter calibrated on save to ``ann["recall_target"]``
         recall@10 against exact search, on ``ann["calibration_queries"]`` (else perturbed
-        indexed vectors). Milvus Lite accepts these indexes but searches exactly."""
+        indexed vectors). Milvus Lite builds these indexes too."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         kind = "flat"
         if len(vectors) > ann_threshold:
@@ -404,32 +399,16 @@ def _calibrate(client: Any, name: str, dense: MilvusVectorIndex) -> None:
     _wait_for_index(client, name, "dense")  # else the search is brute force: recall 1.0
     client.release_collection(name)  # reload: searches now go through the built index
     client.load_collection(name)
-    vectors = dense.pending
-    queries, source = dense.ann.get("calibration_queries"), "held-out queries"
-    if queries is None or not len(queries):
-        queries = tuning.perturbed_queries(vectors, tuning.DEFAULT_SAMPLE)
-        source = "perturbed vectors"
-    queries = np.ascontiguousarray(queries, dtype=np.float32)
-    exact = tuning.exact_neighbours(vectors, queries, CALIBRATION_K)
-    k = exact.shape[1]
-    data = [q.tolist() for q in queries]
+    dense.client, dense.collection = client, name  # searchable now
 
-    def search(value: int) -> np.ndarray:
-        ids = np.full((len(queries), k), -1, dtype=np.int64)
-        for row, hits in enumerate(_search(client, name, "dense", data, k, None,
-                                           dense.search_params(k, value))):
-            for col, (i, _) in enumerate(hits[:k]):
-                ids[row, col] = i
-        return ids
+    def search(queries: np.ndarray, k: int, value: int) -> np.ndarray:
+        return dense.search(queries, k, value=value)[1]
 
-    if dense.kind == "hnsw":
-        grid = list(tuning.EF_GRID)
-    else:  # nprobe = nlist searches every list: exact, so the target is always reached
-        nlist = dense.build_params()["nlist"]
-        grid = [p for p in tuning.NPROBE_GRID if p < nlist] + [nlist]
-    target = float(dense.ann.get("recall_target", tuning.DEFAULT_TARGET))
-    target = min(1.0, target + CALIBRATION_MARGIN)
-    calibration = tuning.calibrate(search, exact, grid, target, SEARCH_PARAM[dense.kind])
+    grid = (tuning.EF_GRID if dense.kind == "hnsw"
+            else tuning.nprobe_grid(dense.build_params()["nlist"]))
+    calibration, source = tuning.calibrate_index(
+        search, dense.pending, dense.ann.get("calibration_queries"), grid,
+        float(dense.ann.get("recall_target", tuning.DEFAULT_TARGET)), SEARCH_PARAM[dense.kind])
     dense.search_value = calibration.value
     dense.calibration, dense.calibration_source = calibration, source
     dense.ann = {}
