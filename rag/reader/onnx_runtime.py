@@ -72,25 +72,19 @@ class OnnxRuntime:
         self.session = ort.InferenceSession(str(model_path), opts,
                                             providers=["CPUExecutionProvider"])
         self.threads = max(1, threads)
-        self._pool = None
-        if self.threads > 1:  # threads start on the first split call
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="onnx-read")
-
-    def _run(self, ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
-        return self.session.run(None, {"input_ids": ids, "attention_mask": mask})
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray):
+        from embeddings.onnx_encoder import ordered_map
+
         ids = input_ids.astype(np.int64)
         mask = attention_mask.astype(np.int64)
-        groups = min(self.threads, len(ids))
-        if groups <= 1 or self._pool is None:
-            start, end = self._run(ids, mask)
-            return start, end
+        groups = max(1, min(self.threads, len(ids)))
+
+        def run(rows: np.ndarray) -> list[np.ndarray]:
+            return self.session.run(None, {"input_ids": ids[rows], "attention_mask": mask[rows]})
+
         parts = np.array_split(np.arange(len(ids)), groups)
-        futures = [self._pool.submit(self._run, ids[rows], mask[rows]) for rows in parts[1:]]
-        outputs = [self._run(ids[parts[0]], mask[parts[0]])] + [f.result() for f in futures]
+        outputs = list(ordered_map(run, parts, groups))
         return (np.concatenate([o[0] for o in outputs]),
                 np.concatenate([o[1] for o in outputs]))
 
