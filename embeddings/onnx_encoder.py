@@ -19,7 +19,8 @@ import shutil
 import tempfile
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -110,15 +111,10 @@ def fuse_bert(src: Path, dst: Path, num_heads: int, hidden_size: int) -> Path:
     ``dst`` (external data): fused attention, layer norms and GELU run faster on CPU."""
     from onnxruntime.transformers.optimizer import optimize_model
 
-    quiet = logging.getLogger("onnxruntime")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    try:
+    with _quiet("onnxruntime"):
         model = optimize_model(str(src), model_type="bert", num_heads=num_heads,
                                hidden_size=hidden_size)
         model.save_model_to_file(str(dst), use_external_data_format=True)
-    finally:
-        quiet.setLevel(level)
     return dst
 
 
@@ -126,17 +122,24 @@ def quantize_int8(src: Path, dst: Path, **options) -> Path:
     """Dynamic int8 quantisation of ``src`` (fused graphs included) into ``dst``."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # "consider pre-processing" advice from the quantiser
-    try:
+    with _quiet(None):  # "consider pre-processing" advice from the quantiser, on the root
         quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8,
                          use_external_data_format=True,
                          # fused ops (Attention, ...) defeat shape inference of some outputs
                          extra_options={"DefaultTensorType": 1}, **options)  # 1 = FLOAT
-    finally:
-        root.setLevel(level)
     return dst
+
+
+@contextmanager
+def _quiet(logger: str | None) -> Iterator[None]:
+    """Only errors from ``logger`` (None: the root logger) inside the block."""
+    log_ = logging.getLogger(logger)
+    level = log_.level
+    log_.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log_.setLevel(level)
 
 
 def export_token_model(net, path: Path, outputs: Sequence[str]) -> None:
