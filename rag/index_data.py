@@ -241,34 +241,26 @@ def _embed(encoder: Any, chunks: list[Chunk], chunk_texts: list[str],
         for sent in range(lo, hi):
             owner.setdefault(sent, c)
     spans: list[list[tuple[int, int]]] = [[] for _ in chunks]
-    where: list[tuple[int, int]] = []
+    rows: list[list[int]] = [[] for _ in chunks]  # the sentences whose spans chunk c holds
     for sent, (start, end) in enumerate(sent_bounds):
         c = owner.get(sent)
         if c is None:  # every sentence is in a chunk; guard against a chunking change
             raise ValueError(f"sentence {sent} is in no chunk")
         shift = len(chunk_texts[c]) - len(chunks[c].text) - chunks[c].start  # title prefix
-        where.append((c, len(spans[c])))
-        spans[c].append((start + shift, end + shift))
-    rows: list[list[int]] = [[] for _ in chunks]
-    for sent, (c, _) in enumerate(where):
         rows[c].append(sent)
+        spans[c].append((start + shift, end + shift))
     dim = int(encoder.dim) if sent_bounds else 0
     shape = (len(sent_bounds), dim)
     sentence_vectors = (np.lib.format.open_memmap(out, mode="w+", dtype=np.float32, shape=shape)
                         if out is not None and len(sent_bounds) else
                         np.zeros(shape, dtype=np.float32))
-    filled = np.zeros(len(chunks), dtype=bool)
 
     def sink(c: int, span_vecs: np.ndarray) -> None:
         if rows[c]:
             sentence_vectors[rows[c]] = span_vecs
-        filled[c] = True
 
-    vectors, span_vectors = encoder.encode_passages_with_spans(
-        chunk_texts, spans, progress=progress, span_sink=sink)
-    for c in np.flatnonzero(~filled):  # an encoder without span_sink returned them all
-        if rows[c]:
-            sentence_vectors[rows[c]] = span_vectors[c]
+    vectors, _ = encoder.encode_passages_with_spans(chunk_texts, spans, progress=progress,
+                                                    span_sink=sink)
     return vectors, sentence_vectors
 
 

@@ -49,10 +49,16 @@ class FakeEncoder:
     def encode_passages_with_spans(self, texts: Sequence[str],
                                    spans: Sequence[Sequence[tuple[int, int]]],
                                    use_cache: bool = True, progress: bool = False,
-                                   **_: object) -> tuple[np.ndarray, list[np.ndarray]]:
+                                   span_sink=None, **_: object
+                                   ) -> tuple[np.ndarray, list[np.ndarray]]:
         vectors = self.encode_passages(texts)
-        span_vectors = [np.stack([_vector(t[a:b]) for a, b in s]) if s else
-                        np.zeros((0, DIM), np.float32) for t, s in zip(texts, spans)]
+        none = np.zeros((0, DIM), np.float32)
+        span_vectors = [np.stack([_vector(t[a:b]) for a, b in s]) if s else none
+                        for t, s in zip(texts, spans)]
+        if span_sink is not None:  # as CachedEncoder: handed over, not returned
+            for i, vecs in enumerate(span_vectors):
+                span_sink(i, vecs)
+            span_vectors = [none] * len(texts)
         return vectors, span_vectors
 
 
