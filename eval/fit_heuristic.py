@@ -25,12 +25,12 @@ import numpy as np
 
 from eval.fit_reader import (
     BENCH,
-    MAX_FALSE_REFUSAL,
     REPO,
     build_drcd,
     bundled_questions,
     drcd_assistant,
     news_assistant,
+    refusal_threshold,
 )
 from eval.metrics import answer_hit
 
@@ -104,10 +104,10 @@ def thresholds(scored: list[Scored], weights: np.ndarray) -> dict[str, float]:
     whose snippet is right (refusing a wrong answer is no loss)."""
     out = {}
     for name, foreign in (("min_evidence", False), ("min_evidence_foreign", True)):
-        pos = [s.evidence for s in scored if s.answerable and s.foreign == foreign
-               and (not foreign or s.right(weights))]
-        if pos:
-            out[name] = round(float(np.quantile(pos, MAX_FALSE_REFUSAL)), 4)
+        found = refusal_threshold(((s.evidence, s.right(weights)) for s in scored
+                                   if s.answerable and s.foreign == foreign), foreign)
+        if found is not None:
+            out[name] = round(found, 4)
     return out
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -166,12 +167,21 @@ def is_foreign(group: str) -> bool:
     return group.endswith("-en")
 
 
+def refusal_threshold(answerable: Iterable[tuple[float, bool]], right_only: bool = False
+                      ) -> float | None:
+    """The score under which ``MAX_FALSE_REFUSAL`` (5 %) of the answerable questions fall,
+    from their (score, answer right) pairs; with ``right_only``, 5 % of those answered right
+    (for non-Chinese questions: refusing a wrong answer is no loss). None without any. The
+    rule of both answerers' thresholds (this fit and eval/fit_heuristic.py)."""
+    pos = [score for score, right in answerable if right or not right_only]
+    return float(np.quantile(pos, MAX_FALSE_REFUSAL)) if pos else None
+
+
 def threshold_for(reads: list[Read], cal: Calibration, right_only: bool = False) -> float:
     """The probability under which 5 % of the answerable questions fall (with ``right_only``,
     5 % of those whose best span is right)."""
-    pos = np.array([p for p, h in (outcome(r, cal) for r in reads if r.answerable)
-                    if h or not right_only])
-    return float(np.quantile(pos, MAX_FALSE_REFUSAL)) if pos.size else 0.5
+    found = refusal_threshold((outcome(r, cal) for r in reads if r.answerable), right_only)
+    return 0.5 if found is None else found
 
 
 def thresholds_for(reads: list[Read], cal: Calibration) -> tuple[float, float]:
