@@ -51,8 +51,8 @@ def bundled_passages(limit: int | None = None) -> tuple[list[str], list[list[tup
             texts.append(text)
             spans.append([(a + shift, b + shift) for a, b in split_sentences(chunk.text)])
     if limit and texts:  # the bundled corpus has 57 chunks: repeat them for a steady figure
-        texts, spans = (texts * (limit // len(texts) + 1))[:limit], \
-            (spans * (limit // len(spans) + 1))[:limit]
+        picked = [i % len(texts) for i in range(limit)]
+        texts, spans = [texts[i] for i in picked], [spans[i] for i in picked]
     return texts, spans
 
 
