@@ -7,7 +7,8 @@ Questions:
 - held-out DRCD: the paragraphs of the DRCD articles that reader training held out
   (Simplified script), with a third of them removed; questions of removed paragraphs whose
   answer appears nowhere in the remaining corpus are the unanswerable ones. Each question is
-  asked in both scripts.
+  asked in both scripts and, when it has one, in its English translation
+  (`data/training/drcd_questions_en.jsonl`).
 - the bundled set (`eval/data/bundled_qa.jsonl`, Chinese and English questions, news), and
   30 more English questions over the same articles (`eval/data/english_fit.jsonl`, 8 of them
   unanswerable) so that the non-Chinese threshold is fitted on more than 15 questions.
@@ -35,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from eval.metrics import answer_hit
+from rag.config import AnswerConfig
 from rag.reader.calibration import FEATURES, Calibration, SpanFeatures
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,6 +44,9 @@ BENCH = REPO.parent / "shared" / "bench"
 BUNDLED_QUESTIONS = REPO / "eval" / "data" / "bundled_qa.jsonl"
 # English questions over the bundled articles, for fitting only (the bundled set has 15)
 ENGLISH_FIT_QUESTIONS = REPO / "eval" / "data" / "english_fit.jsonl"
+# English translations of DRCD questions (data/training/README.md): training questions for the
+# reader, held-out ones asked in English here
+ENGLISH_DRCD = REPO / "data" / "training" / "drcd_questions_en.jsonl"
 MAX_CHUNKS = 3
 MAX_FALSE_REFUSAL = 0.05
 
@@ -51,16 +56,19 @@ class Read:
     """All spans read for one question: features and whether the span's sentence answers."""
 
     qid: str
-    group: str  # drcd-simplified | drcd-traditional | bundled-zh | bundled-en | newsfit-en
+    group: str  # drcd-simplified | drcd-traditional | drcd-en | bundled-zh | bundled-en |
+    # newsfit-en
     answerable: bool
     spans: list[tuple[list[float], bool]]  # (SpanFeatures.vector(), sentence holds the answer)
 
 
-def build_drcd(bench: Path, seed: int = 7):
-    """(documents, questions) from the held-out DRCD articles of reader training."""
-    from rag.reader.training import TrainConfig, load_corpus
+def build_drcd(bench: Path, seed: int = 7, english: Path | None = ENGLISH_DRCD):
+    """(documents, questions) from the held-out DRCD articles of reader training; a question
+    with a translation in ``english`` is also asked in English (group ``drcd-en``)."""
+    from rag.reader.training import TrainConfig, load_corpus, load_translations
 
     corpus = load_corpus(bench, TrainConfig())
+    translations = load_translations(english) if english and english.is_file() else {}
     article = {simp.context: simp.article for simp, _ in corpus.heldout}
     paragraphs = sorted(article)
     rng = random.Random(seed)
@@ -78,6 +86,9 @@ def build_drcd(bench: Path, seed: int = 7):
         answers = [simp.answer]
         questions.append((simp.qid, "drcd-simplified", simp.question, answers, answerable))
         questions.append((simp.qid, "drcd-traditional", trad.question, answers, answerable))
+        english = translations.get(simp.qid)
+        if english:
+            questions.append((simp.qid, "drcd-en", english, answers, answerable))
     return docs, questions
 
 
@@ -114,11 +125,15 @@ def bundled_questions() -> list[tuple[str, str, str, list[str], bool]]:
     return out
 
 
-def read_all(assistant, questions, chunks: int = MAX_CHUNKS) -> list[Read]:
-    """Every question through retrieval and the reader; every span's features kept."""
+def read_all(assistant, questions, chunks: int = MAX_CHUNKS,
+             reads_foreign: str | None = None) -> list[Read]:
+    """Every question through retrieval and the reader; every span's features kept
+    (``reads_foreign``: the reader's ``reader_reads_foreign`` for this run)."""
     from tqdm import tqdm
 
     answerer = assistant._answerer_for(True)
+    if reads_foreign:
+        answerer.config.reader_reads_foreign = reads_foreign
     reads = []
     for qid, group, question, answers, answerable in tqdm(questions, unit="q"):
         retrieval = assistant._retriever.run(question)
@@ -276,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, help="use N DRCD questions (spread over the set)")
     p.add_argument("--fresh", action="store_true", help="read again instead of cached reads")
     p.add_argument("--out", type=Path, default=REPO / "eval" / "results" / "fit_reader.json")
+    p.add_argument("--reads-foreign", choices=("translation", "original", "both"),
+                   default=AnswerConfig().reader_reads_foreign,
+                   help="what the reader reads for a non-Chinese question (reader_reads_foreign)")
     args = p.parse_args(argv)
     from eval.workspace import eval_cache
     from rag.reader.inference import weights_sha256
@@ -285,18 +303,23 @@ def main(argv: list[str] | None = None) -> int:
     docs, questions = build_drcd(args.bench)
     if args.limit and args.limit < len(questions):
         questions = [questions[i * len(questions) // args.limit] for i in range(args.limit)]
-    tag = f"{sha[:12]}-{len(questions)}"
+    reads_foreign = args.reads_foreign
+    tag = f"{sha[:12]}-{len(questions)}-{reads_foreign}"
 
     reads = (_cached_reads(cache / f"drcd-{tag}.json", args.fresh,
-                           lambda: read_all(drcd_assistant(docs), questions))
-             + _cached_reads(cache / f"news-{sha[:12]}-{len(bundled_questions())}.json",
-                             args.fresh, lambda: read_all(news_assistant(), bundled_questions())))
+                           lambda: read_all(drcd_assistant(docs), questions,
+                                            reads_foreign=reads_foreign))
+             + _cached_reads(cache / f"news-{sha[:12]}-{len(bundled_questions())}-"
+                             f"{reads_foreign}.json",
+                             args.fresh, lambda: read_all(news_assistant(), bundled_questions(),
+                                                          reads_foreign=reads_foreign)))
     report = fit(reads)
     report["weights_sha256"] = sha
+    report["reader_reads_foreign"] = reads_foreign
     print(json.dumps(report, indent=1, ensure_ascii=False))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", "utf-8")
     print(f"wrote {args.out}; put reader_chunks, reader_weights, reader_bias, "
-          "reader_min_probability and reader_min_probability_foreign in rag/config.py "
-          "AnswerConfig")
+          "reader_min_probability, reader_min_probability_foreign and reader_reads_foreign in "
+          "rag/config.py AnswerConfig")
     return 0

@@ -135,6 +135,10 @@ class AnswerConfig:
     # of the right answers to such questions; reader_min_probability: 5 % false refusal)
     reader_min_probability_foreign: float = 0.1896
     reader_score_margin: float = 0.25  # further snippets: probability within this of the best
+    # what the reader reads for a non-Chinese question: "translation" (its corpus words, as
+    # retrieval searches), "original" (the question as asked; the reader is also trained on
+    # English questions) or "both" (the question, then its translation)
+    reader_reads_foreign: str = "translation"
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import numpy as np
 import pytest
@@ -184,3 +185,25 @@ def test_reader_reads_the_focused_part_of_long_chunks(assistant):
     first = ans.snippets[0]
     assert assistant.document(first.doc_id).text[first.answer_start:first.answer_end] \
         == ans.short_answer
+
+
+def test_reader_reads_a_foreign_question_as_configured(assistant, monkeypatch):
+    """reader_reads_foreign: the translation, the question as asked, or both; a Chinese
+    question is read as asked whatever the setting."""
+    answerer = assistant._answerer_for(True)
+    read = answerer.reader.read
+    seen: list[str] = []
+    monkeypatch.setattr(answerer.reader, "read", lambda q, p: seen.append(q) or read(q, p))
+    english = "Who is the CEO of Huiyi Tianxia?"
+    for how in ("translation", "original", "both"):
+        monkeypatch.setattr(answerer.config, "reader_reads_foreign", how)
+        assistant.answer(english)
+        assistant.answer("慧医天下的CEO是谁？")
+    translation, _, original, _, both, _ = seen
+    assert original == english
+    assert re.search(r"[\u4e00-\u9fff]", translation) and english not in translation
+    assert both == f"{english} {translation}"
+    assert seen[1] == seen[3] == seen[5] == "慧医天下的CEO是谁？"
+    monkeypatch.setattr(answerer.config, "reader_reads_foreign", "french")
+    with pytest.raises(ValueError, match="reader_reads_foreign"):
+        assistant.answer(english)

@@ -69,9 +69,25 @@ class ReaderAnswerer:
                     for (i, _), (a, b) in zip(chunks, bounds)]
         calibration = self.calibration
         cands = [self._place(s, chunks, bounds, grams, calibration)
-                 for s in self.reader.read(question, passages)]
+                 for s in self.reader.read(self.reader_question(question, retrieval), passages)]
         cands.sort(key=lambda c: -c.score)
         return cands
+
+    def reader_question(self, question: str, retrieval: Retrieval) -> str:
+        """What the reader reads: ``question``, or for a translated (non-Chinese) question the
+        original and/or its translation (``reader_reads_foreign``)."""
+        translation = retrieval.translation
+        if translation is None:
+            return question
+        how = self.config.reader_reads_foreign
+        if how == "original":
+            return translation.source
+        if how == "both":
+            return f"{translation.source} {translation.text}"
+        if how != "translation":
+            raise ValueError(f"reader_reads_foreign must be translation, original or both, "
+                             f"not {how!r}")
+        return question
 
     def run(self, question: str, retrieval: Retrieval, k: int) -> Extraction:
         """``question`` as the reader reads it (a non-Chinese question's translation)."""

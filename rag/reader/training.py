@@ -65,6 +65,8 @@ class TrainConfig:
     threads: int = 2
     max_steps: int | None = None  # stop early (probes); None = all epochs
     init: str | None = None  # start from these saved weights (a second stage) instead of fresh
+    english: str | None = None  # JSONL of English translations of DRCD questions ({id, en})
+    english_share: float = 1.0  # share of translated questions also asked in English per epoch
 
 
 @dataclass
@@ -97,6 +99,7 @@ class Corpus:
     paragraphs: list[tuple[int, str]] = field(default_factory=list)  # (article, simplified)
     negatives: dict[str, int] = field(default_factory=dict)  # qid -> paragraph index
     titles: list[str] = field(default_factory=list)  # per article, simplified
+    english: dict[str, str] = field(default_factory=dict)  # qid -> English question
 
 
 def _converter():
@@ -144,7 +147,15 @@ def load_corpus(bench: Path, cfg: TrainConfig) -> Corpus:
                 (corpus.heldout if a in heldout else corpus.train).append(pair)
                 para_of[qa["id"]] = len(corpus.paragraphs) - 1
     corpus.negatives = _bm25_negatives(corpus, para_of)
+    if cfg.english:
+        corpus.english = load_translations(Path(cfg.english))
     return corpus
+
+
+def load_translations(path: Path) -> dict[str, str]:
+    """DRCD question id -> English question, from a JSONL file of ``{"id", "en"}`` rows."""
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    return {str(r["id"]): str(r["en"]) for r in rows if r.get("en")}
 
 
 def _bigrams(text: str) -> list[str]:
@@ -181,28 +192,41 @@ def _item(window: Window, span: tuple[int, int] | None) -> Item:
 
 def epoch_items(corpus: Corpus, tokenizer, settings: ReaderSettings, cfg: TrainConfig,
                 epoch: int) -> list[Item]:
-    """The windows of one epoch, shuffled; deterministic for (seed, epoch)."""
+    """The windows of one epoch, shuffled; deterministic for (seed, epoch). A question with an
+    English translation is, with ``english_share``, asked a second time in English (over the
+    paragraph in either script), so that the reader answers across languages."""
     rng = random.Random(cfg.seed * 1000 + epoch)
     items: list[Item] = []
     for pair in corpus.train:
         ex = pair[0] if rng.random() < cfg.simplified_share else pair[1]
-        windows = _windows(tokenizer, ex.question, [ex.context], settings)
-        end = ex.answer_start + len(ex.answer)
-        labelled = [(w, answer_tokens(w, ex.answer_start, end)) for w in windows]
-        pos = [(w, s) for w, s in labelled if s is not None]
-        neg = [w for w, s in labelled if s is None and not _covers(w, ex.answer_start, end)]
-        if not pos:
-            continue
-        items.append(_item(*rng.choice(pos)))
-        if neg and rng.random() < cfg.same_paragraph_negatives:
-            items.append(_item(rng.choice(neg), None))
-        other = corpus.negatives.get(ex.qid)
-        if other is not None and rng.random() < cfg.bm25_negatives:
-            text = corpus.paragraphs[other][1]
-            nwin = _windows(tokenizer, ex.question, [text], settings)
-            if nwin:
-                items.append(_item(rng.choice(nwin), None))
+        items += _question_items(corpus, tokenizer, settings, cfg, rng, ex, ex.question)
+        english = corpus.english.get(ex.qid)
+        if english and rng.random() < cfg.english_share:
+            ex = pair[0] if rng.random() < cfg.simplified_share else pair[1]
+            items += _question_items(corpus, tokenizer, settings, cfg, rng, ex, english)
     rng.shuffle(items)
+    return items
+
+
+def _question_items(corpus: Corpus, tokenizer, settings: ReaderSettings, cfg: TrainConfig,
+                    rng: random.Random, ex: Example, question: str) -> list[Item]:
+    """One window holding the answer and, by chance, a same-paragraph and a BM25 negative."""
+    windows = _windows(tokenizer, question, [ex.context], settings)
+    end = ex.answer_start + len(ex.answer)
+    labelled = [(w, answer_tokens(w, ex.answer_start, end)) for w in windows]
+    pos = [(w, s) for w, s in labelled if s is not None]
+    neg = [w for w, s in labelled if s is None and not _covers(w, ex.answer_start, end)]
+    if not pos:
+        return []
+    items = [_item(*rng.choice(pos))]
+    if neg and rng.random() < cfg.same_paragraph_negatives:
+        items.append(_item(rng.choice(neg), None))
+    other = corpus.negatives.get(ex.qid)
+    if other is not None and rng.random() < cfg.bm25_negatives:
+        text = corpus.paragraphs[other][1]
+        nwin = _windows(tokenizer, question, [text], settings)
+        if nwin:
+            items.append(_item(rng.choice(nwin), None))
     return items
 
 
@@ -247,7 +271,8 @@ def span_loss(net, batch):
 
 def validate(net, tokenizer, corpus: Corpus, settings: ReaderSettings, cfg: TrainConfig) -> dict:
     """EM/F1 with the gold paragraph, and no-answer accuracy on BM25 hard negatives, on held-out
-    DRCD questions (Simplified script)."""
+    DRCD questions (Simplified script); with translations, EM/F1 of the same questions asked
+    in English (``en_*``)."""
     import torch
 
     from eval.span_metrics import exact_match, f1
@@ -255,6 +280,8 @@ def validate(net, tokenizer, corpus: Corpus, settings: ReaderSettings, cfg: Trai
     rng = random.Random(cfg.heldout_seed)  # the same questions at every stage
     sample = rng.sample(corpus.heldout, min(cfg.validation_questions, len(corpus.heldout)))
     em = f1s = 0.0
+    en_em: list[float] = []
+    en_f1: list[float] = []
     gaps_pos: list[float] = []
     gaps_neg: list[float] = []
     net.eval()
@@ -269,13 +296,22 @@ def validate(net, tokenizer, corpus: Corpus, settings: ReaderSettings, cfg: Trai
                 _, ngap = read_best(net, tokenizer, simp.question,
                                     [corpus.paragraphs[other][1]], settings)
                 gaps_neg.append(ngap)
+            english = corpus.english.get(simp.qid)
+            if english:
+                pred, _ = read_best(net, tokenizer, english, [simp.context], settings)
+                en_em.append(exact_match(pred, [simp.answer]))
+                en_f1.append(f1(pred, [simp.answer]))
     net.train()
     n = max(1, len(sample))
     pos, neg = np.array(gaps_pos), np.array(gaps_neg)
     thr = float(np.median(np.concatenate([pos, neg]))) if neg.size else 0.0
-    return {"questions": len(sample), "em": round(em / n, 4), "f1": round(f1s / n, 4),
-            "no_answer_accuracy": round(float(((pos > thr).sum() + (neg <= thr).sum())
-                                              / max(1, pos.size + neg.size)), 4)}
+    out = {"questions": len(sample), "em": round(em / n, 4), "f1": round(f1s / n, 4),
+           "no_answer_accuracy": round(float(((pos > thr).sum() + (neg <= thr).sum())
+                                             / max(1, pos.size + neg.size)), 4)}
+    if en_em:
+        out |= {"en_questions": len(en_em), "en_em": round(float(np.mean(en_em)), 4),
+                "en_f1": round(float(np.mean(en_f1)), 4)}
+    return out
 
 
 def read_best(net, tokenizer, question: str, passages: list[str],
@@ -321,6 +357,7 @@ def write_card(out: Path, settings: ReaderSettings, cfg: TrainConfig, info: dict
         json.dumps({"settings": asdict(settings), "train": asdict(cfg), **info}, indent=2,
                    ensure_ascii=False) + "\n", "utf-8")
     v = info.get("validation") or {}
+    stages = info.get("init_stages") or [info.get("init_summary", "")]
     lines = [
         "# Reader model card",
         "",
@@ -335,23 +372,28 @@ def write_card(out: Path, settings: ReaderSettings, cfg: TrainConfig, info: dict
         f"without the answer ({cfg.same_paragraph_negatives:.0%} of questions) and a window of "
         f"the best BM25 paragraph of another article ({cfg.bm25_negatives:.0%}). CMRC 2018 and "
         "XQuAD are never used for training or tuning.",
+        *([f"- English: {info.get('english_questions', 0):,} training questions also asked in "
+           f"English (share {cfg.english_share:g} an epoch), from the translations in "
+           f"`{Path(cfg.english).name}` (data/training/README.md)."] if cfg.english else []),
         f"- Settings: max length {settings.max_length}, stride {settings.stride}, batch "
         f"{cfg.batch_size}, lr {cfg.lr}, warm-up {cfg.warmup:.0%}, linear decay, "
         f"{cfg.epochs:g} epochs, seed {cfg.seed}.",
-        *([f"- Second stage: started from weights sha256 `{info['init_sha256'][:16]}…` "
-           f"({info.get('init_summary', '')})."] if info.get("init_sha256") else []),
+        *([f"- Started from the weights (sha256 `{info['init_sha256'][:16]}…`) of earlier "
+           f"stages, oldest first: {'; '.join(stages)}."] if info.get("init_sha256") else []),
         f"- Trained: {info.get('steps_done')} of {info.get('steps_total')} steps, "
         f"{info.get('train_seconds', 0) / 60:.0f} min on {cfg.threads} CPU threads; "
         f"final loss {info.get('loss')}.",
         f"- Held-out DRCD ({v.get('questions', 0)} questions drawn by heldout_seed, gold "
         f"paragraph): EM {v.get('em')}, "
-        f"F1 {v.get('f1')}, no-answer accuracy on hard negatives {v.get('no_answer_accuracy')}.",
+        f"F1 {v.get('f1')}, no-answer accuracy on hard negatives {v.get('no_answer_accuracy')}"
+        + (f"; the {v['en_questions']} of them with a translation, asked in English: EM "
+           f"{v.get('en_em')}, F1 {v.get('en_f1')}." if v.get("en_questions") else "."),
         f"- Weights: `reader.safetensors`, {info['weights_bytes']:,} bytes, "
         f"sha256 `{info['weights_sha256']}`.",
         "",
-        "Retrain: `make reader` (two runs of `python -m rag.reader.training --bench BENCH`, "
-        "BENCH holding `drcd/`: the first stage, then the second with `--init` on its "
-        "output; the Makefile has both commands); each resumes from its `--work` "
+        "Retrain: `make reader` (runs of `python -m rag.reader.training --bench BENCH`, "
+        "BENCH holding `drcd/`: the first stage, then each next one with `--init` on the "
+        "previous output; the Makefile has every command); each resumes from its `--work` "
         "checkpoint after an interruption.",
         "",
     ]
@@ -383,7 +425,10 @@ def train(bench: Path, out: Path, work: Path, settings: ReaderSettings, cfg: Tra
             first_stage = json.loads((init / "training.json").read_text("utf-8"))
             t = first_stage.get("train", {})
             init_info["init_summary"] = (
-                f"{first_stage.get('steps_done')} steps at lr {t.get('lr')}, seed {t.get('seed')}")
+                f"{first_stage.get('steps_done')} steps at lr {t.get('lr')}, seed {t.get('seed')}"
+                + (", with English questions" if t.get("english") else ""))
+            init_info["init_stages"] = [*first_stage.get("init_stages", []),
+                                        init_info["init_summary"]]
         log.info("initialised from %s", init)
     net.train()
     params = [p for p in net.parameters() if p.requires_grad]
@@ -443,6 +488,8 @@ def train(bench: Path, out: Path, work: Path, settings: ReaderSettings, cfg: Tra
                 "steps_done": step, "steps_total": total, "train_seconds": rows[-1]["seconds"],
                 "loss": rows[-1]["loss"], "validation": validation,
                 "train_questions": len(corpus.train), "heldout_questions": len(corpus.heldout),
+                "english_questions": sum(1 for ex, _ in corpus.train
+                                         if ex.qid in corpus.english),
                 "windows_per_epoch": len(first), "log": rows[-12:], **init_info})
             log.info("checkpoint at step %d (loss %.3f)", step, rows[-1]["loss"])
     bar.close()
@@ -464,12 +511,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
     p.add_argument("--init", type=Path, default=None,
                    help="a second stage: start from the weights saved in this reader folder")
+    p.add_argument("--english", type=Path, default=None,
+                   help="JSONL of English translations of DRCD questions ({id, en}); those "
+                   "questions are also asked in English")
+    p.add_argument("--english-share", type=float, default=TrainConfig.english_share)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     settings = ReaderSettings(lora_r=args.lora_r, lora_alpha=2 * args.lora_r)
     cfg = TrainConfig(epochs=args.epochs, lr=args.lr, threads=args.threads,
                       max_steps=args.max_steps, seed=args.seed,
-                      init=str(args.init) if args.init else None)
+                      init=str(args.init) if args.init else None,
+                      english=str(args.english) if args.english else None,
+                      english_share=args.english_share)
     train(args.bench, args.out, args.work, settings, cfg)
 
 
