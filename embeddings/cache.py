@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+log = logging.getLogger(__name__)
 
 class EmbeddingCache:
     """Vectors already computed for a model, so that re-indexing embeds only new text."""
@@ -20,9 +23,40 @@ class EmbeddingCache:
         self.dim = dim
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+        self._broken = False  # a damaged file found while in use: stop reading and writing
+        try:
+            self._db = self._open()
+        except sqlite3.OperationalError as exc:  # locked past the timeout, read-only, I/O
+            log.warning("embedding cache %s cannot be used (%s); continuing without it", path,
+                        exc)
+            self._db = sqlite3.connect(":memory:", check_same_thread=False)
+            self._broken = True
+        except sqlite3.DatabaseError as exc:  # not a database, or a damaged one
+            aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+            log.warning("embedding cache %s is unreadable (%s); moved to %s and started anew "
+                        "(it is only a cache: vectors are computed again)", path, exc, aside.name)
+            for suffix in ("", "-wal", "-shm"):
+                side = path.with_name(path.name + suffix)
+                if side.exists():
+                    side.replace(aside.with_name(aside.name + suffix))
+            self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+            db.execute("SELECT key, vec FROM emb LIMIT 1").fetchall()
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def _damaged(self, exc: sqlite3.DatabaseError) -> None:
+        if not self._broken:
+            log.warning("embedding cache %s is damaged (%s); continuing without it",
+                        self.path, exc)
+        self._broken = True
 
     @classmethod
     def for_model(cls, root: Path, model_id: str, dim: int) -> EmbeddingCache:
@@ -36,23 +70,39 @@ class EmbeddingCache:
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         with self._lock:
-            for i in range(0, len(keys), 500):
-                part = list(keys[i:i + 500])
-                marks = ",".join("?" * len(part))
-                rows = self._db.execute(f"SELECT key, vec FROM emb WHERE key IN ({marks})", part)
-                for key, blob in rows:
-                    vec = np.frombuffer(blob, dtype=np.float32)
-                    if vec.shape[0] == self.dim:
-                        found[key] = vec
+            if self._broken:
+                return found
+            try:
+                for i in range(0, len(keys), 500):
+                    part = list(keys[i:i + 500])
+                    marks = ",".join("?" * len(part))
+                    rows = self._db.execute(f"SELECT key, vec FROM emb WHERE key IN ({marks})",
+                                            part)
+                    for key, blob in rows:
+                        vec = np.frombuffer(blob, dtype=np.float32)
+                        if vec.shape[0] == self.dim:
+                            found[key] = vec
+            except sqlite3.DatabaseError as exc:
+                self._damaged(exc)
+                return {}
         return found
 
     def put_many(self, keys: Sequence[str], vectors: np.ndarray) -> None:
         rows = [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in zip(keys, vectors)]
-        with self._lock, self._db:
-            self._db.executemany("INSERT OR REPLACE INTO emb (key, vec) VALUES (?, ?)", rows)
+        with self._lock:
+            if self._broken:
+                return
+            try:
+                with self._db:
+                    self._db.executemany("INSERT OR REPLACE INTO emb (key, vec) VALUES (?, ?)",
+                                         rows)
+            except sqlite3.DatabaseError as exc:
+                self._damaged(exc)
 
     def __len__(self) -> int:
         with self._lock:
+            if self._broken:
+                return 0
             return int(self._db.execute("SELECT COUNT(*) FROM emb").fetchone()[0])
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -179,9 +180,24 @@ class Assistant:
         sources = manifest.get("corpus", {}).get("sources") or []
         corpus = Path(sources[0]) if sources else BUNDLED_CORPUS
         assistant = cls(store, data, config, encoder, Analyzer(), corpus, backend)
-        if refresh and corpus.exists():
-            assistant.refresh()
+        if refresh:
+            assistant._refresh_on_open(manifest)
         return assistant
+
+    def _refresh_on_open(self, manifest: dict[str, Any]) -> None:
+        """Bring the index up to date with its corpus. A corpus that is gone or has no
+        readable documents now cannot give a new index: the last one stays in use, with a
+        warning that says so (``rag index`` on a corpus with articles replaces it)."""
+        built = str(manifest.get("created") or manifest.get("build") or "earlier")
+        if not self.corpus.exists():
+            log.warning("corpus %s no longer exists; answering from the index built %s in %s",
+                        self.corpus, built, self.store.root)
+            return
+        try:
+            self.refresh()
+        except CorpusError as exc:
+            log.warning("%s; answering from the index built %s in %s", exc, built,
+                        self.store.root)
 
     def refresh(self, progress: bool = False) -> bool:
         """Rebuild incrementally if the corpus files changed; True if a rebuild happened."""
@@ -373,11 +389,23 @@ class Assistant:
                    metadata=dict(doc.metadata))
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 def check_question(question: str) -> str:
-    """The stripped question; empty or over-long questions are a clear error."""
+    """The stripped question with control characters (NUL…) made spaces; empty, over-long
+    or not-text questions (unpaired surrogates: bytes that were not UTF-8) are a clear
+    error."""
     if not isinstance(question, str) or not question.strip():
         raise InvalidQuestionError("请输入问题。Please type a question.")
-    question = question.strip()
+    if _SURROGATE.search(question):
+        raise InvalidQuestionError(
+            "问题含有无法识别的字符（不是有效的 UTF-8 文本）。The question holds bytes that are "
+            "not valid UTF-8 text; check the terminal's or the client's encoding.")
+    question = _CONTROL.sub(" ", question).strip()
+    if not question:
+        raise InvalidQuestionError("请输入问题。Please type a question.")
     if len(question) > MAX_QUESTION_CHARS:
         raise InvalidQuestionError(
             f"问题太长（{len(question)} 字），请控制在 {MAX_QUESTION_CHARS} 字以内。"

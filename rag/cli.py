@@ -32,11 +32,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (RagError, ModelLoadError) as exc:
+    except (RagError, ModelLoadError, OSError) as exc:  # OSError: e.g. an unwritable folder
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # e.g. an index folder that cannot be written
-        print(f"error: {exc}", file=sys.stderr)
+        if getattr(args, "json", False):  # a script reading stdout gets the error as JSON
+            print(json.dumps({"error": str(exc), "type": type(exc).__name__},
+                             ensure_ascii=False))
         return 2
     except KeyboardInterrupt:
         return 130

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import math
 import os
 import re
 from collections.abc import Iterable
@@ -39,33 +41,39 @@ class CorpusReport:
 
 
 def load_corpus(path: Path | str | Iterable[Path | str],
-                max_bytes: int = MAX_DOCUMENT_BYTES, progress: bool = False) -> list[Document]:
+                max_bytes: int = MAX_DOCUMENT_BYTES, progress: bool = False,
+                exclude: Iterable[Path] = ()) -> list[Document]:
     """All documents under ``path`` (or several paths); raises CorpusError if there are none.
 
     Bad files are skipped with one warning each naming the file and the reason.
-    ``progress``: a progress bar over the files (with ETA)."""
-    report = read_corpus(path, max_bytes, progress)
+    ``progress``: a progress bar over the files (with ETA); ``exclude``: folders not read
+    (an index directory kept inside its corpus folder)."""
+    report = read_corpus(path, max_bytes, progress, exclude)
     for problem in report.problems:
         log.warning("%s", problem)
     if not report.documents:
         detail = "; ".join(report.problems[:5]) or "no .txt/.md/.html/.jsonl files"
-        raise CorpusError(f"no readable documents in {path}: {detail}")
+        where = (str(path) if isinstance(path, (str, Path))
+                 else ", ".join(str(p) for p in path))
+        raise CorpusError(f"no readable documents in {where}: {detail}")
     return report.documents
 
 
 def read_corpus(path: Path | str | Iterable[Path | str],
-                max_bytes: int = MAX_DOCUMENT_BYTES, progress: bool = False) -> CorpusReport:
+                max_bytes: int = MAX_DOCUMENT_BYTES, progress: bool = False,
+                exclude: Iterable[Path] = ()) -> CorpusReport:
     """Like load_corpus but never raises for bad files: problems are reported instead.
 
     One file is read at a time (a JSONL file line by line): raw HTML is never held for
     more than the file being read."""
     paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
+    exclude = list(exclude)
     report = CorpusReport()
     seen: set[str] = set()
     for root in paths:
         if not root.exists():
             raise CorpusError(f"corpus path does not exist: {root}")
-        files = corpus_files(root, report.problems)
+        files = corpus_files(root, report.problems, exclude)
         base = root if root.is_dir() else root.parent
         if progress and len(files) > 1:
             from tqdm import tqdm
@@ -87,6 +95,13 @@ def read_corpus(path: Path | str | Iterable[Path | str],
                 report.problems.append(f"{file}: skipped ({type(exc).__name__}: {exc})")
                 continue
             for doc in docs:
+                if doc.doc_id in seen and file.suffix.lower() in POST_SUFFIXES:
+                    # notes.md and notes.txt side by side: the second keeps its extension
+                    alt = doc.doc_id + file.suffix
+                    if alt not in seen:
+                        report.problems.append(f"{file}: doc_id {doc.doc_id!r} is taken by "
+                                               f"another file; this one is {alt!r}")
+                        doc = dataclasses.replace(doc, doc_id=alt)
                 if doc.doc_id in seen:
                     report.problems.append(f"{file}: duplicate doc_id {doc.doc_id!r} skipped")
                     continue
@@ -95,11 +110,15 @@ def read_corpus(path: Path | str | Iterable[Path | str],
     return report
 
 
-def corpus_files(root: Path, problems: list[str] | None = None) -> list[Path]:
+def corpus_files(root: Path, problems: list[str] | None = None,
+                 exclude: Iterable[Path] = ()) -> list[Path]:
     """Supported files under ``root`` in a stable order; hidden files and folders excluded,
-    symlinked folders not followed, unreadable folders reported in ``problems``."""
+    and the ``exclude`` folders (an index directory inside the corpus folder must not be
+    read back as articles); symlinked folders not followed, unreadable folders reported in
+    ``problems``."""
     if root.is_file():
         return [root]
+    skip = {_resolved(p) for p in exclude}
 
     def unreadable(exc: OSError) -> None:
         message = f"{exc.filename}: cannot read the folder ({exc.strerror or exc})"
@@ -110,13 +129,21 @@ def corpus_files(root: Path, problems: list[str] | None = None) -> list[Path]:
 
     found = []
     for folder, dirs, names in os.walk(root, onerror=unreadable):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        dirs[:] = [d for d in dirs if not d.startswith(".")
+                   and not (skip and _resolved(Path(folder) / d) in skip)]
         for name in names:
             path = Path(folder) / name
             if (not name.startswith(".") and path.suffix.lower() in SUFFIXES
                     and path.is_file()):
                 found.append(path)
     return sorted(found)
+
+
+def _resolved(path: Path) -> str:
+    try:
+        return str(Path(path).resolve())
+    except OSError:
+        return str(Path(path).absolute())
 
 
 def read_file(path: Path, base: Path | None = None,
@@ -173,16 +200,40 @@ def parse_post(raw: str, doc_id: str, extra: dict[str, Any] | None = None,
     return Document(doc_id=doc_id, title=title, text=text, metadata=meta)
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON value as strict JSON can carry it: NaN/Infinity → None, unpaired surrogates
+    (``"\\ud800"`` escapes) → U+FFFD, inside lists and objects too."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    return value
+
+
 def document_from_record(record: dict[str, Any], where: str = "") -> Document:
     """A JSONL record ``{id, title, text | html, ...}`` → Document (other keys → metadata).
 
     The ``id`` (or ``doc_id``) is required: a generated one (say, the line number) would
-    change whenever lines move and silently break citations. ``where`` names the record."""
+    change whenever lines move and silently break citations. ``where`` names the record.
+    Values strict JSON cannot carry (NaN, unpaired surrogates) are made plain (`_plain`)."""
+    record = _plain(record)
     raw_id = record.get("id") if record.get("id") is not None else record.get("doc_id")
-    doc_id = str(raw_id).strip() if isinstance(raw_id, (str, int)) else ""
-    if not doc_id:
-        raise CorpusError(f"{where}: record has no 'id' (every JSONL record needs a stable, "
+    if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)):
+        kind = "no 'id'" if raw_id is None else f"an 'id' that is not a string or integer " \
+            f"({raw_id!r})"
+        raise CorpusError(f"{where}: record has {kind} (every JSONL record needs a stable, "
                           "unique id); skipped")
+    doc_id = str(raw_id).strip()
+    if not doc_id:
+        raise CorpusError(f"{where}: record has an empty 'id' (every JSONL record needs a "
+                          "stable, unique id); skipped")
     body = record.get("html") if record.get("html") is not None else record.get("text")
     if not isinstance(body, str) or not body.strip():
         raise CorpusError(f"{where or doc_id}: record has no 'text' or 'html' string")

@@ -17,32 +17,51 @@ _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M:%S
                  "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d", "%Y年%m月%d日")
 
 
-class _SafeNoAliasLoader(yaml.SafeLoader):
-    """Safe YAML without anchors/aliases: post metadata never needs them, and aliases let a
-    few lines expand into gigabytes ("billion laughs") once the values are turned into text."""
+class _NoAliases:
+    """No anchors/aliases: post metadata never needs them, and aliases let a few lines
+    expand into gigabytes ("billion laughs") once the values are turned into text."""
 
     def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+        if self.check_event(yaml.AliasEvent):  # type: ignore[attr-defined]
+            event = self.peek_event()  # type: ignore[attr-defined]
             raise yaml.composer.ComposerError(
                 None, None, "YAML aliases are not allowed in front matter", event.start_mark)
-        return super().compose_node(parent, index)
+        return super().compose_node(parent, index)  # type: ignore[misc]
+
+
+class _SafeNoAliasLoader(_NoAliases, yaml.SafeLoader):
+    """Safe YAML without aliases."""
+
+
+class _TextNoAliasLoader(_NoAliases, yaml.BaseLoader):
+    """Every scalar as text (no timestamps or numbers to convert), no aliases: the fallback
+    for front matter whose values YAML recognises but cannot convert (``date: 2022-02-30``)."""
+
+
+# a line of a key: value mapping; a block with none is not front matter (a Markdown post may
+# open with a horizontal rule, ``---``, and have another one further down)
+_KEY_LINE = re.compile(r"^[ \t]*[^\s:#][^:\n]{0,60}:(?:[ \t]|$)", re.M)
 
 
 def split_front_matter(raw: str, name: str = "") -> tuple[dict[str, Any], str]:
     """Return (front matter dict, body); posts without front matter give ({}, raw).
 
-    A leading blank line (Hexo) is allowed. Broken YAML (or YAML that is not a mapping) is
-    logged with the file ``name`` and the reason, and treated as absent so that the article
-    text is not lost.
+    A leading blank line (Hexo) is allowed. A value YAML cannot convert (an impossible date)
+    is read as text, so the other fields stay. Broken YAML is logged with the file ``name``
+    and the reason and treated as absent; a block between two ``---`` lines that is not a
+    key: value mapping at all (text after a horizontal rule) stays in the body. Either way no
+    article text is lost.
     """
     match = _FRONT.match(raw)
     if not match:
         return {}, raw
     where = f"{name}: " if name else ""
+    block = match.group(1)
     try:
-        data = yaml.load(match.group(1), Loader=_SafeNoAliasLoader)  # noqa: S506 - safe loader
+        data = _load(block)
     except yaml.YAMLError as exc:
+        if not _KEY_LINE.search(block):
+            return {}, raw
         reason = " ".join(str(exc).split())[:300]
         log.warning("%sunreadable front matter ignored (%s)", where, reason)
         data = {}
@@ -50,8 +69,17 @@ def split_front_matter(raw: str, name: str = "") -> tuple[dict[str, Any], str]:
         log.warning("%sfront matter nested too deeply, ignored", where)
         data = {}
     if data is not None and not isinstance(data, dict):
-        log.warning("%sfront matter is not a key: value mapping, ignored", where)
-    return (data if isinstance(data, dict) else {}), raw[match.end():]
+        log.warning("%sno key: value front matter; the text between the --- lines is kept "
+                    "as part of the article", where)
+        return {}, raw
+    return data or {}, raw[match.end():]
+
+
+def _load(block: str) -> Any:
+    try:
+        return yaml.load(block, Loader=_SafeNoAliasLoader)  # noqa: S506 - safe loader
+    except (ValueError, TypeError, OverflowError):  # a value it recognised but cannot convert
+        return yaml.load(block, Loader=_TextNoAliasLoader)  # noqa: S506 - text only
 
 
 def normalize_date(value: Any, where: str = "") -> str | None:

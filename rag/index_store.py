@@ -46,6 +46,10 @@ class IndexStore:
         """The live build folder; clear errors when missing or broken."""
         pointer = self.root / CURRENT
         if not pointer.is_file():
+            if self.root.exists() and not self.root.is_dir():
+                raise IndexNotFoundError(
+                    f"{self.root} is a file, not an index directory; give --index a folder "
+                    "(new or holding an index)")
             if self.root.is_dir() and any(self.root.iterdir()):
                 raise CorruptIndexError(
                     f"{self.root} is not a readable index (no {CURRENT} file); rebuild it with "
@@ -74,6 +78,9 @@ class IndexStore:
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Exclusive cross-process lock for writers."""
+        if self.root.exists() and not self.root.is_dir():
+            raise IndexNotFoundError(f"cannot build an index at {self.root}: it is a file; "
+                                     "give --index a folder (new or holding an index)")
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / ".lock", "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)

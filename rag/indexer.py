@@ -40,15 +40,16 @@ def default_index_dir(corpus: Path | str | None = None) -> Path:
     return cache_dir() / "indexes" / f"{slug}-{digest}"
 
 
-def fingerprint(sources: list[Path]) -> dict[str, Any]:
-    """Content hash of every corpus file, and of all of them together.
+def fingerprint(sources: list[Path], exclude: list[Path] | None = None) -> dict[str, Any]:
+    """Content hash of every corpus file, and of all of them together (``exclude``: folders
+    not read, see `corpus_files`).
 
     An unreadable file is recorded as such (it is skipped, with a warning, when the corpus
     is read), so that it is picked up once it becomes readable."""
     files: dict[str, str] = {}
     for source in sources:
         if source.exists():
-            for path in corpus_files(source, []):
+            for path in corpus_files(source, [], exclude or ()):
                 try:
                     digest = sha256_file(path)
                 except OSError as exc:
@@ -98,7 +99,7 @@ def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analy
     """The live build (``current`` if already loaded) if it matches the corpus and settings,
     else a new build committed atomically. Call with ``store.locked()`` held."""
     sources = [corpus] + ([store.added] if store.added.exists() else [])
-    prints = fingerprint(sources)
+    prints = fingerprint(sources, [store.root])  # an index dir inside the corpus is not read
     if current is None and store.exists():
         try:
             current = _load_same_backend(store, backend)
@@ -110,7 +111,7 @@ def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analy
                 and manifest.get("corpus", {}).get("fingerprint") == prints["fingerprint"]):
             return current
     documents = load_corpus([s for s in sources if s.exists()],
-                            config.corpus.max_document_bytes, progress)
+                            config.corpus.max_document_bytes, progress, exclude=[store.root])
     started = time.perf_counter()
     with store.new_build() as folder:  # sentence vectors are written into it as embedded
         data = IndexData.build(documents, encoder, analyzer, config, progress, backend, folder)

@@ -11,6 +11,7 @@ import numpy as np
 from rag.analyzer import Analyzer
 from rag.config import RetrievalConfig
 from rag.crosslingual import QueryTranslator, Translation
+from rag.errors import InvalidArgumentError
 from rag.fusion import reciprocal_rank_fusion, weighted_score_fusion
 from rag.index_data import IndexData
 from rag.textnorm import cjk_share
@@ -53,7 +54,8 @@ class Retriever:
             timings: dict[str, float] | None = None, need_vector: bool = False) -> Retrieval:
         mode = mode or self.config.mode
         if mode not in MODES:
-            raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+            raise InvalidArgumentError(
+                f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
         timings = timings if timings is not None else {}
         mask = self.chunk_mask(filters)
         allowed = None if mask is None else np.flatnonzero(mask)

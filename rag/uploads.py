@@ -133,6 +133,10 @@ def plan_uploads(paths: list[Path | str], added_dir: Path, doc_ids: set[str],
         except (OSError, RecursionError) as exc:
             report.errors.append(f"{path.name}：无法读取文件 / cannot read the file ({exc})")
             continue
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the others
+            report.errors.append(f"{path.name}：无法读取文件 / cannot read the file "
+                                 f"({type(exc).__name__}: {exc})")
+            continue
         if path.suffix.lower() == ".jsonl":
             clash = [d.doc_id for d in docs if d.doc_id in taken]
             if clash:

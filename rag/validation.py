@@ -82,6 +82,9 @@ def check_filters(filters: Filters | None) -> Filters | None:
         if isinstance(doc_ids, str) or not all(isinstance(d, str) for d in doc_ids):
             raise InvalidArgumentError(f"doc_ids must be a list of strings, not {doc_ids!r}")
         doc_ids = list(doc_ids)
+        if not doc_ids:  # "search none of them" is never meant; "all" is doc_ids=None
+            raise InvalidArgumentError("doc_ids is empty: give the doc_ids to search in, or "
+                                       "None (the default) to search every document")
     date_from = check_date(filters.date_from, "date_from")
     date_to = check_date(filters.date_to, "date_to")
     if date_from and date_to and date_from > date_to:

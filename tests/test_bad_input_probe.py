@@ -1,0 +1,181 @@
+"""Faults found by a fresh probe of the CLI and the API (2026-11-24); each test failed
+before its fix: a lost article, a crash, invalid JSON or a silently wrong answer."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from embeddings.cache import EmbeddingCache
+from rag import Assistant
+from rag.corpus import document_from_record, load_corpus, read_corpus
+from rag.errors import InvalidArgumentError, InvalidQuestionError
+from rag.frontmatter import split_front_matter
+from tests.fault_support import FakeEncoder, small_corpus, write_article
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(autouse=True)
+def fake_encoder(monkeypatch):
+    monkeypatch.setattr("rag.assistant.make_encoder", FakeEncoder)
+
+
+@pytest.fixture
+def built(tmp_path):
+    corpus = small_corpus(tmp_path / "corpus")
+    index = tmp_path / "index"
+    return Assistant.build(corpus, index), corpus, index
+
+
+# ------------------------------------------------------------------------- front matter
+@pytest.mark.parametrize("bad", ["date: 2022-02-30", "date: 2022-13-45",
+                                 "date: 2022-06-07 25:10:00", "views: !!int abc"])
+def test_a_value_yaml_cannot_convert_keeps_the_article_and_its_other_fields(tmp_path, bad,
+                                                                          caplog):
+    post = tmp_path / "c" / "post.md"
+    post.parent.mkdir()
+    post.write_text(f"---\ntitle: 梅园小学\ntags: [教育]\n{bad}\n---\n梅园小学的校长是赵六。\n",
+                    "utf-8")
+    (doc,) = load_corpus(post.parent)
+    assert doc.title == "梅园小学" and doc.metadata["tags"] == ["教育"]
+    assert "校长是赵六" in doc.text
+    assert "date" not in doc.metadata or doc.metadata["date"].startswith("2022-06-07")
+
+
+def test_text_between_two_horizontal_rules_is_kept():
+    raw = "---\n第一部分：云杉集团的总裁是罗七。\n---\n第二部分：总部在杭州。\n"
+    front, body = split_front_matter(raw)
+    assert front == {} and "云杉集团的总裁是罗七" in body and "第二部分" in body
+    # a real front matter still goes, and broken front matter still does not reach the text
+    assert split_front_matter("---\ntitle: 好\n---\n正文") == ({"title": "好"}, "正文")
+    assert split_front_matter("---\ntitle: a: b: c\n---\n正文") == ({}, "正文")
+
+
+def test_an_upload_with_a_bad_date_is_added_with_the_others(built, tmp_path):
+    assistant, _, _ = built
+    good = write_article(tmp_path / "up", "good.md", "星河科技", "星河科技的CEO是周八。")
+    bad = tmp_path / "up" / "baddate.md"
+    bad.write_text("---\ntitle: 梅园小学\ndate: 2022-02-30\n---\n梅园小学的校长是赵六。\n",
+                   "utf-8")
+    report = assistant.add_files([good, bad])
+    assert not report.errors and len(report.added) == 2
+    assert "赵六" in assistant.document("baddate").text
+    assert assistant.retrieve("梅园小学的校长", 1)[0].doc_id == "baddate"
+
+
+# ------------------------------------------------------------------------------- JSONL
+def test_jsonl_values_strict_json_cannot_carry_are_made_plain(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"id": "j1", "text": "星光影院有八个放映厅\\ud800。", "rating": NaN, '
+                      '"scores": [Infinity, 1.5]}\n', "utf-8")
+    (doc,) = load_corpus(corpus)
+    assert doc.metadata["rating"] is None and doc.metadata["scores"] == [None, 1.5]
+    assert "\ufffd" in doc.text and not any(0xD800 <= ord(c) <= 0xDFFF for c in doc.text)
+    json.dumps(doc.metadata, allow_nan=False)  # strict JSON
+
+
+@pytest.mark.parametrize(("rid", "needle"), [(1.5, "not a string or integer"),
+                                             (True, "not a string or integer"),
+                                             ("  ", "empty 'id'"), (None, "no 'id'")])
+def test_jsonl_ids_that_are_not_ids_say_why(rid, needle):
+    with pytest.raises(Exception, match=needle):
+        document_from_record({"id": rid, "text": "正文"}, "c.jsonl:1")
+
+
+def test_same_named_posts_both_load(tmp_path):
+    write_article(tmp_path, "dup.md", "甲", "甲公司的董事长是钱九。")
+    write_article(tmp_path, "dup.txt", "乙", "乙公司的董事长是孙十。")
+    report = read_corpus(tmp_path)
+    assert sorted(d.doc_id for d in report.documents) == ["dup", "dup.txt"]
+    assert any("this one is 'dup.txt'" in p for p in report.problems)
+
+
+# --------------------------------------------------------------------------- the index
+def test_an_index_inside_its_corpus_folder_is_not_read_as_articles(tmp_path):
+    corpus = small_corpus(tmp_path / "corpus")
+    index = corpus / "idx"
+    assistant = Assistant.build(corpus, index)
+    assert sorted(d.doc_id for d in assistant.documents()) == ["mars", "moon", "sea"]
+    (corpus / "moon.md").unlink()
+    again = Assistant.load(index)
+    assert sorted(d.doc_id for d in again.documents()) == ["mars", "sea"]
+    build = again.store.current().name
+    assert Assistant.load(index).store.current().name == build  # no rebuild on every open
+
+
+@pytest.mark.parametrize("how", ["emptied", "removed"])
+def test_a_corpus_gone_or_emptied_keeps_the_last_index_with_a_warning(built, caplog, how):
+    assistant, corpus, index = built
+    for f in corpus.iterdir():
+        f.unlink()
+    if how == "removed":
+        corpus.rmdir()
+    with caplog.at_level(logging.WARNING):
+        again = Assistant.load(index)
+    assert len(again.documents()) == 3
+    assert any("answering from the index built" in r.getMessage() for r in caplog.records)
+
+
+def test_an_unreadable_embedding_cache_is_set_aside_not_fatal(tmp_path, caplog):
+    path = tmp_path / "m-4.sqlite"
+    path.write_bytes(np.random.default_rng(0).bytes(20_000))
+    with caplog.at_level(logging.WARNING):
+        cache = EmbeddingCache(path, 4)
+    cache.put_many(["a"], np.ones((1, 4)))
+    assert list(cache.get_many(["a"])) == ["a"] and len(cache) == 1
+    assert [p.name for p in tmp_path.glob("m-4.sqlite.corrupt-*")]
+    assert any("moved to" in r.getMessage() for r in caplog.records)
+
+
+# ---------------------------------------------------------------------------- questions
+def test_bytes_that_are_not_utf8_are_a_clear_error(built):
+    assistant, _, _ = built
+    with pytest.raises(InvalidQuestionError, match="UTF-8"):
+        assistant.answer("\udcff星河科技")
+    with pytest.raises(InvalidQuestionError, match="UTF-8"):
+        assistant.retrieve("\ud800星河科技")
+
+
+def test_control_characters_in_a_question_do_not_change_the_answer(built):
+    assistant, _, _ = built
+    clean = assistant.retrieve("火星医院的院长是谁？", 3)
+    noisy = assistant.retrieve("火星医院\x00的院长\x07是谁？", 3)
+    assert [(h.doc_id, h.score) for h in noisy] == [(h.doc_id, h.score) for h in clean]
+    assert clean and clean[0].doc_id == "mars"
+
+
+def test_empty_doc_ids_and_unknown_modes_are_argument_errors(built):
+    assistant, _, _ = built
+    with pytest.raises(InvalidArgumentError, match="doc_ids is empty"):
+        assistant.retrieve("火星医院", 3, doc_ids=[])
+    with pytest.raises(InvalidArgumentError, match="unknown retrieval mode"):
+        assistant.retrieve("火星医院", mode="bogus")
+
+
+def _cli(capsys, *argv: str) -> tuple[int, str, str]:
+    from rag.cli import main
+
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_json_errors_are_json_and_bad_bytes_exit_2(built, capsys):
+    _, _, index = built
+    code, out, err = _cli(capsys, "ask", "\udcff星河科技", "--index", str(index), "--json")
+    assert code == 2 and "UTF-8" in err
+    assert json.loads(out)["type"] == "InvalidQuestionError"
+
+
+def test_cli_index_that_is_a_file_says_so(tmp_path, capsys):
+    target = tmp_path / "not-a-dir"
+    target.write_text("x")
+    code, _, err = _cli(capsys, "ask", "火星医院", "--index", str(target))
+    assert code == 2 and "is a file" in err
+    code, _, err = _cli(capsys, "index", "--index", str(target), "--corpus",
+                        str(small_corpus(tmp_path / "c")))
+    assert code == 2 and "is a file" in err and target.read_text() == "x"
