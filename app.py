@@ -76,8 +76,12 @@ def open_assistant(index: Path | None, corpus: Path | None, model: str | None = 
         print(f"正在加载索引 Loading index {index_dir} …", flush=True)
         assistant = Assistant.load(index_dir, model=model, uri=uri)
     else:
-        print(f"⏳ 正在构建索引 Building the index in {index_dir} "
-              "(first run: embedding the articles may take a minute) …", flush=True)
+        if IndexStore(index_dir).exists():
+            print(f"正在打开索引 Opening the index in {index_dir} (re-indexing only changed "
+                  "articles) …", flush=True)
+        else:
+            print(f"⏳ 正在构建索引 Building the index in {index_dir} "
+                  "(first run: embedding the articles may take a minute) …", flush=True)
         assistant = Assistant.build(corpus=corpus, index_dir=index_dir, model=model,
                                     progress=True, backend=backend, uri=uri)
     if assistant.config.answer.reader:

@@ -389,7 +389,8 @@ class Assistant:
                    metadata=dict(doc.metadata))
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# control characters (NUL…) and invisible format characters (zero-width space, BOM…)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2060-\u2064\ufeff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 

@@ -138,6 +138,12 @@ def plan_uploads(paths: list[Path | str], added_dir: Path, doc_ids: set[str],
                                  f"({type(exc).__name__}: {exc})")
             continue
         if path.suffix.lower() == ".jsonl":
+            ids = [d.doc_id for d in docs]
+            repeated = sorted({i for i in ids if ids.count(i) > 1})
+            if repeated:  # a later record would silently lose to the first one
+                report.errors.append(f"{path.name}：doc_id {repeated[0]!r} 在文件中重复 / is used "
+                                     "by more than one record; give each record its own id")
+                continue
             clash = [d.doc_id for d in docs if d.doc_id in taken]
             if clash:
                 report.errors.append(f"{path.name}：doc_id {clash[0]!r} 已存在 / already exists; "

@@ -179,3 +179,37 @@ def test_cli_index_that_is_a_file_says_so(tmp_path, capsys):
     code, _, err = _cli(capsys, "index", "--index", str(target), "--corpus",
                         str(small_corpus(tmp_path / "c")))
     assert code == 2 and "is a file" in err and target.read_text() == "x"
+
+
+# ------------------------------------------------------------ found by the web probe
+def test_a_jsonl_upload_repeating_an_id_is_refused_not_half_added(built, tmp_path):
+    assistant, _, _ = built
+    upload = tmp_path / "dup.jsonl"
+    upload.write_text('{"id": "j1", "text": "火山公司的老板是吴一。"}\n'
+                      '{"id": "j1", "text": "重复的记录。"}\n', "utf-8")
+    before = len(assistant.documents())
+    report = assistant.add_files([upload])
+    assert report.added == [] and "'j1'" in report.errors[0] and "more than one" in \
+        report.errors[0]
+    assert len(assistant.documents()) == before
+
+
+@pytest.mark.parametrize("question", [12345, ["a", "b"], {"x": 1}, None,
+                                      "\u3000\u200b\u200b"])
+def test_the_web_answer_takes_any_value_without_a_traceback(built, question):
+    from rag.web.ui import run_answer
+
+    assistant, _, _ = built
+    answer, error = run_answer(assistant, question)
+    assert answer is None and "Please type a question" in error
+
+
+def test_a_short_answer_never_runs_into_the_next_sentence():
+    from rag.reader.decode import trim_answer
+
+    text = "星河科技的CEO是周八。星河科技成立于2015年，总部位于深圳。"
+    a, b = trim_answer(text, text.index("周八"), len(text))
+    assert text[a:b] == "周八"
+    a, b = trim_answer(text, text.index("2015"), text.index("深圳"))  # inside one sentence
+    assert text[a:b] == "2015年，总部位于"
+    assert trim_answer("。", 0, 1) == (0, 1)  # nothing left: unchanged

@@ -13,6 +13,7 @@ from rag.config import AnswerConfig
 from rag.highlight import question_type
 from rag.index_data import IndexData
 from rag.reader.calibration import Calibration, SpanFeatures, overlap, question_grams
+from rag.reader.decode import trim_answer
 from rag.reader.inference import Reader, ReadSpan
 from rag.retriever import Retrieval, Retriever
 from rag.types import Snippet
@@ -151,7 +152,8 @@ class ReaderAnswerer:
         chunk_idx, _ = chunks[span.passage]
         doc = int(self.data.chunk_doc[chunk_idx])
         offset = bounds[span.passage][0]
-        a, b = offset + span.start, offset + span.end
+        a, b = trim_answer(self.data.documents[doc].text, offset + span.start,
+                           offset + span.end)
         start, end = self._sentence_span(chunk_idx, doc, a, b)
         text = self.data.documents[doc].text[start:end]
         features = SpanFeatures(span.margin, span.passage, overlap(question_grams, text))

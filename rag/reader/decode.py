@@ -37,3 +37,24 @@ def best_span(
     i, j = divmod(flat, idx.size)
     null = float(start_logits[0] + end_logits[0])
     return SpanScore(int(idx[i]), int(idx[j]), float(pair[i, j]), null)
+
+
+_SENTENCE_END = "。！？!?；;\n"
+_EDGE = " \t\r\n\u3000，,、。．.；;：:！!？?"
+
+
+def trim_answer(text: str, start: int, end: int) -> tuple[int, int]:
+    """``text[start:end]`` as a short answer: cut at the first sentence end inside it (a short
+    answer never runs into the next sentence: 「周八。星河科技成立于」 → 「周八」) and without
+    punctuation or spaces at either edge; unchanged if nothing would be left."""
+    cut = end
+    for i in range(start + 1, end):
+        if text[i] in _SENTENCE_END:
+            cut = i
+            break
+    a, b = start, cut
+    while a < b and text[a] in _EDGE:
+        a += 1
+    while b > a and text[b - 1] in _EDGE:
+        b -= 1
+    return (a, b) if b > a else (start, end)

@@ -125,7 +125,7 @@ def run_answer(
     date_to: str | None = None,
 ) -> tuple[Any | None, str]:
     """Call ``assistant.answer``; returns (Answer, "") or (None, friendly error message)."""
-    if not (question or "").strip():
+    if not isinstance(question, str) or not question.strip():  # API callers send anything
         return None, "请输入一个问题。Please type a question."
     try:
         filters = _filters(source, date_from, date_to)
