@@ -29,3 +29,23 @@ def assistant(tmp_path_factory: pytest.TempPathFactory):
     from rag import Assistant
 
     return Assistant.build(BUNDLED, tmp_path_factory.mktemp("index") / "bundled")
+
+
+@pytest.fixture
+def fake_encoder(monkeypatch):
+    """The assistant embeds with ``FakeEncoder`` (fault modules use it for every test)."""
+    from tests.fault_support import FakeEncoder
+
+    monkeypatch.setattr("rag.assistant.make_encoder", FakeEncoder)
+
+
+@pytest.fixture
+def built(tmp_path, fake_encoder):
+    """(assistant, corpus folder, index folder) over fault_support's ``small_corpus``, embedded
+    by ``FakeEncoder``."""
+    from rag import Assistant
+    from tests.fault_support import small_corpus
+
+    corpus = small_corpus(tmp_path / "corpus")
+    index = tmp_path / "index"
+    return Assistant.build(corpus, index), corpus, index

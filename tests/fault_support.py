@@ -88,3 +88,4 @@ def small_corpus(folder: Path) -> Path:
     write_article(folder, "sea.md", "海底诊所",
                   "海底诊所专治潜水病，所长王五曾是海军军医。诊所位于三亚。")
     return folder
+

@@ -14,21 +14,9 @@ from rag import Assistant
 from rag.corpus import document_from_record, load_corpus, read_corpus
 from rag.errors import InvalidArgumentError, InvalidQuestionError
 from rag.frontmatter import split_front_matter
-from tests.fault_support import FakeEncoder, small_corpus, write_article
+from tests.fault_support import small_corpus, write_article
 
-pytestmark = pytest.mark.unit
-
-
-@pytest.fixture(autouse=True)
-def fake_encoder(monkeypatch):
-    monkeypatch.setattr("rag.assistant.make_encoder", FakeEncoder)
-
-
-@pytest.fixture
-def built(tmp_path):
-    corpus = small_corpus(tmp_path / "corpus")
-    index = tmp_path / "index"
-    return Assistant.build(corpus, index), corpus, index
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("fake_encoder")]
 
 
 # ------------------------------------------------------------------------- front matter

@@ -24,22 +24,10 @@ from rag import Assistant, Config, CorruptIndexError, IndexNotFoundError, RagErr
 from rag.errors import IndexFormatError, InvalidArgumentError
 from rag.index_data import IndexData
 from rag.index_store import IndexStore
-from tests.fault_support import FakeEncoder, small_corpus, write_article
+from tests.fault_support import small_corpus, write_article
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fake_encoder")]
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(autouse=True)
-def fake_encoder(monkeypatch):
-    monkeypatch.setattr("rag.assistant.make_encoder", FakeEncoder)
-
-
-@pytest.fixture
-def built(tmp_path):
-    corpus = small_corpus(tmp_path / "corpus")
-    index = tmp_path / "index"
-    return Assistant.build(corpus, index), corpus, index
 
 
 # ------------------------------------------------------------------------- nasty corpus

@@ -152,9 +152,11 @@ class ReaderAnswerer:
         chunk_idx, _ = chunks[span.passage]
         doc = int(self.data.chunk_doc[chunk_idx])
         offset = bounds[span.passage][0]
-        a, b = trim_answer(self.data.documents[doc].text, offset + span.start,
-                           offset + span.end)
-        start, end = self._sentence_span(chunk_idx, doc, a, b)
+        raw_a, raw_b = offset + span.start, offset + span.end
+        # the snippet: the sentence(s) of the span as read; the short answer: the span cut at
+        # its first sentence end (`trim_answer`), so it stays inside the snippet
+        start, end = self._sentence_span(chunk_idx, doc, raw_a, raw_b)
+        a, b = trim_answer(self.data.documents[doc].text, raw_a, raw_b)
         text = self.data.documents[doc].text[start:end]
         features = SpanFeatures(span.margin, span.passage, overlap(question_grams, text))
         return SpanCandidate(chunk_idx, span.passage, doc, a, b, span.margin, (start, end),
