@@ -91,7 +91,8 @@ class ReaderAnswerer:
         return question
 
     def run(self, question: str, retrieval: Retrieval, k: int) -> Extraction:
-        """``question`` as the reader reads it (a non-Chinese question's translation)."""
+        """``question`` as searched (a non-Chinese question's translation); what the reader
+        reads of it is `reader_question`'s choice."""
         qtype = question_type(question)
         cands = self.candidates(question, retrieval)
         if not cands:
