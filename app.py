@@ -71,12 +71,13 @@ def open_assistant(index: Path | None, corpus: Path | None, model: str | None = 
     named = index is not None or (corpus is None and bool(os.environ.get("RAG_INDEX_DIR")))
     index_dir = index if index is not None else default_index_dir(corpus)
     started = time.perf_counter()
+    exists = IndexStore(index_dir).exists()
     # a named index must exist: a mistyped path is an error, not a new bundled-corpus index
-    if corpus is None and (named or IndexStore(index_dir).exists()):
+    if corpus is None and (named or exists):
         print(f"正在加载索引 Loading index {index_dir} …", flush=True)
         assistant = Assistant.load(index_dir, model=model, uri=uri)
     else:
-        if IndexStore(index_dir).exists():
+        if exists:
             print(f"正在打开索引 Opening the index in {index_dir} (re-indexing only changed "
                   "articles) …", flush=True)
         else:

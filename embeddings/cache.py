@@ -15,6 +15,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+
 class EmbeddingCache:
     """Vectors already computed for a model, so that re-indexing embeds only new text."""
 

@@ -34,6 +34,7 @@ from rag.indexer import backend_spec, default_index_dir, fingerprint, stored_spe
 from rag.reader.answerer import ReaderAnswerer
 from rag.reader.inference import Reader
 from rag.retriever import Retriever
+from rag.textnorm import SURROGATE
 from rag.types import Answer, Chunk, Document, Filters, Hit
 from rag.uploads import plan_uploads, stage, unstage
 from rag.validation import check_filters, check_history, check_k, is_junk_question
@@ -391,16 +392,15 @@ class Assistant:
 
 # control characters (NUL…) and invisible format characters (zero-width space, BOM…)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2060-\u2064\ufeff]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def check_question(question: str) -> str:
     """The stripped question with control characters (NUL…) made spaces; empty, over-long
     or not-text questions (unpaired surrogates: bytes that were not UTF-8) are a clear
     error."""
-    if not isinstance(question, str) or not question.strip():
+    if not isinstance(question, str):
         raise InvalidQuestionError("请输入问题。Please type a question.")
-    if _SURROGATE.search(question):
+    if SURROGATE.search(question):
         raise InvalidQuestionError(
             "问题含有无法识别的字符（不是有效的 UTF-8 文本）。The question holds bytes that are "
             "not valid UTF-8 text; check the terminal's or the client's encoding.")

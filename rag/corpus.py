@@ -16,6 +16,7 @@ from typing import Any
 from rag.encoding import decode_bytes
 from rag.errors import CorpusError
 from rag.frontmatter import as_list, normalize_date, split_front_matter
+from rag.textnorm import SURROGATE
 from rag.types import Document
 
 log = logging.getLogger(__name__)
@@ -200,16 +201,13 @@ def parse_post(raw: str, doc_id: str, extra: dict[str, Any] | None = None,
     return Document(doc_id=doc_id, title=title, text=text, metadata=meta)
 
 
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-
-
 def _plain(value: Any) -> Any:
     """A JSON value as strict JSON can carry it: NaN/Infinity → None, unpaired surrogates
     (``"\\ud800"`` escapes) → U+FFFD, inside lists and objects too."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
+        return SURROGATE.sub("\ufffd", value)
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):

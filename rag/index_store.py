@@ -39,6 +39,14 @@ class IndexStore:
         """Files added through ``Assistant.add_files``; part of the corpus of this index."""
         return self.root / "added"
 
+    def _not_a_file(self) -> None:
+        """A clear error when the index path names a file (not a folder, new or holding an
+        index)."""
+        if self.root.exists() and not self.root.is_dir():
+            raise IndexNotFoundError(
+                f"{self.root} is a file, not an index directory; give --index a folder "
+                "(new or holding an index)")
+
     def exists(self) -> bool:
         return (self.root / CURRENT).is_file()
 
@@ -46,10 +54,7 @@ class IndexStore:
         """The live build folder; clear errors when missing or broken."""
         pointer = self.root / CURRENT
         if not pointer.is_file():
-            if self.root.exists() and not self.root.is_dir():
-                raise IndexNotFoundError(
-                    f"{self.root} is a file, not an index directory; give --index a folder "
-                    "(new or holding an index)")
+            self._not_a_file()
             if self.root.is_dir() and any(self.root.iterdir()):
                 raise CorruptIndexError(
                     f"{self.root} is not a readable index (no {CURRENT} file); rebuild it with "
@@ -78,9 +83,7 @@ class IndexStore:
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Exclusive cross-process lock for writers."""
-        if self.root.exists() and not self.root.is_dir():
-            raise IndexNotFoundError(f"cannot build an index at {self.root}: it is a file; "
-                                     "give --index a folder (new or holding an index)")
+        self._not_a_file()
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / ".lock", "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)

@@ -69,3 +69,8 @@ def char_bigrams(text: str) -> set[str]:
     overlap (both answerers and the reader's calibration use it)."""
     runs = re.split(r"[^\w]+", _QUESTION_WORDS.sub(" ", to_simplified(fold(text))))
     return {run[i:i + 2] for run in runs for i in range(len(run) - 1)}
+
+
+# UTF-16 surrogates: never in text decoded from valid UTF-8; a lone one comes from bytes that
+# were not UTF-8 (``surrogateescape``) or from a ``"\ud800"`` JSON escape
+SURROGATE = re.compile(r"[\ud800-\udfff]")

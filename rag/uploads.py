@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,7 +140,7 @@ def plan_uploads(paths: list[Path | str], added_dir: Path, doc_ids: set[str],
             continue
         if path.suffix.lower() == ".jsonl":
             ids = [d.doc_id for d in docs]
-            repeated = sorted({i for i in ids if ids.count(i) > 1})
+            repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
             if repeated:  # a later record would silently lose to the first one
                 report.errors.append(f"{path.name}：doc_id {repeated[0]!r} 在文件中重复 / is used "
                                      "by more than one record; give each record its own id")
@@ -150,7 +151,6 @@ def plan_uploads(paths: list[Path | str], added_dir: Path, doc_ids: set[str],
                                      "give the record another id")
                 continue
             target = _free_name(added_dir, path.stem, path.suffix, taken, check_ids=False)
-            ids = [d.doc_id for d in docs]
         else:
             target = _free_name(added_dir, path.stem, path.suffix, taken, check_ids=True)
             ids = [target.stem]
