@@ -37,7 +37,7 @@ import numpy as np
 
 from eval.metrics import answer_hit
 from rag.config import AnswerConfig
-from rag.reader.calibration import FEATURES, Calibration, SpanFeatures
+from rag.reader.calibration import FEATURES, Calibration
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO.parent / "shared" / "bench"
@@ -126,14 +126,17 @@ def bundled_questions() -> list[tuple[str, str, str, list[str], bool]]:
 
 
 def read_all(assistant, questions, chunks: int = MAX_CHUNKS,
-             reads_foreign: str | None = None) -> list[Read]:
+             reads_foreign: str | None = None, candidates: str | None = None) -> list[Read]:
     """Every question through retrieval and the reader; every span's features kept
-    (``reads_foreign``: the reader's ``reader_reads_foreign`` for this run)."""
+    (``reads_foreign``, ``candidates``: the reader's ``reader_reads_foreign`` and
+    ``reader_candidates`` for this run)."""
     from tqdm import tqdm
 
     answerer = assistant._answerer_for(True)
     if reads_foreign:
         answerer.config.reader_reads_foreign = reads_foreign
+    if candidates:
+        answerer.config.reader_candidates = candidates
     reads = []
     for qid, group, question, answers, answerable in tqdm(questions, unit="q"):
         retrieval = assistant._retriever.run(question)
@@ -148,9 +151,18 @@ def read_all(assistant, questions, chunks: int = MAX_CHUNKS,
 
 
 def _limit(reads: list[Read], n_chunks: int) -> list[Read]:
-    rank = FEATURES.index("rank")
-    return [Read(r.qid, r.group, r.answerable, [s for s in r.spans if s[0][rank] < n_chunks])
-            for r in reads]
+    """The spans of the first ``n_chunks`` chunks read, with the similarity gap measured
+    among those (as the answerer does when it reads that many)."""
+    rank, sim, gap = (FEATURES.index(f) for f in ("rank", "similarity", "similarity_gap"))
+    out = []
+    for r in reads:
+        spans = [(list(f), h) for f, h in r.spans if f[rank] < n_chunks]
+        if spans and len(spans[0][0]) > gap:
+            top = max(f[sim] for f, _ in spans)
+            for f, _ in spans:
+                f[gap] = f[sim] - top
+        out.append(Read(r.qid, r.group, r.answerable, spans))
+    return out
 
 
 def train(reads: list[Read]) -> Calibration:
@@ -172,7 +184,7 @@ def outcome(read: Read, cal: Calibration) -> tuple[float, bool]:
     """(probability of the best span, whether its sentence answers)."""
     if not read.spans:
         return 0.0, False
-    probs = [cal.probability(SpanFeatures(f[0], int(f[1]), f[2])) for f, _ in read.spans]
+    probs = [cal.probability_of(f) for f, _ in read.spans]
     best = int(np.argmax(probs))
     return probs[best], read.spans[best][1]
 
@@ -271,9 +283,13 @@ def fit(reads: list[Read], max_chunks: int = MAX_CHUNKS) -> dict:
 
     best = max(mean_hit(v) for v in by_n.values())
     chosen = min(n for n, v in by_n.items() if mean_hit(v) >= best - 0.01)
-    return {"reader_chunks": chosen, **by_n[chosen], "features": list(FEATURES),
+    return {"reader_chunks": chosen, **by_n[chosen],
             "by_reader_chunks": {str(n): {"mean_hit@1": round(mean_hit(v), 4),
                                           **v["in_sample"]} for n, v in by_n.items()}}
+
+
+def _first_features(reads: list[Read], n: int) -> list[Read]:
+    return [Read(r.qid, r.group, r.answerable, [(f[:n], h) for f, h in r.spans]) for r in reads]
 
 
 def _cached_reads(path: Path, fresh: bool, make) -> list[Read]:
@@ -294,6 +310,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reads-foreign", choices=("translation", "original", "both"),
                    default=AnswerConfig().reader_reads_foreign,
                    help="what the reader reads for a non-Chinese question (reader_reads_foreign)")
+    p.add_argument("--candidates", choices=("window", "sentence"),
+                   default=AnswerConfig().reader_candidates,
+                   help="the spans ranked: each window's best or each sentence's "
+                        "(reader_candidates)")
+    p.add_argument("--features", type=int, default=len(FEATURES),
+                   help=f"fit on the first N features of {', '.join(FEATURES)}")
     args = p.parse_args(argv)
     from eval.workspace import eval_cache
     from rag.reader.inference import weights_sha256
@@ -303,23 +325,25 @@ def main(argv: list[str] | None = None) -> int:
     docs, questions = build_drcd(args.bench)
     if args.limit and args.limit < len(questions):
         questions = [questions[i * len(questions) // args.limit] for i in range(args.limit)]
-    reads_foreign = args.reads_foreign
-    tag = f"{sha[:12]}-{len(questions)}-{reads_foreign}"
+    reads_foreign, how = args.reads_foreign, args.candidates
+    tag = f"{sha[:12]}-{reads_foreign}-{how}-v{len(FEATURES)}"
 
-    reads = (_cached_reads(cache / f"drcd-{tag}.json", args.fresh,
+    reads = (_cached_reads(cache / f"drcd-{len(questions)}-{tag}.json", args.fresh,
                            lambda: read_all(drcd_assistant(docs), questions,
-                                            reads_foreign=reads_foreign))
-             + _cached_reads(cache / f"news-{sha[:12]}-{len(bundled_questions())}-"
-                             f"{reads_foreign}.json",
+                                            reads_foreign=reads_foreign, candidates=how))
+             + _cached_reads(cache / f"news-{len(bundled_questions())}-{tag}.json",
                              args.fresh, lambda: read_all(news_assistant(), bundled_questions(),
-                                                          reads_foreign=reads_foreign)))
-    report = fit(reads)
+                                                          reads_foreign=reads_foreign,
+                                                          candidates=how)))
+    report = fit(_first_features(reads, args.features))
+    report["features"] = list(FEATURES[:args.features])
     report["weights_sha256"] = sha
     report["reader_reads_foreign"] = reads_foreign
+    report["reader_candidates"] = how
     print(json.dumps(report, indent=1, ensure_ascii=False))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", "utf-8")
     print(f"wrote {args.out}; put reader_chunks, reader_weights, reader_bias, "
-          "reader_min_probability, reader_min_probability_foreign and reader_reads_foreign in "
-          "rag/config.py AnswerConfig")
+          "reader_min_probability, reader_min_probability_foreign, reader_reads_foreign and "
+          "reader_candidates in rag/config.py AnswerConfig")
     return 0

@@ -33,6 +33,7 @@ class Retrieval:
     dense_scores: dict[int, float] = field(default_factory=dict)
     question: str = ""
     translation: Translation | None = None
+    source_vector: np.ndarray | None = None  # a translated query's own vector (as asked)
 
 
 class Retriever:
@@ -64,13 +65,14 @@ class Retriever:
         translation = self.translate(query)
         asked = translation.text if translation else query
         tokens = self.analyzer.tokens(asked)
-        vector = None
+        vector = source_vector = None
         dense: dict[int, float] = {}
         original: dict[int, float] = {}  # the untranslated query's own dense ranking
         if mode != "keyword" or need_vector:
             texts = [asked, query] if translation else [asked]
             vectors = self.encoder.encode_queries(texts)
             vector = vectors[0]
+            source_vector = vectors[1] if translation else None
             timings["encode"] = time.perf_counter() - tick
         if mode != "keyword" and (allowed is None or len(allowed)):
             tick = time.perf_counter()
@@ -100,7 +102,7 @@ class Retriever:
                 [list(dense), list(keyword), list(original)], self.config.rrf_k,
                 [2 * w, 2 * (1 - w) * keyword_weight, 2 * w])
         timings["fusion"] = time.perf_counter() - tick
-        return Retrieval(fused, vector, tokens, dense, asked, translation)
+        return Retrieval(fused, vector, tokens, dense, asked, translation, source_vector)
 
     def keyword_weight(self, query: str) -> float:
         """BM25's weight in hybrid fusion: 1 for Chinese questions, ``foreign_keyword_weight``

@@ -22,6 +22,17 @@ def test_probability_follows_the_weights():
         SpanFeatures(20.0, 0, 0.5))  # margins are clipped
 
 
+def test_sentence_similarity_features_count_only_with_their_weights():
+    near = SpanFeatures(2.0, 0, 0.5, similarity=0.9, similarity_gap=0.0)
+    far = SpanFeatures(2.0, 0, 0.5, similarity=0.7, similarity_gap=-0.2)
+    three = Calibration((0.5, -0.5, 2.0), -1.0)  # a calibration fitted on three features
+    assert three.probability(near) == three.probability(far) == three.probability_of(
+        [2.0, 0, 0.5, 0.0, 0.0])
+    five = Calibration((0.5, -0.5, 2.0, 1.0, 4.0), -1.0)
+    assert five.probability(near) > five.probability(far)
+    assert five.probability_of(near.vector()) == five.probability(near)
+
+
 def test_overlap_is_script_insensitive_and_ignores_question_words():
     grams = char_bigrams("安唐保是為哪類患者設計的？")
     assert "哪类" not in grams and "安唐" in grams

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.reader.decode import best_span
+from rag.reader.decode import best_span, best_spans
 from rag.reader.inference import DEFAULT_READER_DIR
 from rag.reader.model import WEIGHTS_FILE, ReaderSettings
 
@@ -101,6 +101,39 @@ def test_best_span_respects_context_and_length():
     short = best_span(start, end, context, max_answer_tokens=1)
     assert short.start_token == short.end_token
     assert best_span(start, end, np.zeros(6, bool), 30) is None
+
+
+def test_best_spans_gives_the_best_span_starting_in_each_group():
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        start, end = rng.normal(size=12), rng.normal(size=12)
+        context = np.array([False] * 3 + [True] * 8 + [False])
+        groups = np.array([-1] * 3 + [0, 0, 0, 1, 1, 2, 2, 2] + [-1])
+        spans = best_spans(start, end, context, 4, groups)
+        assert [sp.score for sp in spans] == sorted((sp.score for sp in spans), reverse=True)
+        assert sorted(groups[sp.start_token] for sp in spans) == [0, 1, 2]
+        for sp in spans:  # no better span starts in the same group
+            assert 0 <= sp.end_token - sp.start_token < 4 and context[sp.end_token]
+            rivals = [start[i] + end[j] for i in range(12) for j in range(i, min(i + 4, 12))
+                      if context[i] and context[j] and groups[i] == groups[sp.start_token]]
+            assert sp.score == pytest.approx(max(rivals))
+        whole = best_span(start, end, context, 4)
+        assert (spans[0].start_token, spans[0].end_token) == (whole.start_token,
+                                                              whole.end_token)
+        assert best_spans(start, end, context, 4) == [whole]
+
+
+def test_reader_reads_the_best_span_of_every_sentence(reader):
+    starts = [0] + [m.end() for m in re.finditer("。", PASSAGE)][:-1]
+    q = "安唐保是为哪类患者设计的？"
+    per_sentence = reader.read(q, [PASSAGE], [starts])
+    best = reader.read(q, [PASSAGE])[0]
+    assert len(per_sentence) == len(starts)  # one window, one span per sentence
+    assert sorted(int(np.searchsorted(starts, s.start, side="right")) for s in per_sentence) \
+        == list(range(1, len(starts) + 1))
+    top = per_sentence[0]
+    assert (top.start, top.end) == (best.start, best.end)
+    assert top.margin == pytest.approx(best.margin, abs=1e-4)
 
 
 def test_reader_finds_the_answer_in_a_passage(reader):
@@ -195,7 +228,8 @@ def test_reader_reads_a_foreign_question_as_configured(assistant, monkeypatch):
     answerer = assistant._answerer_for(True)
     read = answerer.reader.read
     seen: list[str] = []
-    monkeypatch.setattr(answerer.reader, "read", lambda q, p: seen.append(q) or read(q, p))
+    monkeypatch.setattr(answerer.reader, "read",
+                        lambda q, p, *rest: seen.append(q) or read(q, p, *rest))
     english = "Who is the CEO of Huiyi Tianxia?"
     for how in ("translation", "original", "both"):
         monkeypatch.setattr(answerer.config, "reader_reads_foreign", how)
@@ -209,3 +243,34 @@ def test_reader_reads_a_foreign_question_as_configured(assistant, monkeypatch):
     monkeypatch.setattr(answerer.config, "reader_reads_foreign", "french")
     with pytest.raises(ValueError, match="reader_reads_foreign"):
         assistant.answer(english)
+
+
+def test_sentence_candidates_rank_every_sentence_read(assistant, monkeypatch):
+    """reader_candidates="sentence": a span per sentence read, each scored with the
+    question's cosine to its sentence; "window" keeps one per window."""
+    answerer = assistant._answerer_for(True)
+    data = assistant._data
+    q = "安唐保是为哪类患者设计的？"
+    retrieval = assistant._retriever.run(q, need_vector=True)
+    monkeypatch.setattr(answerer.config, "reader_candidates", "window")
+    per_window = answerer.candidates(q, retrieval)
+    monkeypatch.setattr(answerer.config, "reader_candidates", "sentence")
+    per_sentence = answerer.candidates(q, retrieval)
+    assert len(per_sentence) > len(per_window)
+    spans = {(c.doc, c.start, c.end): c.margin for c in per_sentence}
+    for cand in per_window:  # each window's best span is also its sentence's best
+        assert spans[cand.doc, cand.start, cand.end] == pytest.approx(cand.margin, abs=1e-4)
+    for cand in per_sentence:
+        lo, hi = (int(x) for x in data.chunk_sents[cand.chunk])
+        inside = [i for i in range(lo, hi) if data.sent_bounds[i][0] < cand.sentence[1]
+                  and cand.sentence[0] < data.sent_bounds[i][1]]
+        cosine = float(np.max(data.sentence_vectors[inside] @ retrieval.query_vector))
+        assert cand.features.similarity == pytest.approx(cosine, abs=1e-5)
+    top = max(c.features.similarity for c in per_sentence)
+    assert all(c.features.similarity_gap == pytest.approx(c.features.similarity - top)
+               for c in per_sentence)
+    assert max(c.features.similarity_gap for c in per_sentence) == 0.0
+    assert "糖尿病" in assistant.answer(q).short_answer
+    monkeypatch.setattr(answerer.config, "reader_candidates", "paragraph")
+    with pytest.raises(ValueError, match="reader_candidates"):
+        assistant.answer(q)

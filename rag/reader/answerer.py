@@ -4,7 +4,7 @@ sentence answers (rag/reader/calibration.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -31,7 +31,7 @@ class SpanCandidate:
     margin: float
     sentence: tuple[int, int]  # document offsets of the snippet around it
     features: SpanFeatures
-    score: float  # calibrated probability that the sentence answers
+    score: float  # calibrated probability that the sentence answers (set by candidates)
 
 
 class ReaderAnswerer:
@@ -68,11 +68,39 @@ class ReaderAnswerer:
         bounds = [self.focus(i, words, retrieval) for i, _ in chunks]
         passages = [self.data.documents[int(self.data.chunk_doc[i])].text[a:b]
                     for (i, _), (a, b) in zip(chunks, bounds)]
-        calibration = self.calibration
-        cands = [self._place(s, chunks, bounds, grams, calibration)
-                 for s in self.reader.read(self.reader_question(question, retrieval), passages)]
+        how = self.config.reader_candidates
+        if how not in ("window", "sentence"):
+            raise ValueError(f"reader_candidates must be window or sentence, not {how!r}")
+        starts = ([self._sentence_starts(i, a, b) for (i, _), (a, b) in zip(chunks, bounds)]
+                  if how == "sentence" else None)
+        vector = self.similarity_vector(retrieval)
+        cands = [self._place(s, chunks, bounds, grams, vector)
+                 for s in self.reader.read(self.reader_question(question, retrieval), passages,
+                                           starts)]
+        if cands:  # the similarity gap: to the best-matching sentence read for this question
+            top = max(c.features.similarity for c in cands)
+            calibration = self.calibration
+            for c in cands:
+                c.features = replace(c.features, similarity_gap=c.features.similarity - top)
+                c.score = calibration.probability(c.features)
         cands.sort(key=lambda c: -c.score)
         return cands
+
+    def _sentence_starts(self, chunk: int, a: int, b: int) -> list[int]:
+        """Where the sentences of the read text ``[a, b)`` of ``chunk`` start, relative to
+        ``a`` (0 first)."""
+        lo, hi = (int(x) for x in self.data.chunk_sents[chunk])
+        starts = {max(int(s), a) - a for s, e in self.data.sent_bounds[lo:hi]
+                  if int(s) < b and a < int(e)}
+        return sorted(starts | {0})
+
+    def similarity_vector(self, retrieval: Retrieval) -> np.ndarray | None:
+        """The query vector a sentence's similarity feature is measured against: the
+        question's own (for a translated question, the question as asked, not its word
+        list)."""
+        if retrieval.translation is not None and retrieval.source_vector is not None:
+            return retrieval.source_vector
+        return retrieval.query_vector
 
     def reader_question(self, question: str, retrieval: Retrieval) -> str:
         """What the reader reads: ``question``, or for a translated (non-Chinese) question the
@@ -149,7 +177,7 @@ class ReaderAnswerer:
 
     def _place(self, span: ReadSpan, chunks: list[tuple[int, float]],
                bounds: list[tuple[int, int]], question_grams: set[str],
-               calibration: Calibration) -> SpanCandidate:
+               vector: np.ndarray | None) -> SpanCandidate:
         chunk_idx, _ = chunks[span.passage]
         doc = int(self.data.chunk_doc[chunk_idx])
         offset = bounds[span.passage][0]
@@ -159,9 +187,22 @@ class ReaderAnswerer:
         start, end = self._sentence_span(chunk_idx, doc, raw_a, raw_b)
         a, b = trim_answer(self.data.documents[doc].text, raw_a, raw_b)
         text = self.data.documents[doc].text[start:end]
-        features = SpanFeatures(span.margin, span.passage, overlap(question_grams, text))
+        features = SpanFeatures(span.margin, span.passage, overlap(question_grams, text),
+                                self._similarity(chunk_idx, start, end, vector))
         return SpanCandidate(chunk_idx, span.passage, doc, a, b, span.margin, (start, end),
-                             features, calibration.probability(features))
+                             features, 0.0)
+
+    def _similarity(self, chunk: int, start: int, end: int, vector: np.ndarray | None
+                    ) -> float:
+        """Best cosine of ``vector`` with the chunk's sentences inside ``[start, end)``."""
+        if vector is None:
+            return 0.0
+        lo, hi = (int(x) for x in self.data.chunk_sents[chunk])
+        inside = [i for i in range(lo, hi) if self.data.sent_bounds[i][0] < end
+                  and start < self.data.sent_bounds[i][1]]
+        if not inside:
+            return 0.0
+        return float(np.max(self.data.sentence_vectors[inside] @ vector))
 
     def _sentence_span(self, chunk: int, doc: int, a: int, b: int) -> tuple[int, int]:
         """The sentence(s) holding the answer ``[a, b)``; a sentence too short to stand alone

@@ -1,18 +1,21 @@
 """How likely a reader span's sentence answers the question: a logistic model over the reader's
-margin, the chunk's retrieval rank and the question's character overlap with the sentence.
-Fitted offline on held-out DRCD and the bundled set (`python -m eval fit-reader`); ranking and
-refusal both use it. The query–chunk similarity is not a feature: with it the fit gave it a
-negative weight (it is collinear with the overlap) for no gain, and its scale differs between
-Chinese and translated questions."""
+margin, the chunk's retrieval rank, the question's character overlap with the sentence, the
+question's e5 cosine with the sentence and that cosine's gap to the best sentence read for the
+question. Fitted offline on held-out DRCD and the bundled set (`python -m eval fit-reader`);
+ranking and refusal both use it. The query–chunk similarity is not a feature: the fit gave it
+a negative weight (it is collinear with the overlap) for no gain. The sentence's gap is what
+helps: the cosine's level differs between Chinese and translated questions, its gap does not
+(held-out DRCD in English, hit@1 0.691 → 0.723 with sentence candidates and both features)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.textnorm import char_bigrams
 
-FEATURES = ("margin", "rank", "overlap")
+FEATURES = ("margin", "rank", "overlap", "similarity", "similarity_gap")
 
 
 @dataclass(frozen=True)
@@ -22,9 +25,14 @@ class SpanFeatures:
     margin: float  # best span score over the window's no-answer score
     rank: int  # the chunk's retrieval rank among those read (0 = first)
     overlap: float  # share of the question's character bigrams found in the sentence
+    similarity: float = 0.0  # the question's e5 cosine with the sentence
+    # similarity less the best similarity of the sentences read for the question (≤ 0): the
+    # cosine's level differs between languages, its rank among the candidates does not
+    similarity_gap: float = 0.0
 
     def vector(self) -> list[float]:
-        return [max(-20.0, min(20.0, self.margin)), float(self.rank), self.overlap]
+        return [max(-20.0, min(20.0, self.margin)), float(self.rank), self.overlap,
+                self.similarity, self.similarity_gap]
 
 
 @dataclass(frozen=True)
@@ -35,7 +43,12 @@ class Calibration:
     bias: float
 
     def probability(self, features: SpanFeatures) -> float:
-        z = self.bias + sum(w * x for w, x in zip(self.weights, features.vector()))
+        return self.probability_of(features.vector())
+
+    def probability_of(self, vector: Sequence[float]) -> float:
+        """The probability for a feature vector (:meth:`SpanFeatures.vector`); weights beyond
+        its length, or features beyond the weights', count as 0."""
+        z = self.bias + sum(w * x for w, x in zip(self.weights, vector))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 

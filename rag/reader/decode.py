@@ -25,18 +25,36 @@ def best_span(
 ) -> SpanScore | None:
     """Highest ``start + end`` logit pair over passage tokens with ``0 <= end - start <
     max_answer_tokens``; None when the window holds no passage token."""
+    spans = best_spans(start_logits, end_logits, context_mask, max_answer_tokens)
+    return spans[0] if spans else None
+
+
+def best_spans(
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    context_mask: np.ndarray,
+    max_answer_tokens: int,
+    groups: np.ndarray | None = None,
+) -> list[SpanScore]:
+    """The best span (as :func:`best_span`) starting in each group of passage tokens, best
+    first; ``groups[i]`` is token i's group (e.g. its sentence), None puts all in one."""
     idx = np.flatnonzero(context_mask)
     if idx.size == 0:
-        return None
-    s = start_logits[idx]
-    e = end_logits[idx]
-    pair = s[:, None] + e[None, :]
+        return []
+    pair = start_logits[idx][:, None] + end_logits[idx][None, :]
     pos = idx[None, :] - idx[:, None]
     pair = np.where((pos >= 0) & (pos < max_answer_tokens), pair, -np.inf)
-    flat = int(np.argmax(pair))
-    i, j = divmod(flat, idx.size)
+    ends = pair.argmax(axis=1)  # each start's best end (the first of equals)
+    row_best = pair[np.arange(idx.size), ends]
     null = float(start_logits[0] + end_logits[0])
-    return SpanScore(int(idx[i]), int(idx[j]), float(pair[i, j]), null)
+    token_group = np.zeros(idx.size, dtype=np.int64) if groups is None else groups[idx]
+    spans = []
+    for group in np.unique(token_group):
+        rows = np.flatnonzero(token_group == group)
+        i = int(rows[np.argmax(row_best[rows])])
+        spans.append(SpanScore(int(idx[i]), int(idx[ends[i]]), float(row_best[i]), null))
+    spans.sort(key=lambda sp: -sp.score)
+    return spans
 
 
 _SENTENCE_END = "。！？!?；;\n"

@@ -10,7 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.reader.decode import best_span
+from rag.reader.decode import best_spans
 from rag.reader.features import Window, make_windows
 from rag.reader.model import WEIGHTS_FILE, ReaderSettings
 
@@ -132,8 +132,11 @@ class Reader:
         return make_windows(self.tokenizer, question, passages, self.max_length, self.stride,
                             s.max_question_tokens)
 
-    def read(self, question: str, passages: Sequence[str]) -> list[ReadSpan]:
-        """The best span of every window, best margin first (one batched forward pass)."""
+    def read(self, question: str, passages: Sequence[str],
+             sentence_starts: Sequence[Sequence[int]] | None = None) -> list[ReadSpan]:
+        """The best span of every window, best margin first (one batched forward pass). With
+        ``sentence_starts`` (per passage, the sorted character offsets where its sentences
+        start), the best span starting in each sentence of every window instead."""
         windows = self.windows(question, passages)
         if not windows:
             return []
@@ -149,18 +152,22 @@ class Reader:
         start_logits, end_logits = self._runtime(ids, mask)
         spans: list[ReadSpan] = []
         for i, w in enumerate(windows):
-            best = best_span(start_logits[i], end_logits[i], context[i],
-                             self.settings.max_answer_tokens)
-            if best is None:
-                continue
-            a = w.offsets[best.start_token][0]
-            b = w.offsets[best.end_token][1]
+            groups = None
+            if sentence_starts is not None:
+                firsts = np.array([o[0] if o is not None else -1 for o in w.offsets]
+                                  + [-1] * (width - len(w.offsets)))
+                groups = np.searchsorted(np.asarray(sentence_starts[w.passage]), firsts,
+                                         side="right")
             text = passages[w.passage]
-            while a < b and text[a].isspace():  # Latin tokens carry their leading space
-                a += 1
-            while b > a and text[b - 1].isspace():
-                b -= 1
-            if b > a:
-                spans.append(ReadSpan(w.passage, a, b, best.score, best.null_score))
+            for best in best_spans(start_logits[i], end_logits[i], context[i],
+                                   self.settings.max_answer_tokens, groups):
+                a = w.offsets[best.start_token][0]
+                b = w.offsets[best.end_token][1]
+                while a < b and text[a].isspace():  # Latin tokens carry their leading space
+                    a += 1
+                while b > a and text[b - 1].isspace():
+                    b -= 1
+                if b > a:
+                    spans.append(ReadSpan(w.passage, a, b, best.score, best.null_score))
         spans.sort(key=lambda s: -s.margin)
         return spans
