@@ -71,7 +71,7 @@ def score_questions(assistant, questions) -> list[Scored]:
         retrieval = assistant._retriever.run(question)
         asked = retrieval.question or question
         qtype = question_type(asked)
-        cands = answerer._candidates(asked, retrieval, qtype)
+        cands = answerer.sentence_candidates(asked, retrieval, qtype)
         if not cands:
             out.append(Scored(group, answerable, needs_translation(question),
                               np.zeros((0, 5)), np.zeros(0, bool), float("-inf")))

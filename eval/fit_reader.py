@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from eval.metrics import answer_hit
+from eval.span_metrics import f1 as span_f1
 from rag.config import AnswerConfig
 from rag.reader.calibration import FEATURES, Calibration
 
@@ -48,6 +49,7 @@ ENGLISH_FIT_QUESTIONS = REPO / "eval" / "data" / "english_fit.jsonl"
 # reader, held-out ones asked in English here
 ENGLISH_DRCD = REPO / "data" / "training" / "drcd_questions_en.jsonl"
 MAX_CHUNKS = 3
+RIGHT_ANSWER_F1 = 0.5
 MAX_FALSE_REFUSAL = 0.05
 
 
@@ -59,7 +61,9 @@ class Read:
     group: str  # drcd-simplified | drcd-traditional | drcd-en | bundled-zh | bundled-en |
     # newsfit-en
     answerable: bool
-    spans: list[tuple[list[float], bool]]  # (SpanFeatures.vector(), sentence holds the answer)
+    # (SpanFeatures.vector(), label): 0 the sentence does not hold the answer, 1 it does, 2 it
+    # does and the short answer is right too (char F1 ≥ RIGHT_ANSWER_F1); true = a hit
+    spans: list[tuple[list[float], int]]
 
 
 def build_drcd(bench: Path, seed: int = 7, english: Path | None = ENGLISH_DRCD):
@@ -126,17 +130,18 @@ def bundled_questions() -> list[tuple[str, str, str, list[str], bool]]:
 
 
 def read_all(assistant, questions, chunks: int = MAX_CHUNKS,
-             reads_foreign: str | None = None, candidates: str | None = None) -> list[Read]:
+             reads_foreign: str | None = None, candidates: str | None = None,
+             passages: str | None = None) -> list[Read]:
     """Every question through retrieval and the reader; every span's features kept
-    (``reads_foreign``, ``candidates``: the reader's ``reader_reads_foreign`` and
-    ``reader_candidates`` for this run)."""
+    (``reads_foreign``, ``candidates``, ``passages``: the reader's ``reader_reads_foreign``,
+    ``reader_candidates`` and ``reader_passages`` for this run)."""
     from tqdm import tqdm
 
     answerer = assistant._answerer_for(True)
-    if reads_foreign:
-        answerer.config.reader_reads_foreign = reads_foreign
-    if candidates:
-        answerer.config.reader_candidates = candidates
+    for name, value in (("reader_reads_foreign", reads_foreign),
+                        ("reader_candidates", candidates), ("reader_passages", passages)):
+        if value:
+            setattr(answerer.config, name, value)
     reads = []
     for qid, group, question, answers, answerable in tqdm(questions, unit="q"):
         retrieval = assistant._retriever.run(question)
@@ -145,7 +150,8 @@ def read_all(assistant, questions, chunks: int = MAX_CHUNKS,
             doc = assistant._data.documents[cand.doc].text
             sentence = doc[cand.sentence[0]:cand.sentence[1]]
             hit = bool(answers) and answer_hit(answers, [sentence], 1)
-            spans.append((cand.features.vector(), bool(hit)))
+            right = hit and span_f1(doc[cand.start:cand.end], answers) >= RIGHT_ANSWER_F1
+            spans.append((cand.features.vector(), int(hit) + int(right)))
         reads.append(Read(qid, group, answerable, spans))
     return reads
 
@@ -165,14 +171,19 @@ def _limit(reads: list[Read], n_chunks: int) -> list[Read]:
     return out
 
 
-def train(reads: list[Read]) -> Calibration:
-    """Logistic regression over all spans of ``reads`` (sentence answers: 1), on standardised
-    features (so the regularisation treats a narrow-ranged similarity like a wide margin),
-    returned as weights on the raw features."""
+TARGETS = ("sentence", "answer")
+
+
+def train(reads: list[Read], target: str = "sentence") -> Calibration:
+    """Logistic regression over all spans of ``reads`` on standardised features (so the
+    regularisation treats a narrow-ranged similarity like a wide margin), returned as weights
+    on the raw features. ``target``: what counts as right, the span's sentence holding the
+    answer ("sentence") or that and the short answer being right too ("answer")."""
     from sklearn.linear_model import LogisticRegression
 
     x = np.array([f for r in reads for f, _ in r.spans], dtype=np.float64)
-    y = np.array([h for r in reads for _, h in r.spans], dtype=int)
+    least = TARGETS.index(target) + 1
+    y = np.array([label >= least for r in reads for _, label in r.spans], dtype=int)
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
     model = LogisticRegression(C=1.0, max_iter=5000).fit((x - mean) / std, y)
     weights = model.coef_[0] / std
@@ -180,10 +191,11 @@ def train(reads: list[Read]) -> Calibration:
     return Calibration(tuple(round(float(w), 5) for w in weights), round(float(bias), 5))
 
 
-def outcome(read: Read, cal: Calibration) -> tuple[float, bool]:
-    """(probability of the best span, whether its sentence answers)."""
+def outcome(read: Read, cal: Calibration) -> tuple[float, int]:
+    """(probability of the best span, its label: 0 wrong, 1 its sentence answers, 2 and its
+    short answer is right)."""
     if not read.spans:
-        return 0.0, False
+        return 0.0, 0
     probs = [cal.probability_of(f) for f, _ in read.spans]
     best = int(np.argmax(probs))
     return probs[best], read.spans[best][1]
@@ -227,8 +239,11 @@ def figures(reads: list[Read], cal: Calibration, threshold: float) -> dict:
     neg = [outcome(r, cal)[0] for r in reads if not r.answerable]
     return {
         "answerable": len(ans), "unanswerable": len(neg),
-        "hit@1_before_refusal": round(float(np.mean([h for _, h in ans])), 4) if ans else None,
-        "hit@1": round(float(np.mean([h and p >= threshold for p, h in ans])), 4) if ans else None,
+        "hit@1_before_refusal": round(float(np.mean([h > 0 for _, h in ans])), 4) if ans else None,
+        "hit@1": round(float(np.mean([h > 0 and p >= threshold for p, h in ans])), 4)
+        if ans else None,
+        "answer@1": round(float(np.mean([h == 2 and p >= threshold for p, h in ans])), 4)
+        if ans else None,
         "false_refusal": round(float(np.mean([p < threshold for p, _ in ans])), 4) if ans else None,
         "refusal": round(float(np.mean([p < threshold for p in neg])), 4) if neg else None,
     }
@@ -238,10 +253,10 @@ def _group_threshold(group: str, limits: tuple[float, float]) -> float:
     return limits[1] if is_foreign(group) else limits[0]
 
 
-def fit_for(reads: list[Read]) -> dict:
-    """Calibration and thresholds on every read, figures per group, and two-fold
-    cross-validated figures for the bundled groups."""
-    cal = train(reads)
+def fit_for(reads: list[Read], target: str = "sentence") -> dict:
+    """Calibration (trained for ``target``) and thresholds on every read, figures per group,
+    and two-fold cross-validated figures for the bundled groups."""
+    cal = train(reads, target)
     limits = thresholds_for(reads, cal)
     groups = sorted({r.group for r in reads})
     report = {"reader_weights": list(cal.weights), "reader_bias": cal.bias,
@@ -255,7 +270,7 @@ def fit_for(reads: list[Read]) -> dict:
         for fold in (0, 1):
             held = set(bundled[fold::2])
             fit_reads = [r for r in reads if r.qid not in held]
-            c = train(fit_reads)
+            c = train(fit_reads, target)
             lim = thresholds_for(fit_reads, c)
             cv += [(r, c, _group_threshold(r.group, lim)) for r in reads if r.qid in held]
         report["bundled_cross_validated"] = {}
@@ -265,26 +280,29 @@ def fit_for(reads: list[Read]) -> dict:
                 ans = [(outcome(r, c), t) for r, c, t in part if r.answerable]
                 neg = [(outcome(r, c)[0], t) for r, c, t in part if not r.answerable]
                 report["bundled_cross_validated"][g] = {
-                    "hit@1": round(float(np.mean([h and p >= t for (p, h), t in ans])), 4),
-                    "hit@1_before_refusal": round(float(np.mean([h for (_, h), _ in ans])), 4),
+                    "hit@1": round(float(np.mean([h > 0 and p >= t for (p, h), t in ans])), 4),
+                    "hit@1_before_refusal": round(float(np.mean([h > 0 for (_, h), _ in ans])),
+                                                  4),
                     "false_refusal": round(float(np.mean([p < t for (p, _), t in ans])), 4),
                     "refusal": round(float(np.mean([p < t for p, t in neg])), 4) if neg else None}
     return report
 
 
-def fit(reads: list[Read], max_chunks: int = MAX_CHUNKS) -> dict:
+def fit(reads: list[Read], max_chunks: int = MAX_CHUNKS, target: str = "sentence") -> dict:
     """Settings for reading 1..max_chunks chunks; the fewest chunks whose mean hit@1 over the
     groups is within 0.01 of the best is chosen (each chunk read costs latency)."""
-    by_n = {n: fit_for(_limit(reads, n)) for n in range(1, max_chunks + 1)}
+    by_n = {n: fit_for(_limit(reads, n), target) for n in range(1, max_chunks + 1)}
 
-    def mean_hit(v: dict) -> float:
-        return float(np.mean([g["hit@1"] for g in v["in_sample"].values()
-                              if g["hit@1"] is not None]))
+    def mean_of(v: dict, key: str = "hit@1") -> float:
+        return float(np.mean([g[key] for g in v["in_sample"].values() if g[key] is not None]))
 
-    best = max(mean_hit(v) for v in by_n.values())
-    chosen = min(n for n, v in by_n.items() if mean_hit(v) >= best - 0.01)
-    return {"reader_chunks": chosen, **by_n[chosen],
-            "by_reader_chunks": {str(n): {"mean_hit@1": round(mean_hit(v), 4),
+    best = max(mean_of(v) for v in by_n.values())
+    chosen = min(n for n, v in by_n.items() if mean_of(v) >= best - 0.01)
+    return {"reader_chunks": chosen, **by_n[chosen], "target": target,
+            "mean_hit@1": round(mean_of(by_n[chosen]), 4),
+            "mean_answer@1": round(mean_of(by_n[chosen], "answer@1"), 4),
+            "by_reader_chunks": {str(n): {"mean_hit@1": round(mean_of(v), 4),
+                                          "mean_answer@1": round(mean_of(v, "answer@1"), 4),
                                           **v["in_sample"]} for n, v in by_n.items()}}
 
 
@@ -314,6 +332,14 @@ def main(argv: list[str] | None = None) -> int:
                    default=AnswerConfig().reader_candidates,
                    help="the spans ranked: each window's best or each sentence's "
                         "(reader_candidates)")
+    p.add_argument("--passages", choices=("chunk", "sentence"),
+                   default=AnswerConfig().reader_passages,
+                   help="what the reader reads: each top chunk's focus, or the neighbourhoods "
+                        "of the best sentences (reader_passages)")
+    p.add_argument("--target", choices=TARGETS, default="sentence",
+                   help="what the calibration learns to call right: the span's sentence holds "
+                        "the answer, or that and its short answer is right (char F1 >= "
+                        f"{RIGHT_ANSWER_F1})")
     p.add_argument("--features", type=int, default=len(FEATURES),
                    help=f"fit on the first N features of {', '.join(FEATURES)}")
     args = p.parse_args(argv)
@@ -325,25 +351,26 @@ def main(argv: list[str] | None = None) -> int:
     docs, questions = build_drcd(args.bench)
     if args.limit and args.limit < len(questions):
         questions = [questions[i * len(questions) // args.limit] for i in range(args.limit)]
-    reads_foreign, how = args.reads_foreign, args.candidates
-    tag = f"{sha[:12]}-{reads_foreign}-{how}-v{len(FEATURES)}"
+    settings = {"reads_foreign": args.reads_foreign, "candidates": args.candidates,
+                "passages": args.passages}
+    tag = (f"{sha[:12]}-{args.reads_foreign}-{args.candidates}-"
+           f"{'' if args.passages == 'chunk' else args.passages + '-'}v{len(FEATURES)}l")
 
     reads = (_cached_reads(cache / f"drcd-{len(questions)}-{tag}.json", args.fresh,
-                           lambda: read_all(drcd_assistant(docs), questions,
-                                            reads_foreign=reads_foreign, candidates=how))
+                           lambda: read_all(drcd_assistant(docs), questions, **settings))
              + _cached_reads(cache / f"news-{len(bundled_questions())}-{tag}.json",
                              args.fresh, lambda: read_all(news_assistant(), bundled_questions(),
-                                                          reads_foreign=reads_foreign,
-                                                          candidates=how)))
-    report = fit(_first_features(reads, args.features))
+                                                          **settings)))
+    report = fit(_first_features(reads, args.features), target=args.target)
     report["features"] = list(FEATURES[:args.features])
     report["weights_sha256"] = sha
-    report["reader_reads_foreign"] = reads_foreign
-    report["reader_candidates"] = how
+    report["reader_reads_foreign"] = args.reads_foreign
+    report["reader_candidates"] = args.candidates
+    report["reader_passages"] = args.passages
     print(json.dumps(report, indent=1, ensure_ascii=False))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", "utf-8")
     print(f"wrote {args.out}; put reader_chunks, reader_weights, reader_bias, "
-          "reader_min_probability, reader_min_probability_foreign, reader_reads_foreign and "
-          "reader_candidates in rag/config.py AnswerConfig")
+          "reader_min_probability, reader_min_probability_foreign, reader_reads_foreign, "
+          "reader_candidates and reader_passages in rag/config.py AnswerConfig")
     return 0

@@ -49,7 +49,7 @@ class Answerer:
 
     def run(self, question: str, retrieval: Retrieval, k: int) -> Extraction:
         qtype = question_type(question)
-        cands = self._candidates(question, retrieval, qtype)
+        cands = self.sentence_candidates(question, retrieval, qtype)
         if not cands:
             return Extraction([], 0.0, qtype)
         cands.sort(key=lambda c: -c.score)
@@ -82,8 +82,12 @@ class Answerer:
         return (cand.dense + cfg.evidence_lexical_weight * cand.lexical
                 - cfg.missing_type_penalty * untyped)
 
-    def _candidates(self, question: str, retrieval: Retrieval,
-                    qtype: str | None) -> list[Candidate]:
+    def sentence_candidates(self, question: str, retrieval: Retrieval,
+                            qtype: str | None = "auto") -> list[Candidate]:
+        """Every sentence of the top ``context_chunks`` chunks, scored (``qtype``: the kind of
+        answer asked for; "auto": `question_type` of the question)."""
+        if qtype == "auto":
+            qtype = question_type(question)
         data, cfg = self.data, self.config
         ranks: dict[int, int] = {}
         for rank, (chunk, _) in enumerate(retrieval.candidates[: cfg.context_chunks]):

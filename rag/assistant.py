@@ -243,7 +243,8 @@ class Assistant:
             return self._answerer
         current = self._reader_answerer
         if current is None or current.data is not self._data:
-            current = ReaderAnswerer(self._data, self._retriever, self.reader, self.config.answer)
+            current = ReaderAnswerer(self._data, self._retriever, self.reader, self.config.answer,
+                                     self._answerer)
             self._reader_answerer = current
         return current
 

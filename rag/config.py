@@ -103,16 +103,16 @@ class AnswerConfig:
     min_snippet_chars: int = 60
     max_snippet_chars: int = 300
     # The trained reader (rag/reader/): answers by default; ``reader=False`` is the fast
-    # heuristic above. It reads the top ``reader_chunks`` distinct chunks in one batch of
-    # windows of ``reader_max_length`` tokens. Each span's sentence gets a probability of
+    # heuristic above. It reads ``reader_chunks`` passages (``reader_passages``) in one batch
+    # of windows of ``reader_max_length`` tokens. Each span's sentence gets a probability of
     # answering from a logistic model (rag/reader/calibration.py) over the reader's margin,
-    # the chunk's rank and the question–sentence overlap (``reader_weights`` in that order,
-    # ``reader_bias``); snippets are ranked by it and the assistant answers when the best
-    # reaches ``reader_min_probability``. Chunks, weights and threshold are fitted on held-out
-    # DRCD and the bundled set (`python -m eval fit-reader`), never on the measurement sets
-    # (CMRC 2018, XQuAD).
+    # the passage's rank, the question–sentence overlap, cosine and cosine gap
+    # (``reader_weights`` in that order, ``reader_bias``); snippets are ranked by it and the
+    # assistant answers when the best reaches ``reader_min_probability``. Passages, weights
+    # and thresholds are fitted on held-out DRCD and the bundled set (`python -m eval
+    # fit-reader`), never on the measurement sets (CMRC 2018, XQuAD).
     reader: bool = True
-    reader_chunks: int = 2
+    reader_chunks: int = 1
     # auto (= onnx: fp32 ONNX Runtime, exported once into the cache; same spans as torch and no
     # torch import at query time) | torch | onnx-int8 (measured 1.3x faster but another span
     # for 8 of 40 questions and margins a few logits off, so the fitted thresholds do not
@@ -129,12 +129,12 @@ class AnswerConfig:
     reader_focus_lexical_weight: float = 0.2
     reader_max_length: int = 320
     reader_stride: int = 96
-    reader_weights: tuple[float, ...] = (0.18409, -0.68173, 3.54495, 0.2438, 19.72021)
-    reader_bias: float = -0.97612
-    reader_min_probability: float = 0.434
+    reader_weights: tuple[float, ...] = (0.21256, 0.0, 3.91092, -1.08933, 43.90204)
+    reader_bias: float = 0.25092
+    reader_min_probability: float = 0.4398
     # for a question in another language (fitted to refuse 5 % of the right answers to such
     # questions; reader_min_probability: 5 % false refusal of the Chinese ones)
-    reader_min_probability_foreign: float = 0.3103
+    reader_min_probability_foreign: float = 0.3467
     reader_score_margin: float = 0.25  # further snippets: probability within this of the best
     # what the reader reads for a non-Chinese question: "translation" (its corpus words, as
     # retrieval searches), "original" (the question as asked; the reader is also trained on
@@ -148,6 +148,13 @@ class AnswerConfig:
     # others (`make fit-reader ARGS="--candidates V"`, mean hit@1 over the fit groups):
     # sentence 0.781, window 0.771 (held-out DRCD in English 0.723 vs 0.698)
     reader_candidates: str = "sentence"
+    # what the reader reads (``reader_chunks`` passages of ``reader_focus_chars``): "chunk",
+    # each top chunk's best-matching sentence and its neighbours; "sentence", the
+    # neighbourhoods of the best sentences of the top ``context_chunks`` chunks as the
+    # heuristic answerer ranks them (a second passage may come from the first chunk).
+    # Chosen like the others (`make fit-reader ARGS="--passages V"`): sentence 0.792 with one
+    # passage, chunk 0.781 with two (weights 53e3fb0a)
+    reader_passages: str = "sentence"
 
 
 @dataclass

@@ -100,3 +100,27 @@ def test_the_threshold_follows_the_language_asked_in():
     assert language_threshold("Who is the CEO of JD Health?", 0.4, 0.1) == 0.1
     assert language_threshold("Who is the chairman of 中国太保?", 0.4, 0.1) == 0.1
     assert language_threshold("？？", 0.4, 0.1) == 0.4
+
+
+def test_the_answer_target_learns_which_spans_are_right_not_just_their_sentences():
+    """Label 2 (short answer right) vs 1 (only the sentence holds the answer): trained for
+    "answer", the calibration prefers the right span even when a wrong span of an answering
+    sentence has the same margin; figures report both rates."""
+    rng = random.Random(5)
+    reads = []
+    for i in range(300):
+        right = ([rng.gauss(3, 1), 0, rng.uniform(0.5, 1), 0.9, 0.0], 2)
+        near = ([rng.gauss(3, 1), 0, rng.uniform(0.5, 1), 0.8, -0.1], 1)
+        wrong = ([rng.gauss(-3, 1), 1, rng.uniform(0, 0.3), 0.7, -0.2], 0)
+        reads.append(Read(f"q{i}", "drcd-simplified", True, [near, right, wrong]))
+    by_sentence, by_answer = train(reads, "sentence"), train(reads, "answer")
+    assert by_answer.weights[4] > by_sentence.weights[4]  # the gap tells right from near
+    fig = figures(reads, by_answer, 0.0)
+    assert fig["hit@1"] == 1.0 and fig["answer@1"] > 0.95
+
+    def separation(cal):  # mean probability of right spans less that of near ones
+        p = {label: [cal.probability_of(f) for r in reads for f, lab in r.spans if lab == label]
+             for label in (1, 2)}
+        return sum(p[2]) / len(p[2]) - sum(p[1]) / len(p[1])
+
+    assert separation(by_answer) > separation(by_sentence) + 0.1

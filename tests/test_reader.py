@@ -252,10 +252,11 @@ def test_sentence_candidates_rank_every_sentence_read(assistant, monkeypatch):
     data = assistant._data
     q = "安唐保是为哪类患者设计的？"
     retrieval = assistant._retriever.run(q, need_vector=True)
+    monkeypatch.setattr(answerer.config, "reader_passages", "chunk")
     monkeypatch.setattr(answerer.config, "reader_candidates", "window")
-    per_window = answerer.candidates(q, retrieval)
+    per_window = answerer.candidates(q, retrieval, 3)
     monkeypatch.setattr(answerer.config, "reader_candidates", "sentence")
-    per_sentence = answerer.candidates(q, retrieval)
+    per_sentence = answerer.candidates(q, retrieval, 3)
     assert len(per_sentence) > len(per_window)
     spans = {(c.doc, c.start, c.end): c.margin for c in per_sentence}
     for cand in per_window:  # each window's best span is also its sentence's best
@@ -273,4 +274,36 @@ def test_sentence_candidates_rank_every_sentence_read(assistant, monkeypatch):
     assert "糖尿病" in assistant.answer(q).short_answer
     monkeypatch.setattr(answerer.config, "reader_candidates", "paragraph")
     with pytest.raises(ValueError, match="reader_candidates"):
+        assistant.answer(q)
+
+
+def test_sentence_passages_are_read_around_the_best_ranked_sentences(assistant, monkeypatch):
+    """reader_passages="sentence": the reader reads the neighbourhoods of the heuristic's best
+    sentences (whole sentences, within their chunk and the focus limit), none twice."""
+    from rag.answerer import weighted_words
+
+    answerer = assistant._answerer_for(True)
+    data = assistant._data
+    q = "中国太保集团副总裁兼大健康负责人是谁？"
+    retrieval = assistant._retriever.run(q, need_vector=True)
+    words = weighted_words(data, assistant.analyzer, q)
+    monkeypatch.setattr(answerer.config, "reader_passages", "sentence")
+    read = answerer.passages(q, retrieval, words, 3)
+    ranked = sorted(answerer.sentences.sentence_candidates(q, retrieval), key=lambda c: -c.score)
+    best = ranked[0].sent
+    chunk, (a, b) = read[0]
+    assert a <= data.sent_bounds[best][0] < data.sent_bounds[best][1] <= b or \
+        data.chunks[chunk].start > data.sent_bounds[best][0]  # a sentence cut by its chunk
+    limit = assistant.config.answer.reader_focus_chars
+    for chunk, (a, b) in read:
+        c = data.chunks[chunk]
+        assert c.start <= a < b <= c.end and b - a <= max(limit, 300)
+    spans = [(int(data.chunk_doc[c]), a, b) for c, (a, b) in read]
+    assert len(set(spans)) == len(spans) == 3
+    assert "马欣" in assistant.answer(q).short_answer
+    monkeypatch.setattr(answerer.config, "reader_passages", "chunk")
+    assert [c for c, _ in answerer.passages(q, retrieval, words, 2)] == [
+        i for i, _ in assistant._retriever.distinct(retrieval.candidates, 2)]
+    monkeypatch.setattr(answerer.config, "reader_passages", "page")
+    with pytest.raises(ValueError, match="reader_passages"):
         assistant.answer(q)

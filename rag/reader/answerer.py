@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from rag.answerer import Extraction, language_threshold, weighted_words, word_overlap
+from rag.answerer import Answerer, Extraction, language_threshold, weighted_words, word_overlap
 from rag.config import AnswerConfig
 from rag.highlight import question_type
 from rag.index_data import IndexData
@@ -38,11 +38,13 @@ class ReaderAnswerer:
     """Reads the top retrieved chunks in one batch and cites the best spans."""
 
     def __init__(self, data: IndexData, retriever: Retriever, reader: Reader,
-                 config: AnswerConfig) -> None:
+                 config: AnswerConfig, sentences: Answerer | None = None) -> None:
         self.data = data
         self.retriever = retriever
         self.reader = reader
         self.config = config
+        # ranks the sentences of the top chunks for reader_passages="sentence"
+        self.sentences = sentences or Answerer(data, retriever.analyzer, config)
 
     @property
     def calibration(self) -> Calibration:
@@ -56,22 +58,22 @@ class ReaderAnswerer:
 
     def candidates(self, question: str, retrieval: Retrieval, n_chunks: int | None = None
                    ) -> list[SpanCandidate]:
-        """The best span of every window read from the top ``n_chunks`` distinct chunks
-        (default ``reader_chunks``), placed in its sentence and scored, best first."""
-        chunks = self.retriever.distinct(retrieval.candidates,
-                                         n_chunks or self.config.reader_chunks)
-        if not chunks:
-            return []
-        grams = question_grams(question, retrieval.translation.words
-                               if retrieval.translation else ())
-        words = weighted_words(self.data, self.retriever.analyzer, question)
-        bounds = [self.focus(i, words, retrieval) for i, _ in chunks]
-        passages = [self.data.documents[int(self.data.chunk_doc[i])].text[a:b]
-                    for (i, _), (a, b) in zip(chunks, bounds)]
+        """The spans read in ``n_chunks`` passages (default ``reader_chunks``; see `passages`),
+        placed in their sentences and scored, best first."""
         how = self.config.reader_candidates
         if how not in ("window", "sentence"):
             raise ValueError(f"reader_candidates must be window or sentence, not {how!r}")
-        starts = ([self._sentence_starts(i, a, b) for (i, _), (a, b) in zip(chunks, bounds)]
+        words = weighted_words(self.data, self.retriever.analyzer, question)
+        read = self.passages(question, retrieval, words, n_chunks or self.config.reader_chunks)
+        if not read:
+            return []
+        chunks = [chunk for chunk, _ in read]
+        bounds = [span for _, span in read]
+        grams = question_grams(question, retrieval.translation.words
+                               if retrieval.translation else ())
+        passages = [self.data.documents[int(self.data.chunk_doc[i])].text[a:b]
+                    for i, (a, b) in read]
+        starts = ([self._sentence_starts(i, a, b) for i, (a, b) in read]
                   if how == "sentence" else None)
         vector = self.similarity_vector(retrieval)
         cands = [self._place(s, chunks, bounds, grams, vector)
@@ -85,6 +87,39 @@ class ReaderAnswerer:
                 c.score = calibration.probability(c.features)
         cands.sort(key=lambda c: -c.score)
         return cands
+
+    def passages(self, question: str, retrieval: Retrieval, words: dict[str, float], n: int
+                 ) -> list[tuple[int, tuple[int, int]]]:
+        """What the reader reads: ``n`` (chunk, document offsets) passages, by
+        ``reader_passages``: "chunk", the `focus` of each of the top ``n`` distinct chunks;
+        "sentence", the neighbourhood (as `focus` grows it) of each of the ``n`` best sentences
+        of the top ``context_chunks`` chunks as the heuristic answerer ranks them, skipping
+        sentences already read."""
+        how = self.config.reader_passages
+        if how == "chunk":
+            return [(i, self.focus(i, words, retrieval))
+                    for i, _ in self.retriever.distinct(retrieval.candidates, n)]
+        if how != "sentence":
+            raise ValueError(f"reader_passages must be chunk or sentence, not {how!r}")
+        data = self.data
+        chunk_of: dict[int, int] = {}
+        for chunk, _ in retrieval.candidates[: self.config.context_chunks]:
+            lo, hi = (int(x) for x in data.chunk_sents[chunk])
+            for sent in range(lo, hi):
+                chunk_of.setdefault(sent, chunk)
+        ranked = sorted(self.sentences.sentence_candidates(question, retrieval),
+                        key=lambda c: -c.score)
+        read: list[tuple[int, tuple[int, int]]] = []
+        for cand in ranked:
+            doc = int(data.sent_doc[cand.sent])
+            s, e = (int(x) for x in data.sent_bounds[cand.sent])
+            if any(int(data.chunk_doc[c]) == doc and a <= s and e <= b for c, (a, b) in read):
+                continue
+            chunk = chunk_of[cand.sent]
+            read.append((chunk, self.focus(chunk, words, retrieval, seed=cand.sent)))
+            if len(read) == n:
+                break
+        return read
 
     def _sentence_starts(self, chunk: int, a: int, b: int) -> list[int]:
         """Where the sentences of the read text ``[a, b)`` of ``chunk`` start, relative to
@@ -142,13 +177,13 @@ class ReaderAnswerer:
             snippets.append(self._snippet(cand, start, end))
         return Extraction(snippets, best.score, qtype)
 
-    def focus(self, chunk: int, words: dict[str, float], retrieval: Retrieval
-              ) -> tuple[int, int]:
+    def focus(self, chunk: int, words: dict[str, float], retrieval: Retrieval,
+              seed: int | None = None) -> tuple[int, int]:
         """Document offsets of what the reader reads of ``chunk``: all of it, or with
-        ``reader_focus_chars`` the sentence that best matches the question and its neighbours
-        up to that many characters. A sentence matches by dense similarity +
-        ``reader_focus_lexical_weight`` × the IDF-weighted share of the question's ``words``
-        (`weighted_words`) it holds."""
+        ``reader_focus_chars`` the sentence that best matches the question (or sentence
+        ``seed``) and its neighbours up to that many characters. A sentence matches by dense
+        similarity + ``reader_focus_lexical_weight`` × the IDF-weighted share of the
+        question's ``words`` (`weighted_words`) it holds."""
         c = self.data.chunks[chunk]
         limit = self.config.reader_focus_chars
         if limit <= 0 or c.end - c.start <= limit:
@@ -163,7 +198,7 @@ class ReaderAnswerer:
         score = self.config.reader_focus_lexical_weight * lexical
         if retrieval.query_vector is not None:
             score = score + data.sentence_vectors[lo:hi] @ retrieval.query_vector
-        best = int(np.argmax(score))
+        best = int(np.argmax(score)) if seed is None else seed - lo
         first = last = best
         while True:  # grow towards the better neighbour while it fits
             options = [j for j in (first - 1, last + 1) if 0 <= j < len(bounds)
@@ -175,10 +210,10 @@ class ReaderAnswerer:
             first, last = min(first, j), max(last, j)
         return bounds[first][0], bounds[last][1]
 
-    def _place(self, span: ReadSpan, chunks: list[tuple[int, float]],
+    def _place(self, span: ReadSpan, chunks: list[int],
                bounds: list[tuple[int, int]], question_grams: set[str],
                vector: np.ndarray | None) -> SpanCandidate:
-        chunk_idx, _ = chunks[span.passage]
+        chunk_idx = chunks[span.passage]
         doc = int(self.data.chunk_doc[chunk_idx])
         offset = bounds[span.passage][0]
         raw_a, raw_b = offset + span.start, offset + span.end
