@@ -282,9 +282,11 @@ class Assistant:
             query = contextualize(question, history, self.analyzer)
         use_reader = self.config.answer.reader if reader is None else bool(reader)
         retriever, answerer = self._retriever, self._answerer_for(use_reader)
-        focus = use_reader and self.config.answer.reader_focus_chars > 0
+        cfg = self.config.answer  # the heuristic, and the reader's choice of passages, use
+        # sentence similarity even when the search itself is by keywords
+        similarity = cfg.reader_focus_chars > 0 or cfg.reader_passages == "sentence"
         retrieval = retriever.run(query, mode, filters, timings,
-                                  need_vector=not use_reader or focus)
+                                  need_vector=not use_reader or similarity)
         tick = time.perf_counter()
         asked = retrieval.question or query  # a non-Chinese question: its translation
         extraction = answerer.run(asked, retrieval, k)

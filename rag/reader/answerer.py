@@ -35,7 +35,8 @@ class SpanCandidate:
 
 
 class ReaderAnswerer:
-    """Reads the top retrieved chunks in one batch and cites the best spans."""
+    """Reads short passages of the top retrieved chunks in one batch and cites the best
+    spans."""
 
     def __init__(self, data: IndexData, retriever: Retriever, reader: Reader,
                  config: AnswerConfig, sentences: Answerer | None = None) -> None:
