@@ -15,13 +15,17 @@ Questions:
 
 Every question runs through the real pipeline (hybrid retrieval, translation of non-Chinese
 questions, the reader over the top chunks) and every read span is recorded with its features
-(`rag/reader/calibration.py`), so fitting is offline and quick (reads are cached; `--fresh`
-reads again). Then, for 1..3 chunks read: a logistic regression predicts whether a span's
-sentence holds the answer; the Chinese threshold keeps false refusals ≤ 5 % of the answerable
+(`rag/reader/calibration.py`) and label (its sentence holds the answer; and its short answer
+is right, char F1 ≥ 0.5), so fitting is offline and quick (reads are cached per weights and
+settings; `--fresh` reads again). Then, for 1..3 passages read: a logistic regression predicts
+whether a span's sentence holds the answer (`--target answer`: whether its short answer is
+right); the Chinese threshold keeps false refusals ≤ 5 % of the answerable
 Chinese training questions, the non-Chinese one refuses ≤ 5 % of the right answers to
 non-Chinese questions (see ``thresholds_for``); the fewest chunks within 0.01 hit@1 of the best
 is chosen. Bundled figures are given both
 in-sample and two-fold cross-validated (fitted without the half they are measured on).
+Settings that change what is read (`--reads-foreign`, `--candidates`, `--passages`) are
+compared by running the fit once for each value: the best mean hit@1 over the groups wins.
 """
 
 from __future__ import annotations

@@ -94,6 +94,17 @@ def test_filters_restrict_results(assistant):
     assert assistant.retrieve("互联网医院", source="不存在的来源") == []
 
 
+def test_answers_read_and_cite_only_the_filtered_documents(assistant):
+    """The reader's passages (chosen among the filtered chunks' sentences) and so every
+    snippet come from the allowed documents, whatever the best document overall is."""
+    q = "京东健康的CEO是谁？"
+    assert assistant.answer(q).snippets[0].doc_id == "003_088a84496fb6fbd1"
+    for mode in ("hybrid", "keyword"):
+        ans = assistant.answer(q, mode=mode, filters=Filters(doc_ids=[JD_GZ, PINGAN]))
+        assert {s.doc_id for s in ans.snippets} <= {JD_GZ, PINGAN}
+        assert ans.answered or not ans.snippets
+
+
 def test_overlapping_chunks_are_deduplicated(assistant):
     hits = assistant.retrieve("京东健康", k=10)
     for i, a in enumerate(hits):
