@@ -307,3 +307,16 @@ def test_sentence_passages_are_read_around_the_best_ranked_sentences(assistant, 
     monkeypatch.setattr(answerer.config, "reader_passages", "page")
     with pytest.raises(ValueError, match="reader_passages"):
         assistant.answer(q)
+
+
+def test_reader_settings_below_one_are_clear_errors(assistant, monkeypatch):
+    answerer = assistant._answerer_for(True)
+    q = "京东健康的CEO是谁？"
+    monkeypatch.setattr(answerer.config, "reader_chunks", 0)
+    with pytest.raises(ValueError, match="reader_chunks"):
+        assistant.answer(q)
+    monkeypatch.setattr(answerer.config, "reader_chunks", 2)
+    monkeypatch.setattr(answerer.config, "context_chunks", 0)
+    monkeypatch.setattr(answerer.config, "reader_passages", "sentence")
+    with pytest.raises(ValueError, match="context_chunks"):
+        assistant.answer(q)

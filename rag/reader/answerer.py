@@ -64,8 +64,11 @@ class ReaderAnswerer:
         how = self.config.reader_candidates
         if how not in ("window", "sentence"):
             raise ValueError(f"reader_candidates must be window or sentence, not {how!r}")
+        n = self.config.reader_chunks if n_chunks is None else n_chunks
+        if n < 1:
+            raise ValueError(f"reader_chunks must be at least 1, not {n!r}")
         words = weighted_words(self.data, self.retriever.analyzer, question)
-        read = self.passages(question, retrieval, words, n_chunks or self.config.reader_chunks)
+        read = self.passages(question, retrieval, words, n)
         if not read:
             return []
         chunks = [chunk for chunk, _ in read]
@@ -102,6 +105,10 @@ class ReaderAnswerer:
                     for i, _ in self.retriever.distinct(retrieval.candidates, n)]
         if how != "sentence":
             raise ValueError(f"reader_passages must be chunk or sentence, not {how!r}")
+        if self.config.context_chunks < 1:
+            raise ValueError("reader_passages='sentence' ranks the sentences of the top "
+                             "context_chunks chunks: context_chunks must be at least 1, not "
+                             f"{self.config.context_chunks!r}")
         data = self.data
         chunk_of: dict[int, int] = {}
         for chunk, _ in retrieval.candidates[: self.config.context_chunks]:
