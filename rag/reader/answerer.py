@@ -110,11 +110,6 @@ class ReaderAnswerer:
                              "context_chunks chunks: context_chunks must be at least 1, not "
                              f"{self.config.context_chunks!r}")
         data = self.data
-        chunk_of: dict[int, int] = {}
-        for chunk, _ in retrieval.candidates[: self.config.context_chunks]:
-            lo, hi = (int(x) for x in data.chunk_sents[chunk])
-            for sent in range(lo, hi):
-                chunk_of.setdefault(sent, chunk)
         ranked = sorted(self.sentences.sentence_candidates(question, retrieval),
                         key=lambda c: -c.score)
         read: list[tuple[int, tuple[int, int]]] = []
@@ -123,7 +118,7 @@ class ReaderAnswerer:
             s, e = (int(x) for x in data.sent_bounds[cand.sent])
             if any(int(data.chunk_doc[c]) == doc and a <= s and e <= b for c, (a, b) in read):
                 continue
-            chunk = chunk_of[cand.sent]
+            chunk = retrieval.candidates[cand.chunk_rank][0]  # the chunk it was ranked in
             read.append((chunk, self.focus(chunk, words, retrieval, seed=cand.sent)))
             if len(read) == n:
                 break
@@ -132,10 +127,15 @@ class ReaderAnswerer:
     def _sentence_starts(self, chunk: int, a: int, b: int) -> list[int]:
         """Where the sentences of the read text ``[a, b)`` of ``chunk`` start, relative to
         ``a`` (0 first)."""
-        lo, hi = (int(x) for x in self.data.chunk_sents[chunk])
-        starts = {max(int(s), a) - a for s, e in self.data.sent_bounds[lo:hi]
-                  if int(s) < b and a < int(e)}
+        starts = {max(int(self.data.sent_bounds[i][0]), a) - a
+                  for i in self._sentences_in(chunk, a, b)}
         return sorted(starts | {0})
+
+    def _sentences_in(self, chunk: int, a: int, b: int) -> list[int]:
+        """The chunk's sentences (indices) that overlap the document offsets ``[a, b)``."""
+        lo, hi = (int(x) for x in self.data.chunk_sents[chunk])
+        bounds = self.data.sent_bounds
+        return [i for i in range(lo, hi) if bounds[i][0] < b and a < bounds[i][1]]
 
     def similarity_vector(self, retrieval: Retrieval) -> np.ndarray | None:
         """The query vector a sentence's similarity feature is measured against: the
@@ -240,9 +240,7 @@ class ReaderAnswerer:
         """Best cosine of ``vector`` with the chunk's sentences inside ``[start, end)``."""
         if vector is None:
             return 0.0
-        lo, hi = (int(x) for x in self.data.chunk_sents[chunk])
-        inside = [i for i in range(lo, hi) if self.data.sent_bounds[i][0] < end
-                  and start < self.data.sent_bounds[i][1]]
+        inside = self._sentences_in(chunk, start, end)
         if not inside:
             return 0.0
         return float(np.max(self.data.sentence_vectors[inside] @ vector))
@@ -251,9 +249,8 @@ class ReaderAnswerer:
         """The sentence(s) holding the answer ``[a, b)``; a sentence too short to stand alone
         is joined with the next one of the same paragraph."""
         data, cfg = self.data, self.config
-        lo, hi = (int(x) for x in data.chunk_sents[chunk])
         bounds = data.sent_bounds
-        inside = [i for i in range(lo, hi) if bounds[i][0] < b and a < bounds[i][1]]
+        inside = self._sentences_in(chunk, a, b)
         if not inside:  # cannot happen for spans inside the chunk; fall back to the span
             return a, b
         first, last = inside[0], inside[-1]

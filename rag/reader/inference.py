@@ -154,8 +154,7 @@ class Reader:
         for i, w in enumerate(windows):
             groups = None
             if sentence_starts is not None:
-                firsts = np.array([o[0] if o is not None else -1 for o in w.offsets]
-                                  + [-1] * (width - len(w.offsets)))
+                firsts = np.array([o[0] if o is not None else -1 for o in w.offsets])
                 groups = np.searchsorted(np.asarray(sentence_starts[w.passage]), firsts,
                                          side="right")
             text = passages[w.passage]
