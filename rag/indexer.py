@@ -110,6 +110,7 @@ def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analy
         if (manifest.get("build_key") == config.build_key()
                 and manifest.get("corpus", {}).get("fingerprint") == prints["fingerprint"]):
             return current
+    backend.connect()  # a bad uri or an old server fails before reading and embedding
     documents = load_corpus([s for s in sources if s.exists()],
                             config.corpus.max_document_bytes, progress, exclude=[store.root])
     started = time.perf_counter()

@@ -418,3 +418,75 @@ def test_chat_opens_a_milvus_index_with_the_same_flags(tmp_path, monkeypatch):
         assert opened.retrieve("月球药房", 1)[0].doc_id == "moon"
     finally:
         opened.close()
+
+
+class _FakeServer:
+    """A MilvusClient stand-in that only reports a version."""
+
+    def __init__(self, version: str | Exception) -> None:
+        self.version, self.closed = version, False
+
+    def get_server_version(self) -> str:
+        if isinstance(self.version, Exception):
+            raise self.version
+        return self.version
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("version,refused", [
+    ("v2.3.5-lite", True), ("v2.3.21", True), ("2.2.0", True), ("v2.4.0", False),
+    ("v2.6.3", False), ("3.0.0-beta", False), ("unknown", False),
+    (RuntimeError("no such method"), False)])
+def test_servers_older_than_2_4_are_refused_with_the_fix(version, refused):
+    from rag.backends.milvus import check_server_version
+
+    client = _FakeServer(version)
+    if refused:
+        with pytest.raises(BackendError, match=r"needs Milvus 2\.4 or newer.*upgrade"):
+            check_server_version(client, "http://milvus:19530")
+        assert client.closed
+    else:
+        check_server_version(client, "http://milvus:19530")
+        assert not client.closed
+
+
+@pytest.mark.integration
+def test_unfit_server_fails_before_the_corpus_is_read(tmp_path, monkeypatch):
+    """A build against an old server stops at connect: nothing read, embedded or written."""
+    from rag import Assistant
+    from tests.fault_support import FakeEncoder, small_corpus
+
+    monkeypatch.setattr("rag.assistant.make_encoder", FakeEncoder)
+    monkeypatch.setattr("pymilvus.MilvusClient", lambda **kw: _FakeServer("v2.3.5-lite"))
+    read: list[int] = []
+    monkeypatch.setattr("rag.indexer.load_corpus", lambda *a, **k: read.append(1) or [])
+    with pytest.raises(BackendError, match="runs v2.3.5-lite"):
+        Assistant.build(small_corpus(tmp_path / "corpus"), tmp_path / "index",
+                        backend="milvus", uri="http://127.0.0.1:19530")
+    assert read == []
+    assert not list((tmp_path / "index").glob("builds/*"))
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not __import__("os").environ.get("RAG_TEST_MILVUS_URI"),
+                    reason="set RAG_TEST_MILVUS_URI=http://host:19530 to test a Milvus server")
+def test_a_real_milvus_server_answers_like_faiss(tmp_path, monkeypatch):
+    """Opt-in: the bundled corpus on the server given by RAG_TEST_MILVUS_URI and on FAISS
+    give the same top-10 (no server is reachable in CI)."""
+    import os
+
+    from rag import Assistant
+
+    on_server = Assistant.build(BUNDLED, tmp_path / "server", backend="milvus",
+                                uri=os.environ["RAG_TEST_MILVUS_URI"])
+    local = Assistant.build(BUNDLED, tmp_path / "faiss")
+    try:
+        for q in QUESTIONS:
+            assert ([(h.doc_id, h.start) for h in on_server.retrieve(q, 10)]
+                    == [(h.doc_id, h.start) for h in local.retrieve(q, 10)]), q
+    finally:
+        on_server.close()
+        local.close()

@@ -91,4 +91,9 @@ class Backend(Protocol):
         (their manifests)."""
         ...
 
+    def connect(self) -> None:
+        """Reach the storage now, so that a wrong address or an unfit server fails before a
+        long build rather than after it (a no-op for files)."""
+        ...
+
     def close(self) -> None: ...

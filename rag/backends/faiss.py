@@ -247,5 +247,8 @@ class FaissBackend:
     def prune(self, kept: list[dict]) -> None:
         """Nothing outside the build folders."""
 
+    def connect(self) -> None:
+        """Nothing to reach: the index is files."""
+
     def close(self) -> None:
         """Nothing to release."""

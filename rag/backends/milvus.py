@@ -35,6 +35,7 @@ MILVUS_INDEX = {"flat": "FLAT", "hnsw": "HNSW", "ivf": "IVF_FLAT"}
 SEARCH_PARAM = {"hnsw": "ef", "ivf": "nprobe"}
 MAX_EF = 32768  # Milvus's upper bound of HNSW ef
 _ID_FILTER_MAX = 10_000  # allowed ids per filter expression (longer lists: in parts)
+MIN_SERVER = (2, 4)  # sparse float vectors (the BM25 field) came with Milvus 2.4
 
 
 # ------------------------------------------------------------------------------ connection
@@ -113,7 +114,7 @@ def _connect(uri: str) -> Any:
         if is_lite(uri):
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
             return MilvusClient(uri)
-        return MilvusClient(uri=uri, token=token) if token else MilvusClient(uri=uri)
+        client = MilvusClient(uri=uri, token=token) if token else MilvusClient(uri=uri)
     except Exception as exc:  # noqa: BLE001 - pymilvus raises several kinds for one cause
         if is_lite(uri) and _lite_locked(uri):
             raise BackendError(
@@ -124,6 +125,26 @@ def _connect(uri: str) -> Any:
                 "'Scaling out')") from exc
         where = "Milvus Lite file" if is_lite(uri) else "Milvus server"
         raise BackendError(f"cannot connect to the {where} {uri}: {exc}") from exc
+    check_server_version(client, uri)
+    return client
+
+
+def check_server_version(client: Any, uri: str) -> None:
+    """Refuse a server older than :data:`MIN_SERVER` before anything is written: it would
+    fail later, half way through a build, on the sparse BM25 field ("create index on 104 field
+    is not supported", measured with Milvus 2.3.5). An unreadable version passes."""
+    try:
+        version = str(client.get_server_version())
+    except Exception:  # noqa: BLE001 - a server without the call is not refused for it
+        return
+    found = re.search(r"(\d+)\.(\d+)", version)
+    if found and (int(found[1]), int(found[2])) < MIN_SERVER:
+        client.close()
+        raise BackendError(
+            f"the Milvus server {uri} runs {version}, but this backend needs Milvus "
+            f"{MIN_SERVER[0]}.{MIN_SERVER[1]} or newer (BM25 is stored as sparse vectors, new "
+            "in 2.4): upgrade the server (the v2.6.x docker compose file, README 'Scaling "
+            "out'), or use the default backend or a Milvus Lite file")
 
 
 def _lite_locked(uri: str) -> bool:
@@ -386,6 +407,10 @@ class MilvusBackend:
         for name in client.list_collections():
             if name.startswith(self.prefix) and name not in names:
                 _drop(client, name)
+
+    def connect(self) -> None:
+        """Connect (and check the server's version) now."""
+        _ = self.client
 
     def close(self) -> None:
         if self._client is not None:

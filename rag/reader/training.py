@@ -515,6 +515,11 @@ def main(argv: list[str] | None = None) -> None:
                    help="JSONL of English translations of DRCD questions ({id, en}); those "
                    "questions are also asked in English")
     p.add_argument("--english-share", type=float, default=TrainConfig.english_share)
+    p.add_argument("--same-paragraph-negatives", type=float,
+                   default=TrainConfig.same_paragraph_negatives,
+                   help="share of questions adding a window of their paragraph without the answer")
+    p.add_argument("--bm25-negatives", type=float, default=TrainConfig.bm25_negatives,
+                   help="share of questions that add a window of another article's BM25 paragraph")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     settings = ReaderSettings(lora_r=args.lora_r, lora_alpha=2 * args.lora_r)
@@ -522,7 +527,9 @@ def main(argv: list[str] | None = None) -> None:
                       max_steps=args.max_steps, seed=args.seed,
                       init=str(args.init) if args.init else None,
                       english=str(args.english) if args.english else None,
-                      english_share=args.english_share)
+                      english_share=args.english_share,
+                      same_paragraph_negatives=args.same_paragraph_negatives,
+                      bm25_negatives=args.bm25_negatives)
     train(args.bench, args.out, args.work, settings, cfg)
 
 
