@@ -490,3 +490,45 @@ def test_a_real_milvus_server_answers_like_faiss(tmp_path, monkeypatch):
     finally:
         on_server.close()
         local.close()
+
+
+@pytest.mark.integration
+def test_a_lite_index_is_searchable_from_a_new_process(tmp_path):
+    """Milvus Lite starts with its collections released: a process that only opens the index
+    (rag ask, the chat) must load the collection before searching. One process builds and
+    exits, a second one searches (the test process never opens the file)."""
+    import json
+
+    db, folder, index = tmp_path / "m.db", tmp_path / "build-1", tmp_path / "index"
+    folder.mkdir()
+    docs, vectors = _token_lists(6, n=120), _unit_vectors(120)
+    np.save(tmp_path / "v.npy", vectors)
+    (tmp_path / "docs.json").write_text(json.dumps(docs), "utf-8")
+    want = np.ravel(FaissBackend().build(vectors, docs, 1_000_000)[0]
+                    .search(vectors[7], 5)[1]).tolist()
+    head = f"""
+        import json, numpy as np
+        from pathlib import Path
+        from rag.backends.milvus import MilvusBackend
+        backend = MilvusBackend({str(db)!r}, Path({str(index)!r}))
+        folder, tmp = Path({str(folder)!r}), Path({str(tmp_path)!r})
+    """
+    build = head + """
+        vectors = np.load(tmp / "v.npy")
+        docs = json.loads((tmp / "docs.json").read_text("utf-8"))
+        entry = backend.save(*backend.build(vectors, docs, 1_000_000), folder)
+        (tmp / "entry.json").write_text(json.dumps(entry), "utf-8")
+    """
+    search = head + """
+        entry = json.loads((tmp / "entry.json").read_text("utf-8"))
+        dense, keyword = backend.load(folder, {"backend": entry, "dim": 24})
+        ids = dense.search(np.load(tmp / "v.npy")[7], 5)[1]
+        print(json.dumps([np.ravel(ids).tolist(), len(keyword.top(["词1"], 5))]))
+        backend.close()
+    """
+    for script in (build, search):
+        out = subprocess.run([sys.executable, "-c", textwrap.dedent(script)],
+                             capture_output=True, text=True, cwd=ROOT, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+    ids, n_keyword = json.loads(out.stdout.strip().splitlines()[-1])
+    assert ids == want and n_keyword > 0

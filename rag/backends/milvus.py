@@ -387,6 +387,11 @@ class MilvusBackend:
                 f"the Milvus collection {name!r} of build {folder.name} is missing at "
                 f"{self.uri}; rebuild the index with `python -m rag index --backend milvus "
                 f"--uri {self.uri} --index <dir>`")
+        try:  # a new process (or a restarted server) finds collections released
+            client.load_collection(name)
+        except Exception as exc:  # noqa: BLE001
+            raise BackendError(f"cannot load the Milvus collection {name!r} at {self.uri} for "
+                               f"searching: {exc}") from exc
         bm25 = SparseBM25.load(folder / KEYWORD_FILE)
         rows = int(client.get_collection_stats(name).get("row_count", -1))
         info = manifest.get("vector_index") or {}
