@@ -136,9 +136,10 @@ class Assistant:
         backend = open_backend(stored_spec(read_manifest(store.current()), uri), store.root)
         try:
             data = IndexData.load(store.current(), backend=backend)
-        except IndexFormatError:
+        except IndexFormatError as exc:
             backend.close()
-            upgraded = _upgrade(store, model, config) if refresh else None
+            # only an older format is rebuilt on open; a newer one is another version's index
+            upgraded = _upgrade(store, model, config) if refresh and not exc.newer else None
             if upgraded is None:
                 raise
             return upgraded

@@ -41,6 +41,10 @@ class InvalidArgumentError(RagError, ValueError):
 class IndexFormatError(CorruptIndexError):
     """The index was written by another (older or newer) version of the index format."""
 
+    def __init__(self, message: str, newer: bool = False) -> None:
+        super().__init__(message)
+        self.newer = newer  # written by a newer rag-news: never rebuilt behind the user's back
+
 
 class BackendError(RagError):
     """The index's storage backend (e.g. a Milvus server or Milvus Lite file) cannot be used."""

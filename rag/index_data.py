@@ -278,7 +278,8 @@ def check_format(manifest: dict[str, Any], folder: Path) -> None:
     fix = "rebuild it with `python -m rag index --index <dir> --corpus <corpus>`"
     if isinstance(version, int) and version > FORMAT_VERSION:
         raise IndexFormatError(f"index build {folder} has format {version}, newer than this "
-                               f"version of rag-news reads ({FORMAT_VERSION}); upgrade, or {fix}")
+                               f"version of rag-news reads ({FORMAT_VERSION}); upgrade rag-news, "
+                               f"or {fix}", newer=True)
     raise IndexFormatError(f"index build {folder} has format {version!r}, older than the "
                            f"current {FORMAT_VERSION} (no checksums); {fix}")
 

@@ -80,6 +80,33 @@ class IndexStore:
     def manifest(self) -> dict[str, Any]:
         return read_manifest(self.current())
 
+    def recorded_corpus(self) -> str | None:
+        """The corpus this index was built from: named by the live build's manifest, else by
+        the newest build whose manifest still reads (``CURRENT`` or a manifest may be
+        damaged). None for a folder without an index; a :class:`CorruptIndexError` when the
+        folder holds builds but none names its corpus, so that a re-index never swaps in
+        another corpus (the bundled articles) unasked."""
+        builds = sorted((p for p in self.builds.iterdir() if p.is_dir()
+                         and not p.name.startswith(".")), reverse=True) \
+            if self.builds.is_dir() else []
+        if not builds and not (self.root / CURRENT).exists():
+            return None
+        try:
+            candidates = [self.current(), *builds]
+        except CorruptIndexError:
+            candidates = builds
+        for build in candidates:
+            try:
+                sources = read_manifest(build).get("corpus", {}).get("sources") or []
+            except CorruptIndexError:
+                continue
+            if sources:
+                return str(sources[0])
+        raise CorruptIndexError(
+            f"{self.root} holds an index, but no readable manifest names the corpus it was "
+            f"built from; give it: `python -m rag index --index {self.root} --corpus "
+            "<your corpus>`")
+
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Exclusive cross-process lock for writers."""
@@ -117,9 +144,8 @@ class IndexStore:
         for old in builds[:-2]:
             if old.name not in keep:
                 shutil.rmtree(old, ignore_errors=True)
-        for tmp in self.builds.glob(".tmp-*"):
-            if time.time() - tmp.stat().st_mtime > 24 * 3600:  # crashed builds of other processes
-                shutil.rmtree(tmp, ignore_errors=True)
+        for tmp in self.builds.glob(".tmp-*"):  # builds killed part way (kill -9, power loss):
+            shutil.rmtree(tmp, ignore_errors=True)  # only a lock holder builds, so all orphans
 
 
 def read_manifest(build: Path) -> dict[str, Any]:

@@ -99,6 +99,7 @@ def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analy
     """The live build (``current`` if already loaded) if it matches the corpus and settings,
     else a new build committed atomically. Call with ``store.locked()`` held."""
     sources = [corpus] + ([store.added] if store.added.exists() else [])
+    _not_its_own_corpus(store, corpus)
     prints = fingerprint(sources, [store.root])  # an index dir inside the corpus is not read
     if current is None and store.exists():
         try:
@@ -124,6 +125,23 @@ def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analy
     log.info("indexed %d documents, %d chunks (%d embedded) in %.1fs", len(documents),
              len(data.chunks), data.manifest["embedded"], data.manifest["build_seconds"])
     return data
+
+
+def _not_its_own_corpus(store: IndexStore, corpus: Path) -> None:
+    """An index folder that is its corpus folder would read its own builds back as articles
+    (deleted ones kept coming back, and every open rebuilt): refused with the fix. An index
+    folder *inside* the corpus folder is fine: it is skipped when the corpus is read."""
+    try:
+        same = Path(corpus).is_dir() and Path(corpus).resolve() == store.root.resolve()
+    except OSError:
+        return
+    if same:
+        from rag.errors import CorpusError
+
+        hidden = Path(corpus) / ".rag-index"
+        raise CorpusError(
+            f"the index folder {store.root} is the corpus folder; keep the index beside the "
+            f"articles or in a hidden folder inside them, e.g. --index {hidden}")
 
 
 def _load_same_backend(store: IndexStore, backend: Backend) -> IndexData | None:

@@ -1,0 +1,135 @@
+"""Damaged or foreign index folders: re-indexing keeps the index's own corpus, a newer
+format is never downgraded on open, and killed builds leave nothing behind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.errors import CorruptIndexError, IndexFormatError
+from rag.index_store import IndexStore
+from tests.fault_support import FakeEncoder, small_corpus
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def built(tmp_path, monkeypatch):
+    from rag import Assistant
+
+    monkeypatch.setattr("rag.assistant.make_encoder", FakeEncoder)
+    corpus, index = small_corpus(tmp_path / "corpus"), tmp_path / "index"
+    Assistant.build(corpus, index)
+    return corpus, index
+
+
+def _cli(capsys, *argv: str) -> tuple[int, str, str]:
+    from rag.cli import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize("damage", ["garbage CURRENT", "empty CURRENT", "no CURRENT",
+                                    "truncated manifest"])
+def test_reindexing_a_damaged_index_keeps_its_own_corpus(built, capsys, damage):
+    """`rag index --index DIR` without --corpus: the corpus comes from any readable build
+    manifest, never the bundled articles."""
+    from rag import Assistant
+
+    corpus, index = built
+    store = IndexStore(index)
+    if damage == "truncated manifest":
+        (corpus / "new.md").write_text("# 新文章\n\n新的医院今天开业。", encoding="utf-8")
+        Assistant.build(corpus, index)  # a second build: the older one still reads
+        manifest = store.current() / "manifest.json"
+        manifest.write_text(manifest.read_text("utf-8")[:100], "utf-8")
+    else:
+        pointer = index / "CURRENT"
+        if damage == "no CURRENT":
+            pointer.unlink()
+        else:
+            pointer.write_text("../../etc" if damage == "garbage CURRENT" else "", "utf-8")
+    assert store.recorded_corpus() == str(corpus)
+    code, out, err = _cli(capsys, "index", "--index", str(index))
+    assert code == 0, err
+    assert "bundled" not in err and "documents:" in out
+    assert store.manifest()["corpus"]["sources"] == [str(corpus)]
+
+
+def test_an_index_that_no_longer_names_its_corpus_is_an_error(built, capsys):
+    _, index = built
+    store = IndexStore(index)
+    manifest = store.current() / "manifest.json"
+    manifest.write_text("{", "utf-8")
+    with pytest.raises(CorruptIndexError, match="--corpus"):
+        store.recorded_corpus()
+    code, out, err = _cli(capsys, "index", "--index", str(index))
+    assert code == 2 and "--corpus" in err and "documents:" not in out
+    assert manifest.read_text("utf-8") == "{"  # nothing was rebuilt over it
+
+
+def test_a_new_folder_has_no_recorded_corpus(tmp_path):
+    assert IndexStore(tmp_path / "new").recorded_corpus() is None
+    (tmp_path / "empty").mkdir()
+    assert IndexStore(tmp_path / "empty").recorded_corpus() is None
+
+
+def test_an_index_of_a_newer_format_is_not_rebuilt_on_open(built):
+    """Two versions sharing an index folder must not downgrade each other's index."""
+    from rag import Assistant
+
+    _, index = built
+    store = IndexStore(index)
+    build = store.current()
+    path = build / "manifest.json"
+    manifest = json.loads(path.read_text("utf-8"))
+    manifest["format"] = 99
+    path.write_text(json.dumps(manifest), "utf-8")
+    with pytest.raises(IndexFormatError, match="newer") as err:
+        Assistant.load(index)
+    assert err.value.newer and "upgrade rag-news" in str(err.value)
+    assert store.current() == build  # the newer index is still the live one
+
+
+def test_a_killed_builds_leftovers_go_with_the_next_build(built):
+    """Only a lock holder builds, so every `.tmp-*` the next build finds is an orphan (a
+    build killed part way), removed at once rather than after a day."""
+    from rag import Assistant
+
+    corpus, index = built
+    orphan = Path(index) / "builds" / ".tmp-20260101-000000-deadbeef"
+    orphan.mkdir()
+    (orphan / "sentence_vectors.npy").write_bytes(b"\0" * 1024)
+    (corpus / "new.md").write_text("# 新文章\n\n新的医院今天开业。", encoding="utf-8")
+    Assistant.build(corpus, index)
+    assert not orphan.exists()
+    assert not list((Path(index) / "builds").glob(".tmp-*"))
+
+
+def test_an_index_folder_that_is_its_corpus_folder_is_refused(tmp_path, monkeypatch, capsys):
+    """Its builds would be read back as articles: deleted articles came back and every open
+    rebuilt. A hidden index folder inside the corpus is the suggested fix, and works."""
+    from rag import Assistant
+    from rag.errors import CorpusError
+
+    monkeypatch.setattr("rag.assistant.make_encoder", FakeEncoder)
+    corpus = small_corpus(tmp_path / "corpus")
+    with pytest.raises(CorpusError, match="is the corpus folder") as err:
+        Assistant.build(corpus, corpus)
+    assert ".rag-index" in str(err.value)
+    assert not (corpus / "builds").exists()
+    code, _, stderr = _cli(capsys, "index", "--corpus", str(corpus), "--index", str(corpus))
+    assert code == 2 and "is the corpus folder" in stderr
+    inside = Assistant.build(corpus, corpus / ".rag-index")
+    assert inside.manifest["counts"]["documents"] == 3
+    (corpus / "new.md").write_text("# 新文章\n\n新的医院今天开业。", encoding="utf-8")
+    again = Assistant.build(corpus, corpus / ".rag-index")  # its own files are not read
+    assert again.manifest["counts"]["documents"] == 4
+    assert not [f for f in again.manifest["corpus"]["files"] if ".rag-index" in f]
