@@ -24,6 +24,7 @@ from rag.errors import (
     BackendError,
     CorpusError,
     IndexFormatError,
+    IndexNotWritableError,
     InvalidQuestionError,
     ModelMismatchError,
     UnknownDocumentError,
@@ -196,8 +197,17 @@ class Assistant:
                         self.corpus, built, self.store.root)
             return
         try:
-            self.refresh()
-        except CorpusError as exc:
+            if indexer.is_current(self.store, self.corpus, self.config, self._data):
+                return  # nothing to write: no lock (a read-only or busy folder is fine)
+            with self._write_lock, self.store.locked(wait=False) as held:
+                if not held:
+                    log.warning("another process is writing the index at %s; answering from "
+                                "the index built %s until it is done", self.store.root, built)
+                    return
+                data = indexer.refresh(self.store, self.corpus, self.config, self.encoder,
+                                       self.analyzer, self.backend, current=self._data)
+                self._set_data(data)
+        except (CorpusError, IndexNotWritableError) as exc:
             log.warning("%s; answering from the index built %s in %s", exc, built,
                         self.store.root)
 

@@ -46,5 +46,9 @@ class IndexFormatError(CorruptIndexError):
         self.newer = newer  # written by a newer rag-news: never rebuilt behind the user's back
 
 
+class IndexNotWritableError(RagError, PermissionError):
+    """The index folder cannot be written (read-only, or its lock file is not a file)."""
+
+
 class BackendError(RagError):
     """The index's storage backend (e.g. a Milvus server or Milvus Lite file) cannot be used."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
 import time
@@ -18,7 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.errors import CorruptIndexError, IndexNotFoundError
+from rag.errors import CorruptIndexError, IndexNotFoundError, IndexNotWritableError
+
+log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
@@ -108,14 +111,32 @@ class IndexStore:
             "<your corpus>`")
 
     @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
-        """Exclusive cross-process lock for writers."""
+    def locked(self, wait: bool = True) -> Iterator[bool]:
+        """Exclusive cross-process lock for writers; yields True once held. If another
+        process holds it (a build can take hours), says so once and waits, or with
+        ``wait=False`` yields False at once. A folder that cannot be written is an
+        :class:`IndexNotWritableError`."""
         self._not_a_file()
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        path = self.root / ".lock"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "a")  # noqa: SIM115 - entered just below
+        except OSError as exc:
+            raise IndexNotWritableError(
+                f"cannot write to the index folder {self.root} ({path.name}: "
+                f"{exc.strerror or exc}); check its permissions, or remove {path} if it is "
+                "not a file") from exc
+        with handle:
             try:
-                yield
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not wait:
+                    yield False
+                    return
+                log.warning("waiting for %s: another process is writing this index", self.root)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 

@@ -93,6 +93,15 @@ def load_current(store: IndexStore, backend: Backend) -> IndexData:
     return IndexData.load(store.current(), backend=backend)
 
 
+def is_current(store: IndexStore, corpus: Path, config: Config, current: IndexData) -> bool:
+    """True when ``current`` was built from exactly these corpus files with these settings
+    (reads and hashes the corpus, takes no lock: a reader can ask while a writer works)."""
+    sources = [corpus] + ([store.added] if store.added.exists() else [])
+    prints = fingerprint(sources, [store.root])
+    return (current.manifest.get("build_key") == config.build_key()
+            and current.manifest.get("corpus", {}).get("fingerprint") == prints["fingerprint"])
+
+
 def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analyzer: Analyzer,
             backend: Backend, progress: bool = False,
             current: IndexData | None = None) -> IndexData:

@@ -21,8 +21,8 @@ def built(tmp_path, monkeypatch):
 
     monkeypatch.setattr("rag.assistant.make_encoder", FakeEncoder)
     corpus, index = small_corpus(tmp_path / "corpus"), tmp_path / "index"
-    Assistant.build(corpus, index)
-    return corpus, index
+    Assistant.build(corpus, index, model=FakeEncoder.model_name)  # so that reopening
+    return corpus, index  # finds the index current
 
 
 def _cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -133,3 +133,62 @@ def test_an_index_folder_that_is_its_corpus_folder_is_refused(tmp_path, monkeypa
     again = Assistant.build(corpus, corpus / ".rag-index")  # its own files are not read
     assert again.manifest["counts"]["documents"] == 4
     assert not [f for f in again.manifest["corpus"]["files"] if ".rag-index" in f]
+
+
+# ---------------------------------------------------------------- writers and readers
+@pytest.fixture
+def held_lock(built):
+    """Another writer: the index's lock held through a second open file (flock locks are
+    per open file, so this conflicts like another process would)."""
+    import fcntl
+
+    _, index = built
+    with open(Path(index) / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield handle
+        fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def test_opening_while_another_process_builds_answers_at_once(built, held_lock, caplog):
+    from rag import Assistant
+
+    corpus, index = built
+    assert Assistant.load(index).retrieve("月球药房", 1)[0].doc_id == "moon"  # nothing to do
+    assert "another process" not in caplog.text
+    (corpus / "new.md").write_text("# 新文章\n\n新的医院今天开业。", encoding="utf-8")
+    stale = Assistant.load(index)  # stale, but the lock is taken: serve the last build
+    assert "another process is writing the index" in caplog.text
+    assert stale.manifest["counts"]["documents"] == 3
+    assert stale.retrieve("月球药房", 1)[0].doc_id == "moon"
+
+
+def test_a_writer_that_has_to_wait_says_so(built, held_lock, caplog):
+    import fcntl
+    import threading
+
+    from rag import Assistant
+
+    corpus, index = built
+    (corpus / "new.md").write_text("# 新文章\n\n新的医院今天开业。", encoding="utf-8")
+    threading.Timer(1.0, fcntl.flock, (held_lock, fcntl.LOCK_UN)).start()
+    rebuilt = Assistant.build(corpus, index)
+    assert "waiting for" in caplog.text and "another process is writing" in caplog.text
+    assert rebuilt.manifest["counts"]["documents"] == 4
+
+
+def test_an_index_folder_that_cannot_be_written_is_still_answered(built, caplog, capsys):
+    """A read-only volume (simulated: the lock path is a folder, so it cannot be opened;
+    tests run as root, whom file modes do not stop)."""
+    from rag import Assistant
+
+    corpus, index = built
+    (Path(index) / ".lock").unlink()
+    (Path(index) / ".lock").mkdir()
+    assert Assistant.load(index).retrieve("月球药房", 1)[0].doc_id == "moon"
+    assert not caplog.text  # up to date: nothing to write, nothing to say
+    (corpus / "new.md").write_text("# 新文章\n\n新的医院今天开业。", encoding="utf-8")
+    stale = Assistant.load(index)
+    assert "cannot write to the index folder" in caplog.text
+    assert stale.manifest["counts"]["documents"] == 3
+    code, out, err = _cli(capsys, "index", "--index", str(index), "--corpus", str(corpus))
+    assert code == 2 and "cannot write to the index folder" in err and "Traceback" not in err
