@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import re
 
-from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4 import (
+    BeautifulSoup,
+    CData,
+    Comment,
+    Declaration,
+    Doctype,
+    NavigableString,
+    ProcessingInstruction,
+    Tag,
+)
 
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "img", "svg", "video", "audio", "form",
               "button", "input", "select", "textarea", "head", "template", "object", "embed")
 _BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
                "table", "blockquote", "section", "article", "figure", "figcaption", "header",
-               "footer", "pre", "hr", "dd", "dt", "dl", "caption", "td", "th", "main", "aside"}
+               "footer", "pre", "hr", "dd", "dt", "dl", "caption", "td", "th", "main", "aside",
+               "center"}
 _STOCK_WIDGET = re.compile(r"<!--\s*EM_StockImg_Start\s*-->.*?<!--\s*EM_StockImg_End\s*-->", re.S)
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _MD_LINK = re.compile(r"\[([^\]\n]*)\]\((?:[^()\s]|\([^()\s]*\))*\)")
@@ -18,6 +28,20 @@ _NAV_LINE = re.compile(r"^(?:\s*\[[^\]\n]*\]\([^)\n]*\)\s*[｜|/]?\s*)+$")
 _URL_LINE = re.compile(r"^\s*<?(?:https?:)?//\S+>?\s*$")
 _FILENAME = re.compile(r"^[\w.\-]+\.(?:png|jpe?g|gif|webp|bmp|svg)$", re.I)
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2002\u2003\u2009\u200b\ufeff]+")
+# markup that is never text: <!-- -->, <![CDATA[ ]]>, <!DOCTYPE>, <!…>, <?xml …?>
+_NOT_TEXT = (Comment, CData, Declaration, Doctype, ProcessingInstruction)
+# elements whose pair ``<name …>…</name>`` in a post marks its body as HTML
+_ELEMENTS = (_BLOCK_TAGS | set(_DROP_TAGS)
+             | {"html", "body", "title", "a", "span", "b", "i", "u", "em", "strong", "small",
+                "sub", "sup", "font", "center", "code", "s", "del", "ins", "mark", "cite",
+                "q", "abbr", "time", "label", "nav", "thead", "tbody", "tfoot", "option"})
+_ATTR = r"""\s+[a-z_:@][-\w:.@]*(?:\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'=<>`]+))?"""
+# a start tag as HTML writes it: a known name, ASCII attribute names (so ``<a 与 span>`` and
+# ``x<a 且 y>b`` are text, not a tag)
+_START_TAG = re.compile(rf"<([a-z][a-z0-9]*)(?:{_ATTR})*\s*/?>", re.I | re.A)
+_END_TAG = re.compile(r"</([a-z][a-z0-9]*)\s*>", re.I | re.A)
+_VOID_TAG = re.compile(r"<(?:br|hr)\s*/?>|<img\s[^<>]*?\bsrc\s*=", re.I)
+_DOCUMENT = re.compile(r"\A[\s\ufeff]*(?:<\?xml\s|<!doctype\s+html\b|<html[\s>])", re.I)
 
 
 def html_to_text(html: str) -> str:
@@ -28,7 +52,7 @@ def html_to_text(html: str) -> str:
     """
     html = _STOCK_WIDGET.sub("", html)
     soup = BeautifulSoup(html, "html.parser")
-    for node in soup.find_all(string=lambda s: isinstance(s, Comment)):
+    for node in soup.find_all(string=lambda s: isinstance(s, _NOT_TEXT)):
         node.extract()
     for tag in soup.find_all(_DROP_TAGS):
         tag.decompose()
@@ -40,6 +64,17 @@ def html_to_text(html: str) -> str:
     parts: list[str] = []
     _flatten(soup, parts)
     return normalize_whitespace("".join(parts))
+
+
+def looks_like_markup(body: str) -> bool:
+    """True when a post body (``.txt``/``.md``, not ``.html``) clearly is HTML: it opens as an
+    HTML document, or has a known element written as a start and an end tag (``<p>…</p>``),
+    or a ``<br>``/``<hr>``/``<img src=…>``. Text that merely uses ``<`` and ``>``
+    (``x<a 且 y>b``) is not markup, so none of it is lost to an HTML parser."""
+    if _DOCUMENT.match(body) or _VOID_TAG.search(body):
+        return True
+    ends = {m.group(1).lower() for m in _END_TAG.finditer(body)} & _ELEMENTS
+    return bool(ends) and any(m.group(1).lower() in ends for m in _START_TAG.finditer(body))
 
 
 def normalize_whitespace(text: str) -> str:
@@ -95,7 +130,7 @@ def _flatten(root: Tag, parts: list[str]) -> None:
             stack.pop()
             continue
         if isinstance(child, NavigableString):
-            if not isinstance(child, Comment):
+            if not isinstance(child, _NOT_TEXT):
                 parts.append(str(child).replace("\n", " ") if _in_inline(child) else str(child))
             continue
         if not isinstance(child, Tag):

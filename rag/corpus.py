@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import json
 import logging
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.encoding import decode_bytes
+from rag.encoding import MIN_PLAUSIBLE, decode_bytes, plausibility
 from rag.errors import CorpusError
 from rag.frontmatter import as_list, normalize_date, split_front_matter
 from rag.textnorm import SURROGATE
@@ -22,10 +23,12 @@ from rag.types import Document
 log = logging.getLogger(__name__)
 
 POST_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
+HTML_SUFFIXES = {".html", ".htm"}  # always cleaned as HTML; other posts only when markup
 SUFFIXES = POST_SUFFIXES | {".jsonl"}
 _SOURCE_LINE = re.compile(r"[（(]\s*(?:文章)?来源\s*[:：]\s*([^）)\n]{1,40})[）)]")
 _MD_HEADING = re.compile(r"#{1,6}\s+(.+)")
-_HTML_HINT = re.compile(r"<(?:p|div|br|span|a|h[1-6]|img|ul|li|table|section|article)\b", re.I)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # never in text (tabs and breaks are)
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # A document whose cleaned text is larger than this (UTF-8 bytes) is skipped with a warning:
 # 2 MB of Chinese text is ~700k characters, ~10k texts to embed (≈ 6 min on 2 cores).
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
@@ -121,12 +124,14 @@ def corpus_files(root: Path, problems: list[str] | None = None,
         return [root]
     skip = {_resolved(p) for p in exclude}
 
-    def unreadable(exc: OSError) -> None:
-        message = f"{exc.filename}: cannot read the folder ({exc.strerror or exc})"
+    def report(message: str) -> None:
         if problems is not None:
             problems.append(message)
         else:
             log.warning("%s", message)
+
+    def unreadable(exc: OSError) -> None:
+        report(f"{exc.filename}: cannot read the folder ({exc.strerror or exc})")
 
     found = []
     for folder, dirs, names in os.walk(root, onerror=unreadable):
@@ -134,9 +139,11 @@ def corpus_files(root: Path, problems: list[str] | None = None,
                    and not (skip and _resolved(Path(folder) / d) in skip)]
         for name in names:
             path = Path(folder) / name
-            if (not name.startswith(".") and path.suffix.lower() in SUFFIXES
-                    and path.is_file()):
-                found.append(path)
+            if not name.startswith(".") and path.suffix.lower() in SUFFIXES:
+                if path.is_file():
+                    found.append(path)
+                elif path.is_symlink() and not path.exists():
+                    report(f"{path}: a link to a file that does not exist, skipped")
     return sorted(found)
 
 
@@ -165,13 +172,64 @@ def read_file(path: Path, base: Path | None = None,
         streamed = _stream_jsonl(path, max_bytes)
         if streamed is not None:
             return streamed
-        return _read_jsonl(decode_bytes(path.read_bytes(), str(path)), path, max_bytes)
-    raw = decode_bytes(path.read_bytes(), str(path))
+        return _read_jsonl(decode_text(path.read_bytes(), str(path)), path, max_bytes)
+    raw = decode_text(path.read_bytes(), str(path))
     rel = path.relative_to(base) if base and path.is_relative_to(base) else Path(path.name)
     doc_id = rel.with_suffix("").as_posix()
-    doc = parse_post(raw, doc_id, {"path": str(path.resolve())}, where=str(path))
+    doc = parse_post(raw, doc_id, {"path": str(path.resolve())}, where=str(path),
+                     html=True if suffix in HTML_SUFFIXES else None)
     _check_size(doc, str(path), max_bytes)
     return [doc]
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """A file's text: UTF-16 (Windows Notepad's "Unicode", with or without a BOM), else what
+    ``decode_bytes`` reads (UTF-8, a detected CJK encoding; binary is a CorpusError)."""
+    text = _utf16(data)
+    if text is not None:
+        return text
+    try:
+        return decode_bytes(data, name)
+    except CorpusError:
+        text = _utf16(data, guess=True)
+        if text is not None:
+            return text
+        if data[:2] in _UTF16_BOMS and b"\x00" in data:
+            raise CorpusError(f"{name}: 无法读取的 UTF-16 文件 / a UTF-16 file that cannot be "
+                              "decoded; save it as UTF-8") from None
+        raise
+
+
+def _utf16(data: bytes, guess: bool = False) -> str | None:
+    """``data`` as UTF-16, or None when it is not. It must decode without control characters
+    and either have a BOM and its NUL bytes (the high bytes of ASCII characters) on the side
+    the BOM says, or read as CJK text: without a BOM its NUL bytes must sit on one side, and
+    text without any (CJK only) is tried only with ``guess`` (when nothing else decodes it)."""
+    ascii_nuls = False
+    if data[:2] in _UTF16_BOMS:
+        encodings = ["utf-16"]
+        odd, even = b"\x00" in data[1::2], b"\x00" in data[0::2]
+        ascii_nuls = (odd and not even) if data[:2] == codecs.BOM_UTF16_LE else (even and not odd)
+    elif len(data) % 2:
+        return None
+    elif b"\x00" in data:
+        odd, even = b"\x00" in data[1::2], b"\x00" in data[0::2]
+        encodings = [] if odd == even else ["utf-16-le" if odd else "utf-16-be"]
+    else:
+        encodings = ["utf-16-le", "utf-16-be"] if guess else []
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if not _CONTROL.search(text) and (ascii_nuls or _plausible(text)):
+            return text.removeprefix("\ufeff")
+    return None
+
+
+def _plausible(text: str) -> bool:
+    """Letters of a script the corpus is in (CJK, or none but ASCII)."""
+    return any(plausibility(text, enc) >= MIN_PLAUSIBLE for enc in ("gb18030", "cp932", "cp949"))
 
 
 def _check_size(doc: Document, where: str, max_bytes: int) -> None:
@@ -183,22 +241,47 @@ def _check_size(doc: Document, where: str, max_bytes: int) -> None:
 
 
 def parse_post(raw: str, doc_id: str, extra: dict[str, Any] | None = None,
-               where: str = "") -> Document:
+               where: str = "", html: bool | None = None) -> Document:
     """A Jekyll/Hexo/plain post: front matter → metadata, HTML or text body → clean text.
 
-    ``where`` (the file) names the post in warnings about its front matter or date."""
+    ``where`` (the file) names the post in warnings about its front matter or date.
+    ``html``: True for an HTML page (always cleaned as HTML), False for plain text; None:
+    cleaned as HTML only when the body clearly is markup (``looks_like_markup``), so text
+    with ``<``/``>`` in it keeps every character."""
     where = where or doc_id
     front, body = split_front_matter(raw, where)
-    from rag.clean import html_to_text, normalize_whitespace  # bs4: only when reading files
+    from rag.clean import html_to_text, looks_like_markup, normalize_whitespace  # bs4: lazily
 
-    text = html_to_text(body) if _looks_like_html(body) else normalize_whitespace(body)
+    html = looks_like_markup(body) if html is None else html
+    text = html_to_text(body) if html else normalize_whitespace(body)
     if not text.strip():
         raise CorpusError(f"{where}: the document has no text")
     meta = _metadata(front, text, where)
     meta.update(extra or {})
-    title = (str(front.get("title") or "").strip() or _title_in_body(body)
+    title = (_worded(_field_text(front, "title", where)) or _worded(_title_in_body(body, html))
              or _first_line(text, doc_id))
     return Document(doc_id=doc_id, title=title, text=text, metadata=meta)
+
+
+def _field_text(values: dict[str, Any], key: str, where: str) -> str:
+    """A front-matter or record field as text: a scalar as written, a list of scalars joined
+    with ", "; a mapping (or a nested list) is no text and is dropped with a warning."""
+    value = values.get(key)
+    if isinstance(value, (list, tuple)) and all(_is_scalar(v) for v in value):
+        return ", ".join(text for v in value if (text := str(v).strip()))
+    if _is_scalar(value):
+        return str(value).strip() if value else ""
+    log.warning("%s: %r is not text (%s), ignored", where, key, type(value).__name__)
+    return ""
+
+
+def _is_scalar(value: Any) -> bool:
+    return not isinstance(value, (dict, list, tuple, set))
+
+
+def _worded(title: str) -> str:
+    """``title`` if it has a letter or digit, else '' (a title is never ``---`` or ``*``)."""
+    return title if any(ch.isalnum() for ch in title) else ""
 
 
 def _plain(value: Any) -> Any:
@@ -243,7 +326,7 @@ def document_from_record(record: dict[str, Any], where: str = "") -> Document:
     rest = {k: v for k, v in record.items() if k not in ("id", "doc_id", "title", "text", "html")}
     meta = _metadata(rest, text, where or doc_id)
     meta.update({k: v for k, v in rest.items() if k not in meta and k not in _META_KEYS})
-    title = str(record.get("title") or "").strip() or _first_line(text, doc_id)
+    title = _worded(_field_text(record, "title", where or doc_id)) or _first_line(text, doc_id)
     return Document(doc_id=doc_id, title=title, text=text, metadata=meta)
 
 
@@ -296,29 +379,40 @@ def _metadata(front: dict[str, Any], text: str, where: str = "") -> dict[str, An
     date = normalize_date(front.get("date"), where)
     if date:
         meta["date"] = date
-    categories = as_list(front.get("categories"))
-    tags = as_list(front.get("tags"))
+    categories = _field_list(front, "categories", where)
+    tags = _field_list(front, "tags", where)
     if categories:
         meta["categories"] = categories
     if tags:
         meta["tags"] = tags
-    if front.get("author"):
-        meta["author"] = str(front["author"])
+    author = _field_text(front, "author", where)
+    if author:
+        meta["author"] = author
     line = _SOURCE_LINE.search(text)
-    source = (line.group(1).strip() if line else None) or front.get("source")
-    source = source or (tags[0] if tags else None) or front.get("author")
+    source = (line.group(1).strip() if line else None) or _field_text(front, "source", where)
+    source = source or (tags[0] if tags else None) or author
     if source:
-        meta["source"] = str(source)
+        meta["source"] = source
     return meta
 
 
-def _looks_like_html(body: str) -> bool:
-    return bool(_HTML_HINT.search(body))
+def _field_list(values: dict[str, Any], key: str, where: str) -> list[str]:
+    """Categories/tags (``as_list``) without mappings or nested lists (warned, dropped)."""
+    value = values.get(key)
+    if isinstance(value, (list, tuple)):
+        kept = [v for v in value if _is_scalar(v)]
+        if len(kept) < len(value):
+            log.warning("%s: %r holds values that are not text, ignored", where, key)
+        return as_list(kept)
+    if not _is_scalar(value):
+        log.warning("%s: %r is not text (%s), ignored", where, key, type(value).__name__)
+        return []
+    return as_list(value)
 
 
-def _title_in_body(body: str) -> str:
+def _title_in_body(body: str, html: bool) -> str:
     """An HTML ``<title>``/``<h1>`` or a leading Markdown ``# heading``, else ''."""
-    if _looks_like_html(body) or re.search(r"<title\b", body, re.I):
+    if html:
         from bs4 import BeautifulSoup
 
         soup = BeautifulSoup(body, "html.parser")
@@ -331,5 +425,8 @@ def _title_in_body(body: str) -> str:
 
 
 def _first_line(text: str, fallback: str) -> str:
-    first = text.strip().split("\n", 1)[0]
-    return first[:60] if first else fallback
+    """The first line with a letter or digit (never a rule such as ``---``), else ``fallback``."""
+    for line in text.split("\n"):
+        if _worded(line):
+            return line.strip()[:60]
+    return fallback

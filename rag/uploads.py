@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.corpus import MAX_DOCUMENT_BYTES, SUFFIXES, read_file
-from rag.encoding import decode_bytes
+from rag.corpus import MAX_DOCUMENT_BYTES, SUFFIXES, decode_text, read_file
 from rag.errors import CorpusError
 
 __all__ = ["ALLOWED_SUFFIXES", "MAX_UPLOAD_BYTES", "Staged", "UploadReport", "add_uploads",
@@ -52,7 +51,7 @@ def validate_upload(path: Path | str, max_bytes: int = MAX_UPLOAD_BYTES) -> str 
     """A friendly message for a file that cannot be added, or None if it is fine.
 
     Checks the name (accepted suffix, not hidden), that it is a readable regular file, its
-    size, that it is text (no NUL bytes, UTF-8 or a detected CJK encoding) and not blank, and
+    size, that it is text (UTF-8, UTF-16 or a detected CJK encoding) and not blank, and
     for ``.jsonl`` that every line is a JSON object with an ``id`` and a ``text``/``html``."""
     path = Path(path)
     name = path.name or str(path)
@@ -74,7 +73,7 @@ def validate_upload(path: Path | str, max_bytes: int = MAX_UPLOAD_BYTES) -> str 
         return (f"{name}：文件太大 / file too large ({size / 1048576:.1f} MB > "
                 f"{max_bytes / 1048576:g} MB)")
     try:
-        text = decode_bytes(path.read_bytes(), name)
+        text = decode_text(path.read_bytes(), name)
     except CorpusError as exc:
         return str(exc)
     except OSError as exc:
