@@ -7,8 +7,10 @@ builds it first, printing progress to the console. The UI lives in :mod:`rag.web
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -16,20 +18,33 @@ from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from rag.web.limits import DEFAULT_PER_MINUTE  # noqa: E402 - after the analytics switch
+from rag.web.feedback import FeedbackLog  # noqa: E402 - after the analytics switch
+from rag.web.limits import DEFAULT_PER_MINUTE  # noqa: E402
 from rag.web.ui import build_demo, launch  # noqa: E402
 
-__all__ = ["build_demo", "is_loopback", "main", "open_assistant", "parse_args", "parse_auth"]
+__all__ = ["build_demo", "check_port", "is_loopback", "main", "open_assistant", "parse_args",
+           "parse_auth"]
+
+MAX_PORT = 65535
+
+
+def _path(text: str) -> Path:
+    """A path option's value; empty text (an unset shell variable) is an error, not the
+    default."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty (leave the option out for the "
+                                         "default)")
+    return Path(text)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="新闻问答 web chat (Gradio) over the news corpus.")
     p.add_argument("--host", default="127.0.0.1",
                    help="interface to bind (default 127.0.0.1: loopback only; 0.0.0.0 exposes it)")
-    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    p.add_argument("--index", type=Path, default=None,
+    p.add_argument("--port", type=int, default=7860, help=f"port, 1-{MAX_PORT} (default 7860)")
+    p.add_argument("--index", type=_path, default=None,
                    help="index directory (default: the corpus's folder under the cache dir)")
-    p.add_argument("--corpus", type=Path, default=None,
+    p.add_argument("--corpus", type=_path, default=None,
                    help="corpus folder or file to (re)index (default: the bundled articles)")
     p.add_argument("--model", default=None, help="embedding model (default: the index's)")
     p.add_argument("--backend", choices=("faiss", "milvus"), default=None,
@@ -37,7 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--uri", default=None,
                    help="Milvus uri: a Lite .db file (this process only) or http://host:19530 "
                         "(shared with `python -m rag index`; token in RAG_MILVUS_TOKEN)")
-    p.add_argument("--feedback", type=Path, default=None,
+    p.add_argument("--feedback", type=_path, default=None,
                    help="👍/👎 JSONL log (default: feedback.jsonl in the index directory)")
     p.add_argument("--auth", default=os.environ.get("RAG_AUTH"), metavar="USER:PASSWORD",
                    help="require this login (default: the RAG_AUTH environment variable; "
@@ -56,6 +71,23 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     if not sep or not user.strip() or not password:
         raise ValueError("--auth / RAG_AUTH must be USER:PASSWORD with both parts non-empty")
     return user.strip(), password
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise ValueError when ``port`` is out of range or already in use on ``host``."""
+    if not 1 <= port <= MAX_PORT:
+        raise ValueError(f"--port must be a whole number from 1 to {MAX_PORT}, not {port}")
+    try:
+        with socket.socket() as s:  # Gradio binds the same way; it raises only after loading
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as e:  # other errors (an IPv6 host, say) are left to Gradio's launch
+        if e.errno == errno.EADDRINUSE:
+            raise ValueError(_port_in_use(port)) from None
+
+
+def _port_in_use(port: int) -> str:
+    return f"port {port} is in use; choose another with --port"
 
 
 def is_loopback(host: str) -> bool:
@@ -98,15 +130,39 @@ def open_assistant(index: Path | None, corpus: Path | None, model: str | None = 
     return assistant
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def _check_args(args: argparse.Namespace) -> tuple[tuple[str, str] | None, str]:
+    """(login, "") for valid arguments, else (None, the error message)."""
     try:
         auth = parse_auth(args.auth)
+        if args.rate_limit < 0:
+            raise ValueError("--rate-limit must be 0 or more")
+        check_port(args.host, args.port)
+        if args.feedback is not None:
+            FeedbackLog(args.feedback).check()
     except ValueError as e:
-        print(f"❌ {e}", file=sys.stderr)
-        return 2
-    if args.rate_limit < 0:
-        print("❌ --rate-limit must be 0 or more", file=sys.stderr)
+        return None, str(e)
+    return auth, ""
+
+
+def _feedback_log(path: Path | None, index_dir: Path | str) -> Path:
+    """The 👍/👎 log: ``--feedback`` (checked at start), else the index folder's, with a
+    warning when it cannot be written (a read-only index can still be served)."""
+    if path is not None:
+        return path
+    default = Path(index_dir) / "feedback.jsonl"
+    try:
+        FeedbackLog(default).check()
+    except ValueError as e:
+        print(f"⚠️ {e}: 👍/👎 votes will not be saved; choose a log with --feedback PATH",
+              file=sys.stderr, flush=True)
+    return default
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    auth, error = _check_args(args)
+    if error:
+        print(f"❌ {error}", file=sys.stderr)
         return 2
     if not auth and not is_loopback(args.host):
         print(f"⚠️ WARNING: serving on {args.host} without a login: anyone who can reach this "
@@ -122,10 +178,14 @@ def main(argv: list[str] | None = None) -> int:
     except (RagError, ModelLoadError) as e:
         print(f"❌ {e}", file=sys.stderr)
         return 2
-    feedback = args.feedback or Path(assistant.index_dir) / "feedback.jsonl"
+    feedback = _feedback_log(args.feedback, assistant.index_dir)
     demo = build_demo(assistant, feedback_path=feedback, rate_limit=args.rate_limit)
     print(f"👍/👎 feedback log: {feedback}", flush=True)
-    launch(demo, host=args.host, port=args.port, **({"auth": auth} if auth else {}))
+    try:
+        launch(demo, host=args.host, port=args.port, **({"auth": auth} if auth else {}))
+    except OSError as e:  # Gradio: "Cannot find empty port …" (taken since the check above)
+        print(f"❌ {_port_in_use(args.port) if 'port' in str(e) else e}", file=sys.stderr)
+        return 2
     return 0
 
 

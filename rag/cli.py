@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -10,6 +11,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from embeddings.loader import ModelLoadError
 from rag.assistant import Assistant, check_question, default_index_dir
@@ -25,21 +27,108 @@ from rag.validation import MAX_K, check_date, check_k
 BOLD, RESET = "\033[1;33m", "\033[0m"
 
 
+class _UsageError(Exception):
+    """An argument error found by argparse, raised instead of its ``sys.exit(2)``."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser, self.message = parser, message
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser (and its subcommands) whose errors ``main`` reports, JSON included."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(self, message)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _parser().parse_args(argv)
+    except _UsageError as exc:
+        exc.parser.print_usage(sys.stderr)
+        print(f"{exc.parser.prog}: error: {exc.message}", file=sys.stderr)
+        if _wants_json(argv):
+            _print_json_error(exc.message, "InvalidArgumentError")
+        return 2
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
     except (RagError, ModelLoadError, OSError) as exc:  # OSError: e.g. an unwritable folder
-        print(f"error: {exc}", file=sys.stderr)
+        message = _os_error_message(exc, args) if isinstance(exc, OSError) else str(exc)
+        print(f"error: {message}", file=sys.stderr)
         if getattr(args, "json", False):  # a script reading stdout gets the error as JSON
-            print(json.dumps({"error": str(exc), "type": type(exc).__name__},
-                             ensure_ascii=False))
+            _print_json_error(message, type(exc).__name__)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _wants_json(argv: Sequence[str]) -> bool:
+    """Whether ``--json`` (or an abbreviation argparse accepts) is among the options."""
+    for arg in argv:
+        if arg == "--":
+            return False
+        if len(arg) > 2 and "--json".startswith(arg):
+            return True
+    return False
+
+
+def _print_json_error(message: str, kind: str) -> None:
+    """The error as ``{"error": …, "type": …}`` on stdout, for scripts reading ``--json``."""
+    print(json.dumps({"error": message, "type": kind}, ensure_ascii=False))
+
+
+_NOT_AN_INDEX = (errno.EEXIST, errno.EISDIR, errno.ENOTDIR)
+
+
+def _os_error_message(exc: OSError, args: argparse.Namespace) -> str:
+    """``exc`` as text; a file where the index keeps a folder (or the reverse) names the
+    index folder and the fix instead of a raw ``[Errno …]``."""
+    root = _index_root(args)
+    names = [Path(f) for f in (exc.filename2, exc.filename) if f not in (None, "")]
+    if root is None or exc.errno not in _NOT_AN_INDEX or not names:
+        return str(exc)
+    if exc.errno == errno.EISDIR:  # a rename's target, else the file opened
+        culprit, what = names[0], "is a folder, not a file"
+    else:
+        culprit, what = _file_in_the_way(names[-1]), "is a file, not a folder"
+    try:
+        culprit.resolve().relative_to(root.resolve())
+    except ValueError:
+        return str(exc)
+    return (f"{root} is not a valid index folder: {culprit} {what}; "
+            "remove it or choose another --index")
+
+
+def _file_in_the_way(path: Path) -> Path:
+    """The first of ``path`` and its parents that exists and is not a folder (else ``path``)."""
+    for candidate in (path, *path.parents):
+        if candidate.exists() and not candidate.is_dir():
+            return candidate
+    return path
+
+
+def _index_root(args: argparse.Namespace) -> Path | None:
+    """The index folder a command works on (as ``_open`` and ``_cmd_check`` choose it)."""
+    named = getattr(args, "index_dir", None) or getattr(args, "index", None)
+    if named:
+        return Path(named).expanduser()
+    try:
+        return default_index_dir(getattr(args, "corpus", None))
+    except (OSError, RagError):
+        return None
+
+
+def _path_arg(text: str) -> str:
+    """A path option's value; empty text (an unset shell variable) is an error, not the
+    default."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty (leave the option out for the "
+                                         "default)")
+    return text
 
 
 def _k_arg(text: str) -> int:
@@ -59,15 +148,16 @@ def _date_arg(text: str) -> str | None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m rag", description=(
+    parser = _Parser(prog="python -m rag", description=(
         "Ask questions over a Chinese news corpus; answers are verbatim, cited snippets."))
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--corpus", help="folder of .txt/.md/.html posts or a .jsonl file "
-                       "(default: the bundled articles)")
-        p.add_argument("--index", help="index directory (default: one per corpus in the cache)")
+        p.add_argument("--corpus", type=_path_arg, help="folder of .txt/.md/.html posts or "
+                       "a .jsonl file (default: the bundled articles)")
+        p.add_argument("--index", type=_path_arg,
+                       help="index directory (default: one per corpus in the cache)")
         p.add_argument("--model", help="sentence-transformers model name or path "
                        "(default: multilingual-e5-small)")
         p.add_argument("--backend", choices=BACKENDS,
@@ -104,8 +194,9 @@ def _parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(func=_cmd_doc)
     p = sub.add_parser("check", help="verify every file of an index (full checksums)")
-    p.add_argument("index_dir", nargs="?", help="index directory (default: --index)")
-    p.add_argument("--index", help=argparse.SUPPRESS)
+    p.add_argument("index_dir", nargs="?", type=_path_arg,
+                   help="index directory (default: --index)")
+    p.add_argument("--index", type=_path_arg, help=argparse.SUPPRESS)
     p.add_argument("--uri", help="Milvus uri, if the index's was not recorded")
     p.set_defaults(func=_cmd_check)
     return parser
@@ -155,13 +246,9 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 
 def _recorded_corpus(index_dir: Path | str) -> str | None:
-    """The corpus an existing index was built from (so that re-indexing keeps it)."""
-    store = IndexStore(index_dir)
-    try:
-        sources = read_manifest(store.current()).get("corpus", {}).get("sources") or []
-    except (RagError, OSError):
-        return None
-    return sources[0] if sources else None
+    """The corpus an existing index was built from (so that re-indexing keeps it); None for a
+    new folder, an error for an index that no longer says (never the bundled articles)."""
+    return IndexStore(index_dir).recorded_corpus()
 
 
 def _cmd_check(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ import math
 import os
 import re
 import threading
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -121,7 +122,9 @@ def _query_words() -> tuple[dict[str, str], frozenset[str]]:
 
 
 def needs_translation(question: str) -> bool:
-    """A question with (almost) no Chinese characters but some Latin words."""
+    """A question with (almost) no Chinese characters but some Latin words (full-width
+    ``ＪＤ Ｈｅａｌｔｈ`` counts: folded by NFKC first)."""
+    question = unicodedata.normalize("NFKC", question)
     return cjk_share(question) < 0.2 and bool(re.search(r"[A-Za-z]{2,}", question))
 
 
@@ -141,6 +144,7 @@ class QueryTranslator:
         """The question in corpus words, or None when it is Chinese or nothing was found."""
         if not needs_translation(question):
             return None
+        question = unicodedata.normalize("NFKC", question)  # full-width letters → ASCII
         qwords, function = _query_words()
         tokens = [t for t in _TOKEN.findall(question.replace("’", "'"))]
         tokens = [re.sub(r"'s$", "", t) for t in tokens]

@@ -58,6 +58,15 @@ class IndexStore:
         pointer = self.root / CURRENT
         if not pointer.is_file():
             self._not_a_file()
+            if pointer.is_dir():
+                raise CorruptIndexError(
+                    f"{pointer} is a folder, not the file that names the live build; remove it "
+                    f"and rebuild: `python -m rag index --index {self.root} --corpus "
+                    "<your corpus>`")
+            if self.building_elsewhere():
+                raise IndexNotFoundError(
+                    f"the index at {self.root} is being built by another process and has no "
+                    "finished build yet; try again when that build is done")
             if self.root.is_dir() and any(self.root.iterdir()):
                 raise CorruptIndexError(
                     f"{self.root} is not a readable index (no {CURRENT} file); rebuild it with "
@@ -82,6 +91,18 @@ class IndexStore:
 
     def manifest(self) -> dict[str, Any]:
         return read_manifest(self.current())
+
+    def building_elsewhere(self) -> bool:
+        """True while another process holds this index's writer lock."""
+        try:
+            with open(self.root / ".lock", "rb") as handle:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        except BlockingIOError:
+            return True
+        except OSError:  # no lock file (or unreadable): nobody is building here
+            return False
+        return False
 
     def recorded_corpus(self) -> str | None:
         """The corpus this index was built from: named by the live build's manifest, else by

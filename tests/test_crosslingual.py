@@ -105,3 +105,13 @@ def test_the_heuristic_answerer_reads_the_translation_too(assistant):
     ans = assistant.answer("How many pharmacies have partnered with Ping An Health's cloud "
                            "consultation service?", reader=False)
     assert ans.answered and "15．1万家" in ans.snippets[0].text
+
+
+@pytest.mark.unit
+def test_full_width_latin_questions_are_translated_like_ascii_ones():
+    """An IME in full-width mode types ＪＤ Ｈｅａｌｔｈ: it was refused as untranslatable."""
+    assert needs_translation("Ｗｈｏ ｉｓ ｔｈｅ ＣＥＯ ｏｆ ＪＤ Ｈｅａｌｔｈ？")
+    wide = translator().translate(
+        "Ｗｈｉｃｈ ｉｎｓｕｒａｎｃｅ ｃｏｍｐａｎｙ ｗｏｒｋｓ ｗｉｔｈ ｐｈａｒｍａｃｉｅｓ？")
+    plain = translator().translate("Which insurance company works with pharmacies?")
+    assert wide is not None and wide.text == plain.text and wide.terms == plain.terms

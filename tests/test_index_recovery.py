@@ -192,3 +192,30 @@ def test_an_index_folder_that_cannot_be_written_is_still_answered(built, caplog,
     assert stale.manifest["counts"]["documents"] == 3
     code, out, err = _cli(capsys, "index", "--index", str(index), "--corpus", str(corpus))
     assert code == 2 and "cannot write to the index folder" in err and "Traceback" not in err
+
+
+def test_asking_during_the_first_build_says_it_is_in_progress(tmp_path):
+    import fcntl
+
+    from rag import Assistant
+    from rag.errors import IndexNotFoundError
+
+    index = tmp_path / "index"
+    (index / "builds" / ".tmp-20260101-000000-0000cafe").mkdir(parents=True)
+    with open(index / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        with pytest.raises(IndexNotFoundError, match="being built by another process"):
+            Assistant.load(index)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    with pytest.raises(CorruptIndexError, match="not a readable index"):
+        Assistant.load(index)  # nobody builds: a folder without a finished build
+
+
+def test_a_current_pointer_that_is_a_folder_is_named(built):
+    from rag import Assistant
+
+    _, index = built
+    (Path(index) / "CURRENT").unlink()
+    (Path(index) / "CURRENT").mkdir()
+    with pytest.raises(CorruptIndexError, match="CURRENT is a folder"):
+        Assistant.load(index)

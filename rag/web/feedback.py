@@ -30,6 +30,27 @@ class FeedbackLog:
         self.path = Path(path).expanduser()
         self._lock = threading.Lock()
 
+    def check(self) -> None:
+        """Raise ValueError unless the log can be appended to: not a folder, its folder
+        exists or can be made, and it is writable (tried, so read-only disks count)."""
+        path = self.path
+        if path.is_dir():
+            raise ValueError(f"feedback log {path} is a folder; give a file path such as "
+                             f"{path / 'feedback.jsonl'}")
+        if path.is_fifo():  # opening it would wait for a reader
+            raise ValueError(f"feedback log {path} is not a regular file")
+        existed = path.exists()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8"):
+                pass
+            if not existed:
+                path.unlink()
+        except OSError as e:
+            where = f" ({e.filename})" if e.filename and Path(e.filename) != path else ""
+            raise ValueError(f"feedback log {path} cannot be written: "
+                             f"{e.strerror or e}{where}") from None
+
     def record(self, record: Mapping[str, Any], vote: str) -> dict[str, Any]:
         """Append the vote on one answer (``record`` is the chat's answer record)."""
         entry = {

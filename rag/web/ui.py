@@ -33,7 +33,7 @@ from rag.web.render import (
 )
 from rag.web.uploads import ALLOWED_SUFFIXES, MAX_UPLOAD_BYTES, add_uploads
 
-__all__ = ["CSS", "EXAMPLES", "ask", "build_demo", "launch", "run_answer"]
+__all__ = ["CSS", "EXAMPLES", "ask", "build_demo", "launch", "record_vote", "run_answer"]
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +211,22 @@ def _selected_item(state: dict[str, Any], choice: Any) -> dict[str, Any] | None:
     return record["items"][choice]
 
 
+def record_vote(feedback: FeedbackLog, state: dict[str, Any], index: Any,
+                liked: object) -> bool:
+    """Log a 👍/👎 on the answer at chat ``index``; False when nothing was saved. A log that
+    cannot be written (disk full, a folder in its place) is a warning, never an error."""
+    record = state.get("records", {}).get(index if isinstance(index, int) else None)
+    if record is None:
+        return False
+    try:
+        feedback.record(record, vote_name(liked))
+    except OSError as e:
+        log.warning("feedback vote not saved to %s: %s", feedback.path, e)
+        gr.Warning("反馈未保存 / Your vote was not saved (the feedback log cannot be written).")
+        return False
+    return True
+
+
 def build_demo(
     assistant: Any,
     feedback_path: Path | str | None = None,
@@ -362,13 +378,10 @@ def build_demo(
                        api_visibility="private")
 
         def on_like(st, data: gr.LikeData):
-            index = data.index if isinstance(data.index, int) else None
-            record = st.get("records", {}).get(index)
-            if record is None:
-                return
-            feedback.record(record, vote_name(data.liked))
+            record_vote(feedback, st, data.index, data.liked)
 
-        chatbot.like(on_like, [state], None, api_visibility="private", queue=False)
+        # queued (no concurrency limit) so that gr.Warning reaches the browser
+        chatbot.like(on_like, [state], None, api_visibility="private", concurrency_limit=None)
 
         def on_add(paths):
             paths = [p for p in (paths or []) if p]
