@@ -9,6 +9,7 @@ Shift-JIS file is never read as GB18030 mojibake: it is decoded correctly or ref
 from __future__ import annotations
 
 import codecs
+import logging
 import unicodedata
 
 from rag.errors import CorpusError
@@ -20,6 +21,10 @@ _CJK_ENCODINGS = {
 }
 MIN_PLAUSIBLE = 0.9  # share of common characters a decoding needs to count as text
 _SAMPLE = 200_000  # bytes of the file used for detection
+# UTF-8 with a few bad bytes (a stray byte, a file cut mid-character) is read with U+FFFD in
+# their place rather than lost whole: at most this many, and one per this many characters
+MAX_BAD_UTF8, BAD_UTF8_PER = 16, 200
+log = logging.getLogger(__name__)
 
 
 def decode_bytes(data: bytes, name: str) -> str:
@@ -30,6 +35,9 @@ def decode_bytes(data: bytes, name: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    mended = _mostly_utf8(data, name)
+    if mended is not None:
+        return mended
     for encoding in _candidates(data):
         try:
             text = data.decode(encoding)
@@ -39,6 +47,17 @@ def decode_bytes(data: bytes, name: str) -> str:
             return text
     raise CorpusError(f"{name}: 无法识别文本编码 / cannot decode the file as UTF-8 or a detected "
                       "Chinese/Japanese/Korean encoding; save it as UTF-8")
+
+
+def _mostly_utf8(data: bytes, name: str) -> str | None:
+    """UTF-8 text with a few invalid bytes, each replaced by U+FFFD (with a warning), or None
+    when there are more than a stray few (then it is another encoding, or binary)."""
+    text = data.decode("utf-8-sig", errors="replace")
+    bad = text.count("\ufffd") - data.decode("utf-8-sig", errors="ignore").count("\ufffd")
+    if bad > MAX_BAD_UTF8 or bad * BAD_UTF8_PER > len(text):
+        return None
+    log.warning("%s: %d byte(s) that are not UTF-8 replaced with U+FFFD", name, bad)
+    return text
 
 
 def _candidates(data: bytes) -> list[str]:

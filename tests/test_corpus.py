@@ -171,3 +171,15 @@ def test_jsonl_is_streamed_line_by_line_and_legacy_encodings_still_read(tmp_path
     binary.write_bytes(b"\x00\x01" * 100)
     with pytest.raises(CorpusError, match="not a text file"):
         read_file(binary)
+
+
+def test_a_few_bad_bytes_in_utf8_cost_those_bytes_not_the_article(tmp_path, caplog):
+    body = "互联网医院的发展很快，线上问诊成为常态。" * 20
+    (tmp_path / "stray.txt").write_bytes(body.encode()[:90] + b"\xff" + body.encode()[90:])
+    (tmp_path / "cut.txt").write_bytes(body.encode()[:-1])  # cut inside the last character
+    (tmp_path / "gbk.txt").write_bytes(body.encode("gbk"))  # another encoding: not mended
+    docs = {d.doc_id: d.text for d in read_corpus(tmp_path).documents}
+    assert docs["stray"].count("\ufffd") == 1 and docs["stray"].replace("\ufffd", "") == body
+    assert docs["cut"].startswith(body[:-1]) and docs["cut"].endswith("\ufffd")
+    assert docs["gbk"] == body
+    assert "not UTF-8 replaced" in caplog.text
