@@ -113,6 +113,9 @@ class AnswerConfig:
     # fit-reader`), never on the measurement sets (CMRC 2018, XQuAD).
     reader: bool = True
     reader_chunks: int = 2
+    # passages for a question in another language (read across languages, where a third
+    # passage adds more); None = reader_chunks. Both counts are fitted per language
+    reader_chunks_foreign: int | None = 3
     # auto (= onnx: fp32 ONNX Runtime, exported once into the cache; same spans as torch and no
     # torch import at query time) | torch | onnx-int8 (measured 1.3x faster but another span
     # for 8 of 40 questions and margins a few logits off, so the fitted thresholds do not
@@ -129,12 +132,12 @@ class AnswerConfig:
     reader_focus_lexical_weight: float = 0.2
     reader_max_length: int = 320
     reader_stride: int = 96
-    reader_weights: tuple[float, ...] = (0.14848, -0.48442, 3.68427, -0.7032, 24.76669)
-    reader_bias: float = -0.14322
-    reader_min_probability: float = 0.5457
+    reader_weights: tuple[float, ...] = (0.14794, -0.50167, 3.62284, -0.78655, 25.74589)
+    reader_bias: float = -0.03988
+    reader_min_probability: float = 0.5481
     # for a question in another language (fitted to refuse 5 % of the right answers to such
     # questions; reader_min_probability: 5 % false refusal of the Chinese ones)
-    reader_min_probability_foreign: float = 0.3454
+    reader_min_probability_foreign: float = 0.3464
     reader_score_margin: float = 0.25  # further snippets: probability within this of the best
     # what the reader reads for a non-Chinese question: "translation" (its corpus words, as
     # retrieval searches), "original" (the question as asked; the reader is also trained on

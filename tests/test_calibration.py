@@ -124,3 +124,59 @@ def test_the_answer_target_learns_which_spans_are_right_not_just_their_sentences
         return sum(p[2]) / len(p[2]) - sum(p[1]) / len(p[1])
 
     assert separation(by_answer) > separation(by_sentence) + 0.1
+
+
+def _table(zh: dict[tuple[int, int], float], foreign: dict[tuple[int, int], float]) -> dict:
+    """Per-pair ``in_sample`` figures: a Chinese group of 300 and two non-Chinese groups (280
+    and 20 questions: the small one moving against the large one)."""
+    return {k: {"drcd-simplified": {"hit@1": zh[k], "answerable": 300},
+                "drcd-en": {"hit@1": foreign[k], "answerable": 280},
+                "bundled-en": {"hit@1": 1.0 - foreign[k], "answerable": 20}}
+            for k in zh}
+
+
+def test_passage_counts_are_chosen_per_language_on_pooled_hit_at_1():
+    from eval.fit_reader import choose_counts, pooled
+
+    pairs = [(a, b) for a in (1, 2, 3) for b in (1, 2, 3)]
+    zh = {(a, b): {1: 0.900, 2: 0.905, 3: 0.930}[a] for a, b in pairs}
+    foreign = {(a, b): {1: 0.60, 2: 0.70, 3: 0.74}[b] for a, b in pairs}
+    table = _table(zh, foreign)
+    # each question counts once: the 20-question group's opposite trend does not outvote
+    assert pooled(table[1, 3], True) == pytest.approx((0.74 * 280 + 0.26 * 20) / 300)
+    assert choose_counts(table) == (3, 3)
+    zh = {k: {1: 0.900, 2: 0.905, 3: 0.909}[k[0]] for k in pairs}
+    assert choose_counts(_table(zh, foreign)) == (3, 3)  # the best by default
+    assert choose_counts(_table(zh, foreign), tolerance=0.01) == (1, 3)  # or the fewest near it
+    zh = {k: {1: 0.900, 2: 0.909, 3: 0.909}[k[0]] for k in pairs}
+    assert choose_counts(_table(zh, foreign)) == (2, 3)  # a tie: fewer passages
+    foreign = {k: {1: 0.60, 2: 0.735, 3: 0.74}[k[1]] for k in pairs}
+    assert choose_counts(_table(zh, foreign), tolerance=0.01) == (1, 2)
+
+
+def test_without_foreign_questions_both_counts_are_the_chinese_one():
+    from eval.fit_reader import choose_counts
+
+    table = {(a, b): {"drcd-simplified": {"hit@1": {1: 0.8, 2: 0.9, 3: 0.9}[a],
+                                          "answerable": 10}}
+             for a in (1, 2, 3) for b in (1, 2, 3)}
+    assert choose_counts(table) == (2, 2)
+
+
+def test_fit_reports_both_passage_counts():
+    from eval.fit_reader import fit
+
+    rng = random.Random(4)
+
+    def read(qid: str, group: str) -> Read:  # a span in each of 3 passages, one of them right
+        right = rng.randrange(3)
+        return Read(qid, group, True, [([rng.gauss(4 if p == right else -2, 2), p,
+                                         rng.uniform(0, 1)], int(p == right)) for p in range(3)])
+
+    reads = ([read(f"q{i}", "drcd-simplified") for i in range(150)]
+             + [read(f"e{i}", "drcd-en") for i in range(100)])
+    report = fit(reads)
+    assert report["reader_chunks"] in (1, 2, 3)
+    assert report["reader_chunks_foreign"] in (1, 2, 3)
+    assert set(report["by_reader_chunks"]) == {f"{a},{b}" for a in (1, 2, 3) for b in (1, 2, 3)}
+    assert report["pooled_foreign_hit@1"] is not None

@@ -320,3 +320,26 @@ def test_reader_settings_below_one_are_clear_errors(assistant, monkeypatch):
     monkeypatch.setattr(answerer.config, "reader_passages", "sentence")
     with pytest.raises(ValueError, match="context_chunks"):
         assistant.answer(q)
+
+
+def test_questions_in_another_language_read_their_own_passage_count(assistant, monkeypatch):
+    """``reader_chunks_foreign`` applies to the questions that get the foreign threshold."""
+    answerer = assistant._answerer_for(True)
+    counts: list[int] = []
+    passages = answerer.passages
+
+    def counted(question, retrieval, words, n):
+        counts.append(n)
+        return passages(question, retrieval, words, n)
+
+    monkeypatch.setattr(answerer, "passages", counted)
+    monkeypatch.setattr(answerer.config, "reader_chunks", 1)
+    monkeypatch.setattr(answerer.config, "reader_chunks_foreign", 3)
+    chinese, english = "京东健康的CEO是谁？", "Who is the CEO of JD Health?"
+    assistant.answer(chinese)
+    assistant.answer(english)
+    assistant.answer("Zxqv wplm?")  # no dictionary word: untranslated, still another language
+    assert counts == [1, 3, 3]
+    monkeypatch.setattr(answerer.config, "reader_chunks_foreign", None)  # the same count
+    assistant.answer(english)
+    assert counts[-1] == 1

@@ -10,6 +10,7 @@ import numpy as np
 
 from rag.answerer import Answerer, Extraction, language_threshold, weighted_words, word_overlap
 from rag.config import AnswerConfig
+from rag.crosslingual import needs_translation
 from rag.highlight import question_type
 from rag.index_data import IndexData
 from rag.reader.calibration import Calibration, SpanFeatures, overlap, question_grams
@@ -57,6 +58,15 @@ class ReaderAnswerer:
         return language_threshold(question, self.config.reader_min_probability,
                                   self.config.reader_min_probability_foreign)
 
+    def passage_count(self, question: str, retrieval: Retrieval) -> int:
+        """``reader_chunks``, or ``reader_chunks_foreign`` for a question in another language
+        (the questions that also get the foreign threshold)."""
+        foreign = self.config.reader_chunks_foreign
+        if foreign is not None and (retrieval.translation is not None
+                                    or needs_translation(question)):
+            return foreign
+        return self.config.reader_chunks
+
     def candidates(self, question: str, retrieval: Retrieval, n_chunks: int | None = None
                    ) -> list[SpanCandidate]:
         """The spans read in ``n_chunks`` passages (default ``reader_chunks``; see `passages`),
@@ -64,7 +74,7 @@ class ReaderAnswerer:
         how = self.config.reader_candidates
         if how not in ("window", "sentence"):
             raise ValueError(f"reader_candidates must be window or sentence, not {how!r}")
-        n = self.config.reader_chunks if n_chunks is None else n_chunks
+        n = self.passage_count(question, retrieval) if n_chunks is None else n_chunks
         if n < 1:
             raise ValueError(f"reader_chunks must be at least 1, not {n!r}")
         words = weighted_words(self.data, self.retriever.analyzer, question)
