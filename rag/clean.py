@@ -40,7 +40,12 @@ _ATTR = r"""\s+[a-z_:@][-\w:.@]*(?:\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'=<>`]+))?
 # ``x<a 且 y>b`` are text, not a tag)
 _START_TAG = re.compile(rf"<([a-z][a-z0-9]*)(?:{_ATTR})*\s*/?>", re.I | re.A)
 _END_TAG = re.compile(r"</([a-z][a-z0-9]*)\s*>", re.I | re.A)
-_VOID_TAG = re.compile(r"<(?:br|hr)\s*/?>|<img\s[^<>]*?\bsrc\s*=", re.I)
+# an attribute with a value (``clear="all"``): bare words (``a<br and c>d``) stay text
+_VALUED = r"""\s+[a-z_:@][-\w:.@]*\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'=<>`]+)"""
+_VOID_TAG = re.compile(rf"<(?:br|hr)(?:{_VALUED})*\s*/?>|<img(?:{_VALUED})+\s*/?>", re.I | re.A)
+# block elements HTML lets go unclosed (``<p>一<p>二``, ``<li>``): a start tag is enough
+_BLOCK_START = re.compile(
+    rf"<(?:p|div|li|ul|ol|td|tr|table|h[1-6]|blockquote)(?:{_VALUED})*\s*>", re.I | re.A)
 _DOCUMENT = re.compile(r"\A[\s\ufeff]*(?:<\?xml\s|<!doctype\s+html\b|<html[\s>])", re.I)
 
 
@@ -71,7 +76,7 @@ def looks_like_markup(body: str) -> bool:
     HTML document, or has a known element written as a start and an end tag (``<p>…</p>``),
     or a ``<br>``/``<hr>``/``<img src=…>``. Text that merely uses ``<`` and ``>``
     (``x<a 且 y>b``) is not markup, so none of it is lost to an HTML parser."""
-    if _DOCUMENT.match(body) or _VOID_TAG.search(body):
+    if _DOCUMENT.match(body) or _VOID_TAG.search(body) or _BLOCK_START.search(body):
         return True
     ends = {m.group(1).lower() for m in _END_TAG.finditer(body)} & _ELEMENTS
     return bool(ends) and any(m.group(1).lower() in ends for m in _START_TAG.finditer(body))

@@ -35,9 +35,6 @@ def decode_bytes(data: bytes, name: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    mended = _mostly_utf8(data, name)
-    if mended is not None:
-        return mended
     for encoding in _candidates(data):
         try:
             text = data.decode(encoding)
@@ -45,6 +42,9 @@ def decode_bytes(data: bytes, name: str) -> str:
             continue
         if plausibility(text, encoding) >= MIN_PLAUSIBLE:
             return text
+    mended = _mostly_utf8(data, name)  # after the legacy encodings: a GBK or Big5 file
+    if mended is not None:  # whose few CJK bytes are "bad UTF-8" is decoded above
+        return mended
     raise CorpusError(f"{name}: 无法识别文本编码 / cannot decode the file as UTF-8 or a detected "
                       "Chinese/Japanese/Korean encoding; save it as UTF-8")
 
@@ -54,7 +54,10 @@ def _mostly_utf8(data: bytes, name: str) -> str | None:
     when there are more than a stray few (then it is another encoding, or binary)."""
     text = data.decode("utf-8-sig", errors="replace")
     bad = text.count("\ufffd") - data.decode("utf-8-sig", errors="ignore").count("\ufffd")
-    if bad > MAX_BAD_UTF8 or bad * BAD_UTF8_PER > len(text):
+    multibyte = sum(1 for ch in text if ord(ch) > 127 and ch != "\ufffd")
+    # UTF-8 evidence: many well-formed multi-byte characters per bad byte (a mostly-ASCII
+    # cp1252 or Big5 file has none or few, and is refused rather than garbled)
+    if bad > MAX_BAD_UTF8 or bad * BAD_UTF8_PER > len(text) or multibyte < 20 * bad:
         return None
     log.warning("%s: %d byte(s) that are not UTF-8 replaced with U+FFFD", name, bad)
     return text

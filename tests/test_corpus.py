@@ -183,3 +183,17 @@ def test_a_few_bad_bytes_in_utf8_cost_those_bytes_not_the_article(tmp_path, capl
     assert docs["cut"].startswith(body[:-1]) and docs["cut"].endswith("\ufffd")
     assert docs["gbk"] == body
     assert "not UTF-8 replaced" in caplog.text
+
+
+def test_mostly_ascii_legacy_files_are_not_mended_as_utf8(tmp_path):
+    """A Big5 English story with a few Chinese names, a GBK title over an ASCII body: their
+    few CJK bytes are bad UTF-8, and must be decoded as Big5/GBK, never replaced."""
+    from rag.encoding import decode_bytes
+
+    big5 = ("This is an English news story. " * 100 + "台積電 張忠謀").encode("big5")
+    assert decode_bytes(big5, "b.txt").endswith("台積電 張忠謀")
+    gbk = ("---\ntitle: 京东健康发布年报\n---\n" + "Plain ASCII body. " * 80).encode("gbk")
+    assert "\ufffd" not in decode_bytes(gbk, "g.txt")  # detected (8 characters are too few
+    # to tell GBK from EUC-KR for sure: README, "Not guaranteed"), never mended as UTF-8
+    with pytest.raises(CorpusError):  # cp1252 was refused before the mending, and still is
+        decode_bytes(("Caf\u00e9 " + "plain words " * 50).encode("cp1252"), "c.txt")

@@ -227,3 +227,13 @@ def test_a_utf16_upload_is_read_like_a_utf16_corpus_file(tmp_path):
     assert validate_upload(path) is None  # accepted (it said "not a text file" before)
     path.write_bytes(b"\xff\xfe" + bytes(range(256)) * 4)  # a BOM over binary: still refused
     assert validate_upload(path) is not None
+
+
+@pytest.mark.parametrize("body", [
+    "<p>一段<p>二段", "<ul><li>一<li>二", '第一行<br clear="all">第二行', '正文<br class="x"/>正文',
+    '<img data-original="a.png">正文'])
+def test_html_that_leaves_tags_unclosed_is_still_markup(body):
+    """Scraped news often omits end tags or uses attributes on <br>/<img>."""
+    from rag.clean import looks_like_markup
+
+    assert looks_like_markup(body)
