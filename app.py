@@ -18,6 +18,7 @@ from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from rag.validation import path_option  # noqa: E402
 from rag.web.feedback import FeedbackLog  # noqa: E402 - after the analytics switch
 from rag.web.limits import DEFAULT_PER_MINUTE  # noqa: E402
 from rag.web.ui import build_demo, launch  # noqa: E402
@@ -28,13 +29,8 @@ __all__ = ["build_demo", "check_port", "is_loopback", "main", "open_assistant", 
 MAX_PORT = 65535
 
 
-def _path(text: str) -> Path:
-    """A path option's value; empty text (an unset shell variable) is an error, not the
-    default."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("must not be empty (leave the option out for the "
-                                         "default)")
-    return Path(text)
+def _path_option(text: str) -> Path:
+    return Path(path_option(text))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -42,9 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--host", default="127.0.0.1",
                    help="interface to bind (default 127.0.0.1: loopback only; 0.0.0.0 exposes it)")
     p.add_argument("--port", type=int, default=7860, help=f"port, 1-{MAX_PORT} (default 7860)")
-    p.add_argument("--index", type=_path, default=None,
+    p.add_argument("--index", type=_path_option, default=None,
                    help="index directory (default: the corpus's folder under the cache dir)")
-    p.add_argument("--corpus", type=_path, default=None,
+    p.add_argument("--corpus", type=_path_option, default=None,
                    help="corpus folder or file to (re)index (default: the bundled articles)")
     p.add_argument("--model", default=None, help="embedding model (default: the index's)")
     p.add_argument("--backend", choices=("faiss", "milvus"), default=None,
@@ -52,7 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--uri", default=None,
                    help="Milvus uri: a Lite .db file (this process only) or http://host:19530 "
                         "(shared with `python -m rag index`; token in RAG_MILVUS_TOKEN)")
-    p.add_argument("--feedback", type=_path, default=None,
+    p.add_argument("--feedback", type=_path_option, default=None,
                    help="👍/👎 JSONL log (default: feedback.jsonl in the index directory)")
     p.add_argument("--auth", default=os.environ.get("RAG_AUTH"), metavar="USER:PASSWORD",
                    help="require this login (default: the RAG_AUTH environment variable; "

@@ -297,7 +297,9 @@ def fit_for(reads: list[Read], target: str = "sentence") -> dict:
 
 def limit_by_language(reads: list[Read], chinese: int, foreign: int) -> list[Read]:
     """Chinese questions' spans of their first ``chinese`` passages, the others' of their
-    first ``foreign`` (as the answerer reads ``reader_chunks`` / ``reader_chunks_foreign``)."""
+    first ``foreign``. The fit tells languages by group (``*-en``), the answerer by the
+    question (``needs_translation``); every question of the English groups is Latin
+    script, so they agree on the fit sets."""
     return (_limit([r for r in reads if not is_foreign(r.group)], chinese)
             + _limit([r for r in reads if is_foreign(r.group)], foreign))
 
@@ -342,10 +344,12 @@ def fit(reads: list[Read], max_chunks: int = MAX_CHUNKS, target: str = "sentence
              for nz in counts for nf in counts}
     nz, nf = choose_counts({k: v["in_sample"] for k, v in table.items()})
 
+    def mean_of(s: dict, key: str) -> float:  # over the groups with answerable questions
+        return round(float(np.mean([g[key] for g in s.values() if g[key] is not None])), 4)
+
     def summary(v: dict) -> dict:
         s = v["in_sample"]
-        return {"mean_hit@1": round(float(np.mean([g["hit@1"] for g in s.values()])), 4),
-                "mean_answer@1": round(float(np.mean([g["answer@1"] for g in s.values()])), 4),
+        return {"mean_hit@1": mean_of(s, "hit@1"), "mean_answer@1": mean_of(s, "answer@1"),
                 **{f"pooled_{lang}_{key}": None if p is None else round(p, 4)
                    for lang, foreign in (("zh", False), ("foreign", True))
                    for key in ("hit@1", "answer@1")

@@ -114,9 +114,13 @@ class Assistant:
         analyzer = Analyzer()
         store_backend = open_backend(backend_spec(config, store), store.root)
         try:
-            with store.locked():
-                data = indexer.refresh(store, corpus, config, encoder, analyzer,
-                                       store_backend, progress)
+            # a current index is opened without the writer lock (no wait on another writer,
+            # and a read-only folder is fine); a stale or missing one is built under it
+            data = indexer.current_if_fresh(store, corpus, config, store_backend)
+            if data is None:
+                with store.locked():
+                    data = indexer.refresh(store, corpus, config, encoder, analyzer,
+                                           store_backend, progress)
         except BaseException:
             store_backend.close()
             raise
@@ -207,9 +211,9 @@ class Assistant:
                 data = indexer.refresh(self.store, self.corpus, self.config, self.encoder,
                                        self.analyzer, self.backend, current=self._data)
                 self._set_data(data)
-        except (CorpusError, IndexNotWritableError) as exc:
+        except (CorpusError, IndexNotWritableError, PermissionError) as exc:
             log.warning("%s; answering from the index built %s in %s", exc, built,
-                        self.store.root)
+                        self.store.root)  # PermissionError: a folder made read-only
 
     def refresh(self, progress: bool = False) -> bool:
         """Rebuild incrementally if the corpus files changed; True if a rebuild happened."""

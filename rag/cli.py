@@ -22,7 +22,7 @@ from rag.index_store import IndexStore, read_manifest
 from rag.indexer import stored_spec
 from rag.retriever import MODES
 from rag.types import Answer, Filters, Hit, Snippet
-from rag.validation import MAX_K, check_date, check_k
+from rag.validation import MAX_K, check_date, check_k, path_option
 
 BOLD, RESET = "\033[1;33m", "\033[0m"
 
@@ -122,15 +122,6 @@ def _index_root(args: argparse.Namespace) -> Path | None:
         return None
 
 
-def _path_arg(text: str) -> str:
-    """A path option's value; empty text (an unset shell variable) is an error, not the
-    default."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("must not be empty (leave the option out for the "
-                                         "default)")
-    return text
-
-
 def _k_arg(text: str) -> int:
     try:
         return check_k(int(text))
@@ -154,9 +145,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--corpus", type=_path_arg, help="folder of .txt/.md/.html posts or "
+        p.add_argument("--corpus", type=path_option, help="folder of .txt/.md/.html posts or "
                        "a .jsonl file (default: the bundled articles)")
-        p.add_argument("--index", type=_path_arg,
+        p.add_argument("--index", type=path_option,
                        help="index directory (default: one per corpus in the cache)")
         p.add_argument("--model", help="sentence-transformers model name or path "
                        "(default: multilingual-e5-small)")
@@ -194,9 +185,9 @@ def _parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(func=_cmd_doc)
     p = sub.add_parser("check", help="verify every file of an index (full checksums)")
-    p.add_argument("index_dir", nargs="?", type=_path_arg,
+    p.add_argument("index_dir", nargs="?", type=path_option,
                    help="index directory (default: --index)")
-    p.add_argument("--index", type=_path_arg, help=argparse.SUPPRESS)
+    p.add_argument("--index", type=path_option, help=argparse.SUPPRESS)
     p.add_argument("--uri", help="Milvus uri, if the index's was not recorded")
     p.set_defaults(func=_cmd_check)
     return parser

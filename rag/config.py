@@ -103,8 +103,9 @@ class AnswerConfig:
     min_snippet_chars: int = 60
     max_snippet_chars: int = 300
     # The trained reader (rag/reader/): answers by default; ``reader=False`` is the fast
-    # heuristic above. It reads ``reader_chunks`` passages (``reader_passages``) in one batch
-    # of windows of ``reader_max_length`` tokens. Each span's sentence gets a probability of
+    # heuristic above. It reads ``reader_chunks`` passages (``reader_chunks_foreign`` for a
+    # question in another language; ``reader_passages``) in one batch of windows of
+    # ``reader_max_length`` tokens. Each span's sentence gets a probability of
     # answering from a logistic model (rag/reader/calibration.py) over the reader's margin,
     # the passage's rank, the question–sentence overlap, cosine and cosine gap
     # (``reader_weights`` in that order, ``reader_bias``); snippets are ranked by it and the

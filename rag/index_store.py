@@ -58,11 +58,7 @@ class IndexStore:
         pointer = self.root / CURRENT
         if not pointer.is_file():
             self._not_a_file()
-            if pointer.is_dir():
-                raise CorruptIndexError(
-                    f"{pointer} is a folder, not the file that names the live build; remove it "
-                    f"and rebuild: `python -m rag index --index {self.root} --corpus "
-                    "<your corpus>`")
+            self.check_pointer()
             if self.building_elsewhere():
                 raise IndexNotFoundError(
                     f"the index at {self.root} is being built by another process and has no "
@@ -92,8 +88,19 @@ class IndexStore:
     def manifest(self) -> dict[str, Any]:
         return read_manifest(self.current())
 
+    def check_pointer(self) -> None:
+        """A ``CURRENT`` that is a folder can be neither read nor replaced: a clear error."""
+        pointer = self.root / CURRENT
+        if pointer.is_dir():
+            raise CorruptIndexError(
+                f"{pointer} is a folder, not the file that names the live build; remove it "
+                f"and rebuild: `python -m rag index --index {self.root} --corpus "
+                "<your corpus>`")
+
     def building_elsewhere(self) -> bool:
-        """True while another process holds this index's writer lock."""
+        """True while a writer holds this index's lock (another process, or this one through
+        another handle). It takes a shared lock for an instant, so a writer trying the lock
+        at that very moment may wait briefly (and say so)."""
         try:
             with open(self.root / ".lock", "rb") as handle:
                 fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
@@ -114,6 +121,11 @@ class IndexStore:
                          and not p.name.startswith(".")), reverse=True) \
             if self.builds.is_dir() else []
         if not builds and not (self.root / CURRENT).exists():
+            if self.building_elsewhere():  # a first build: its corpus is not recorded yet
+                raise IndexNotFoundError(
+                    f"the index at {self.root} is being built by another process; wait for "
+                    f"it, or give the corpus: `python -m rag index --index {self.root} "
+                    "--corpus <your corpus>`")
             return None
         try:
             candidates = [self.current(), *builds]
@@ -135,8 +147,8 @@ class IndexStore:
     def locked(self, wait: bool = True) -> Iterator[bool]:
         """Exclusive cross-process lock for writers; yields True once held. If another
         process holds it (a build can take hours), says so once and waits, or with
-        ``wait=False`` yields False at once. A folder that cannot be written is an
-        :class:`IndexNotWritableError`."""
+        ``wait=False`` yields False at once. A lock file that cannot be opened (a read-only
+        folder, a folder in its place) is an :class:`IndexNotWritableError`."""
         self._not_a_file()
         path = self.root / ".lock"
         try:
@@ -207,7 +219,10 @@ def write_json(path: Path, data: Any) -> None:
 
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    tmp.write_text(text, encoding="utf-8")
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -93,13 +93,34 @@ def load_current(store: IndexStore, backend: Backend) -> IndexData:
     return IndexData.load(store.current(), backend=backend)
 
 
+def _sources(store: IndexStore, corpus: Path) -> list[Path]:
+    return [Path(corpus)] + ([store.added] if store.added.exists() else [])
+
+
+def _matches(current: IndexData, config: Config, prints: dict[str, Any]) -> bool:
+    """``current`` was built from these corpus files (``prints``) with these settings."""
+    return (current.manifest.get("build_key") == config.build_key()
+            and current.manifest.get("corpus", {}).get("fingerprint") == prints["fingerprint"])
+
+
 def is_current(store: IndexStore, corpus: Path, config: Config, current: IndexData) -> bool:
     """True when ``current`` was built from exactly these corpus files with these settings
     (reads and hashes the corpus, takes no lock: a reader can ask while a writer works)."""
-    sources = [corpus] + ([store.added] if store.added.exists() else [])
-    prints = fingerprint(sources, [store.root])
-    return (current.manifest.get("build_key") == config.build_key()
-            and current.manifest.get("corpus", {}).get("fingerprint") == prints["fingerprint"])
+    return _matches(current, config, fingerprint(_sources(store, corpus), [store.root]))
+
+
+def current_if_fresh(store: IndexStore, corpus: Path, config: Config,
+                     backend: Backend) -> IndexData | None:
+    """The live build when it is current for ``corpus`` and ``config`` (no lock taken, so
+    opening a current index never waits on a writer), else None."""
+    if not store.exists():
+        return None
+    try:
+        current = _load_same_backend(store, backend)
+    except Exception:  # noqa: BLE001 - unreadable: the locked refresh rebuilds it
+        return None
+    return current if current is not None and is_current(store, corpus, config,
+                                                          current) else None
 
 
 def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analyzer: Analyzer,
@@ -107,19 +128,17 @@ def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analy
             current: IndexData | None = None) -> IndexData:
     """The live build (``current`` if already loaded) if it matches the corpus and settings,
     else a new build committed atomically. Call with ``store.locked()`` held."""
-    sources = [corpus] + ([store.added] if store.added.exists() else [])
+    sources = _sources(store, corpus)
     _not_its_own_corpus(store, corpus)
+    store.check_pointer()  # a CURRENT that cannot be replaced fails now, not after the build
     prints = fingerprint(sources, [store.root])  # an index dir inside the corpus is not read
     if current is None and store.exists():
         try:
             current = _load_same_backend(store, backend)
         except Exception as exc:  # a broken index is replaced, not fatal
             log.warning("rebuilding unreadable index: %s", exc)
-    if current is not None:
-        manifest = current.manifest
-        if (manifest.get("build_key") == config.build_key()
-                and manifest.get("corpus", {}).get("fingerprint") == prints["fingerprint"]):
-            return current
+    if current is not None and _matches(current, config, prints):
+        return current
     backend.connect()  # a bad uri or an old server fails before reading and embedding
     documents = load_corpus([s for s in sources if s.exists()],
                             config.corpus.max_document_bytes, progress, exclude=[store.root])

@@ -116,3 +116,14 @@ def is_junk_question(question: str) -> bool:
     foreign = sum(1 for ch in letters
                   if unicodedata.name(ch, "").startswith(_FOREIGN_SCRIPTS))
     return foreign / len(letters) > 0.3
+
+
+def path_option(text: str) -> str:
+    """A path option's value (``--index``, ``--corpus``, ``--feedback``): empty text, as an
+    unset shell variable gives, is an error, not the default (argparse type)."""
+    if not text.strip():
+        import argparse
+
+        raise argparse.ArgumentTypeError("must not be empty (leave the option out for the "
+                                         "default)")
+    return text

@@ -180,3 +180,21 @@ def test_fit_reports_both_passage_counts():
     assert report["reader_chunks_foreign"] in (1, 2, 3)
     assert set(report["by_reader_chunks"]) == {f"{a},{b}" for a in (1, 2, 3) for b in (1, 2, 3)}
     assert report["pooled_foreign_hit@1"] is not None
+
+
+def test_a_group_without_answerable_questions_does_not_break_the_fit():
+    from eval.fit_reader import fit
+
+    rng = random.Random(5)
+
+    def read(qid: str, group: str, answerable: bool) -> Read:
+        right = rng.randrange(3) if answerable else -1
+        return Read(qid, group, answerable, [([rng.gauss(4 if p == right else -2, 2), p,
+                                               rng.uniform(0, 1)], int(p == right))
+                                             for p in range(3)])
+
+    reads = ([read(f"q{i}", "drcd-simplified", i % 4 != 0) for i in range(120)]
+             + [read(f"n{i}", "bundled-zh", False) for i in range(10)])
+    report = fit(reads)
+    assert report["in_sample"]["bundled-zh"]["hit@1"] is None
+    assert 0 < report["mean_hit@1"] <= 1

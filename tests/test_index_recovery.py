@@ -219,3 +219,44 @@ def test_a_current_pointer_that_is_a_folder_is_named(built):
     (Path(index) / "CURRENT").mkdir()
     with pytest.raises(CorruptIndexError, match="CURRENT is a folder"):
         Assistant.load(index)
+
+
+def test_building_an_index_that_is_current_does_not_wait_for_a_writer(built, held_lock):
+    """`rag ask` on the default index and the chat with --corpus go through Assistant.build:
+    a current index is opened without the lock."""
+    from rag import Assistant
+
+    corpus, index = built
+    opened = Assistant.build(corpus, index, model=FakeEncoder.model_name)
+    assert opened.retrieve("月球药房", 1)[0].doc_id == "moon"
+
+
+def test_reindexing_during_a_first_build_asks_for_the_corpus(tmp_path):
+    """No CURRENT yet and a writer at work: the corpus is unknown, never the bundled one."""
+    import fcntl
+
+    from rag.errors import IndexNotFoundError
+
+    index = tmp_path / "index"
+    (index / "builds" / ".tmp-20260101-000000-0000cafe").mkdir(parents=True)
+    with open(index / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        with pytest.raises(IndexNotFoundError, match="being built by another process"):
+            IndexStore(index).recorded_corpus()
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    assert IndexStore(index).recorded_corpus() is None
+
+
+def test_a_current_folder_fails_the_build_before_any_work(built, monkeypatch):
+    from rag import Assistant
+
+    corpus, index = built
+    (Path(index) / "CURRENT").unlink()
+    (Path(index) / "CURRENT").mkdir()
+    builds = sorted(p.name for p in (Path(index) / "builds").iterdir())
+    read: list[int] = []
+    monkeypatch.setattr("rag.indexer.load_corpus", lambda *a, **k: read.append(1) or [])
+    with pytest.raises(CorruptIndexError, match="CURRENT is a folder"):
+        Assistant.build(corpus, index)
+    assert read == [] and sorted(p.name for p in (Path(index) / "builds").iterdir()) == builds
+    assert not list(Path(index).glob(".CURRENT.*"))

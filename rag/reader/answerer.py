@@ -69,7 +69,7 @@ class ReaderAnswerer:
 
     def candidates(self, question: str, retrieval: Retrieval, n_chunks: int | None = None
                    ) -> list[SpanCandidate]:
-        """The spans read in ``n_chunks`` passages (default ``reader_chunks``; see `passages`),
+        """The spans read in ``n_chunks`` passages (default: `passage_count`; see `passages`),
         placed in their sentences and scored, best first."""
         how = self.config.reader_candidates
         if how not in ("window", "sentence"):
