@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from rag.chunking import chunk_document, sentence_spans
 from rag.clean import html_to_text
 from rag.config import ChunkingConfig
-from rag.corpus import document_from_record, parse_post
-from rag.encoding import decode_bytes
+from rag.corpus import decode_text, document_from_record, parse_post
 from rag.errors import CorpusError
 from rag.frontmatter import normalize_date, split_front_matter
 from rag.types import Document
@@ -83,14 +82,18 @@ def test_dates_normalise_or_drop(value):
 
 
 @FUZZ
-@given(st.binary(max_size=400))
+@given(st.one_of(st.binary(max_size=400),
+                 st.text(max_size=60).map(lambda t: t.encode("utf-16-le", "surrogatepass")),
+                 st.text(max_size=60).map(lambda t: t.encode("utf-16", "surrogatepass"))))
 def test_any_bytes_decode_or_are_refused(data):
+    """Bytes of a corpus file (UTF-16 with or without a BOM included) give text without NUL
+    or are refused with the file's name."""
     try:
-        text = decode_bytes(data, "f.txt")
+        text = decode_text(data, "f.txt")
     except CorpusError as exc:
         assert "f.txt" in str(exc)
         return
-    assert "\x00" not in text
+    assert "\x00" not in text and isinstance(text, str)
 
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),

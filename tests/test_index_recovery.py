@@ -194,7 +194,9 @@ def test_an_index_folder_that_cannot_be_written_is_still_answered(built, caplog,
     assert code == 2 and "cannot write to the index folder" in err and "Traceback" not in err
 
 
-def test_asking_during_the_first_build_says_it_is_in_progress(tmp_path):
+def test_during_a_first_build_readers_and_reindexing_say_it_is_in_progress(tmp_path):
+    """No CURRENT yet and a writer at work: asking says so, and re-indexing without
+    --corpus asks for it (the corpus is not recorded yet; never the bundled one)."""
     import fcntl
 
     from rag import Assistant
@@ -206,9 +208,12 @@ def test_asking_during_the_first_build_says_it_is_in_progress(tmp_path):
         fcntl.flock(handle, fcntl.LOCK_EX)
         with pytest.raises(IndexNotFoundError, match="being built by another process"):
             Assistant.load(index)
+        with pytest.raises(IndexNotFoundError, match="being built by another process"):
+            IndexStore(index).recorded_corpus()
         fcntl.flock(handle, fcntl.LOCK_UN)
     with pytest.raises(CorruptIndexError, match="not a readable index"):
         Assistant.load(index)  # nobody builds: a folder without a finished build
+    assert IndexStore(index).recorded_corpus() is None
 
 
 def test_a_current_pointer_that_is_a_folder_is_named(built):
@@ -229,22 +234,6 @@ def test_building_an_index_that_is_current_does_not_wait_for_a_writer(built, hel
     corpus, index = built
     opened = Assistant.build(corpus, index, model=FakeEncoder.model_name)
     assert opened.retrieve("月球药房", 1)[0].doc_id == "moon"
-
-
-def test_reindexing_during_a_first_build_asks_for_the_corpus(tmp_path):
-    """No CURRENT yet and a writer at work: the corpus is unknown, never the bundled one."""
-    import fcntl
-
-    from rag.errors import IndexNotFoundError
-
-    index = tmp_path / "index"
-    (index / "builds" / ".tmp-20260101-000000-0000cafe").mkdir(parents=True)
-    with open(index / ".lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        with pytest.raises(IndexNotFoundError, match="being built by another process"):
-            IndexStore(index).recorded_corpus()
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    assert IndexStore(index).recorded_corpus() is None
 
 
 def test_a_current_folder_fails_the_build_before_any_work(built, monkeypatch):
