@@ -144,14 +144,19 @@ def test_passage_counts_are_chosen_per_language_on_pooled_hit_at_1():
     table = _table(zh, foreign)
     # each question counts once: the 20-question group's opposite trend does not outvote
     assert pooled(table[1, 3], True) == pytest.approx((0.74 * 280 + 0.26 * 20) / 300)
-    assert choose_counts(table) == (3, 3)
+    assert choose_counts(table) == (2, 3)  # Chinese fixed at 2 by default
+    assert choose_counts(table, chinese=None) == (3, 3)
     zh = {k: {1: 0.900, 2: 0.905, 3: 0.909}[k[0]] for k in pairs}
-    assert choose_counts(_table(zh, foreign)) == (3, 3)  # the best by default
-    assert choose_counts(_table(zh, foreign), tolerance=0.01) == (1, 3)  # or the fewest near it
+    assert choose_counts(_table(zh, foreign), chinese=None) == (3, 3)  # the best
+    assert choose_counts(_table(zh, foreign), tolerance=0.01, chinese=None) == (1, 3)
     zh = {k: {1: 0.900, 2: 0.909, 3: 0.909}[k[0]] for k in pairs}
-    assert choose_counts(_table(zh, foreign)) == (2, 3)  # a tie: fewer passages
+    assert choose_counts(_table(zh, foreign), chinese=None) == (2, 3)  # a tie: fewer
     foreign = {k: {1: 0.60, 2: 0.735, 3: 0.74}[k[1]] for k in pairs}
-    assert choose_counts(_table(zh, foreign), tolerance=0.01) == (1, 2)
+    assert choose_counts(_table(zh, foreign), tolerance=0.01) == (2, 2)
+    # with a fixed Chinese count the non-Chinese one is judged at that count
+    foreign = {(a, b): {(2, 3): 0.70, (3, 3): 0.80}.get((a, b), 0.72) for a, b in pairs}
+    assert choose_counts(_table(zh, foreign)) == (2, 1)
+    assert choose_counts(_table(zh, foreign), chinese=None) == (2, 3)  # Chinese: a tie
 
 
 def test_without_foreign_questions_both_counts_are_the_chinese_one():
@@ -160,7 +165,8 @@ def test_without_foreign_questions_both_counts_are_the_chinese_one():
     table = {(a, b): {"drcd-simplified": {"hit@1": {1: 0.8, 2: 0.9, 3: 0.9}[a],
                                           "answerable": 10}}
              for a in (1, 2, 3) for b in (1, 2, 3)}
-    assert choose_counts(table) == (2, 2)
+    assert choose_counts(table, chinese=None) == (2, 2)
+    assert choose_counts(table) == (2, 2) and choose_counts(table, chinese=3) == (3, 3)
 
 
 def test_fit_reports_both_passage_counts():
