@@ -25,6 +25,7 @@ from rag.errors import (
     CorpusError,
     IndexFormatError,
     IndexNotWritableError,
+    InvalidArgumentError,
     InvalidQuestionError,
     ModelMismatchError,
     UnknownDocumentError,
@@ -353,14 +354,23 @@ class Assistant:
         """The exact chunk strings embedded at index time (prompt excluded)."""
         return [embedding_text(c) for c in self._data.chunks]
 
-    def add_files(self, paths: list[Path | str]) -> AddResult:
+    def add_files(self, paths: list[Path | str] | Path | str) -> AddResult:
         """Validate, copy into the index's ``added/`` folder and re-index incrementally.
+        ``paths``: a list of files, or one file.
 
         Bad files (type, hidden name, size, binary, encoding, no text) are reported and change
         nothing. Nothing is ever overwritten: a name already taken gets a new doc_id
         (``name-2``), content already in the corpus is reported in ``present``. If
         re-indexing fails, the copied files are removed again. Writers are serialised (a
         lock per index directory, across processes)."""
+        if isinstance(paths, (str, Path)):  # one file, not its characters
+            paths = [paths]
+        try:
+            paths = list(paths)
+        except TypeError:  # None, a number
+            paths = None
+        if paths is None or not all(isinstance(p, (str, Path)) for p in paths):
+            raise InvalidArgumentError("paths must be a file path or a list of file paths")
         result = AddResult()
         with self._write_lock, self.store.locked():
             current = self._latest()

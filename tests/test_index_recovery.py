@@ -249,3 +249,19 @@ def test_a_current_folder_fails_the_build_before_any_work(built, monkeypatch):
         Assistant.build(corpus, index)
     assert read == [] and sorted(p.name for p in (Path(index) / "builds").iterdir()) == builds
     assert not list(Path(index).glob(".CURRENT.*"))
+
+
+def test_add_files_takes_one_path_as_one_file(built, tmp_path):
+    """A single path string used to be iterated character by character (25 bogus errors)."""
+    from rag import Assistant
+    from rag.errors import InvalidArgumentError
+
+    _, index = built
+    assistant = Assistant.load(index)
+    one = tmp_path / "one.md"
+    one.write_text("# 新药房\n\n新药房今天开业，营业到晚上十点。", encoding="utf-8")
+    result = assistant.add_files(str(one))
+    assert result.added == ["one"] and not result.errors
+    for bad in (None, 3, [str(one), None]):
+        with pytest.raises(InvalidArgumentError, match="paths must be"):
+            assistant.add_files(bad)
