@@ -79,7 +79,7 @@ class Assistant:
     def build(cls, corpus: Path | str | None = None, index_dir: Path | str | None = None,
               model: str | None = None, config: Config | None = None,
               progress: bool = False, backend: str | None = None,
-              uri: str | None = None) -> Assistant:
+              uri: str | None = None, reuse_current: bool = True) -> Assistant:
         """Open the index of ``corpus`` in ``index_dir``, (re)building it if it is missing,
         stale (files changed) or was built with other settings. Unchanged chunks are not
         re-embedded (embedding cache). The previous index stays usable if this fails.
@@ -88,7 +88,9 @@ class Assistant:
         bundled multilingual-e5-small). ``backend``: ``"faiss"`` (default, files in
         ``index_dir``) or ``"milvus"`` at ``uri`` (a Milvus Lite ``.db`` file, default
         ``<index_dir>/milvus.db``, or ``http://host:19530``; a token goes in
-        ``RAG_MILVUS_TOKEN``)."""
+        ``RAG_MILVUS_TOKEN``). ``reuse_current``: open an index that is already current
+        without the writer lock (readers never wait); False always takes the lock, so that an
+        explicit re-index is serialised with another process's build (`rag index`)."""
         corpus = Path(corpus).expanduser() if corpus is not None else BUNDLED_CORPUS
         if not corpus.exists():
             raise CorpusError(f"corpus path does not exist: {corpus}")
@@ -117,7 +119,8 @@ class Assistant:
         try:
             # a current index is opened without the writer lock (no wait on another writer,
             # and a read-only folder is fine); a stale or missing one is built under it
-            data = indexer.current_if_fresh(store, corpus, config, store_backend)
+            data = (indexer.current_if_fresh(store, corpus, config, store_backend)
+                    if reuse_current else None)
             if data is None:
                 with store.locked():
                     data = indexer.refresh(store, corpus, config, encoder, analyzer,

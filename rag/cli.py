@@ -16,7 +16,7 @@ from typing import NoReturn
 from embeddings.loader import ModelLoadError
 from rag.assistant import Assistant, check_question, default_index_dir
 from rag.backends import BACKENDS, open_backend
-from rag.errors import RagError
+from rag.errors import IndexNotWritableError, RagError
 from rag.index_data import IndexData
 from rag.index_store import IndexStore, read_manifest
 from rag.indexer import stored_spec
@@ -204,8 +204,15 @@ def _open(args: argparse.Namespace) -> Assistant:
         return Assistant.load(index_dir, model=args.model, uri=args.uri)
     if not exists and sys.stderr.isatty():
         print("building the index (first run) …", file=sys.stderr)
-    return Assistant.build(args.corpus, index_dir, model=args.model,
-                           progress=sys.stderr.isatty(), backend=args.backend, uri=args.uri)
+    try:
+        return Assistant.build(args.corpus, index_dir, model=args.model,
+                               progress=sys.stderr.isatty(), backend=args.backend, uri=args.uri)
+    except IndexNotWritableError as exc:  # a stale index on a read-only volume: a reader
+        if not exists:  # answers from its last build, as `--index` does
+            raise
+        logging.getLogger("rag.cli").warning("%s; answering from the last build in %s", exc,
+                                             index_dir)
+        return Assistant.load(index_dir, model=args.model, uri=args.uri, refresh=False)
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
@@ -214,7 +221,8 @@ def _cmd_index(args: argparse.Namespace) -> int:
         print("no --corpus given: indexing the bundled articles", file=sys.stderr)
     try:
         assistant = Assistant.build(corpus, args.index, model=args.model, progress=True,
-                                    backend=args.backend, uri=args.uri)
+                                    backend=args.backend, uri=args.uri,
+                                    reuse_current=False)  # after any other writer
     except KeyboardInterrupt:
         print("\ninterrupted: the previous index (if any) is unchanged; the passages embedded "
               "so far are in the embedding cache, so running the same command again resumes "

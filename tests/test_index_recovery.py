@@ -265,3 +265,30 @@ def test_add_files_takes_one_path_as_one_file(built, tmp_path):
     for bad in (None, 3, [str(one), None]):
         with pytest.raises(InvalidArgumentError, match="paths must be"):
             assistant.add_files(bad)
+
+
+def test_an_explicit_reindex_waits_for_the_other_writer(built, held_lock, caplog, capsys):
+    """`rag index` is serialised with another build even when the index looks current now:
+    otherwise it reported success and the other writer's corpus replaced it afterwards."""
+    import fcntl
+    import threading
+
+    _, index = built
+    threading.Timer(1.0, fcntl.flock, (held_lock, fcntl.LOCK_UN)).start()
+    code, out, _ = _cli(capsys, "index", "--index", str(index), "--model",
+                        FakeEncoder.model_name)
+    assert code == 0 and "documents: 3" in out
+    assert "waiting for" in caplog.text
+
+
+def test_asking_over_a_changed_corpus_on_a_read_only_index_answers(built, capsys, caplog):
+    """`rag ask --corpus C` (the Assistant.build path) on a folder that cannot be written:
+    the last build answers, with a warning, as with --index (simulated: .lock a folder)."""
+    corpus, index = built
+    (Path(index) / ".lock").unlink()
+    (Path(index) / ".lock").mkdir()
+    (corpus / "new.md").write_text("# 新文章\n\n新的医院今天开业。", encoding="utf-8")
+    code, out, err = _cli(capsys, "search", "月球药房", "--corpus", str(corpus), "--index",
+                          str(index), "--model", FakeEncoder.model_name, "-k", "1")
+    assert code == 0 and "moon" in out
+    assert "answering from the last build" in caplog.text
