@@ -207,21 +207,23 @@ class Assistant:
         try:
             if indexer.is_current(self.store, self.corpus, self.config, self._data):
                 return  # nothing to write: no lock (a read-only or busy folder is fine)
-            with self._write_lock, self.store.locked(wait=False) as held:
-                if not held:
-                    log.warning("another process is writing the index at %s; answering from "
-                                "the index built %s until it is done", self.store.root, built)
-                    return
-                data = indexer.refresh(self.store, self.corpus, self.config, self.encoder,
-                                       self.analyzer, self.backend, current=self._data)
-                self._set_data(data)
+            if self._refresh(wait=False) is None:
+                log.warning("another process is writing the index at %s; answering from "
+                            "the index built %s until it is done", self.store.root, built)
         except (CorpusError, IndexNotWritableError, PermissionError) as exc:
             log.warning("%s; answering from the index built %s in %s", exc, built,
                         self.store.root)  # PermissionError: a folder made read-only
 
     def refresh(self, progress: bool = False) -> bool:
         """Rebuild incrementally if the corpus files changed; True if a rebuild happened."""
-        with self._write_lock, self.store.locked():
+        return bool(self._refresh(progress))
+
+    def _refresh(self, progress: bool = False, wait: bool = True) -> bool | None:
+        """`refresh` under the writer lock; None (nothing done) when ``wait`` is False and
+        another process holds the lock."""
+        with self._write_lock, self.store.locked(wait) as held:
+            if not held:
+                return None
             old = self._data
             data = indexer.refresh(self.store, self.corpus, self.config, self.encoder,
                                    self.analyzer, self.backend, progress, current=old)

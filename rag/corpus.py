@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 import json
 import logging
@@ -14,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.encoding import MIN_PLAUSIBLE, decode_bytes, plausibility
+from rag.encoding import decode_text
 from rag.errors import CorpusError
 from rag.frontmatter import as_list, normalize_date, split_front_matter
 from rag.textnorm import SURROGATE
@@ -27,8 +26,6 @@ HTML_SUFFIXES = {".html", ".htm"}  # always cleaned as HTML; other posts only wh
 SUFFIXES = POST_SUFFIXES | {".jsonl"}
 _SOURCE_LINE = re.compile(r"[（(]\s*(?:文章)?来源\s*[:：]\s*([^）)\n]{1,40})[）)]")
 _MD_HEADING = re.compile(r"#{1,6}\s+(.+)")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # never in text (tabs and breaks are)
-_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # A document whose cleaned text is larger than this (UTF-8 bytes) is skipped with a warning:
 # 2 MB of Chinese text is ~700k characters, ~10k texts to embed (≈ 6 min on 2 cores).
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
@@ -180,56 +177,6 @@ def read_file(path: Path, base: Path | None = None,
                      html=True if suffix in HTML_SUFFIXES else None)
     _check_size(doc, str(path), max_bytes)
     return [doc]
-
-
-def decode_text(data: bytes, name: str) -> str:
-    """A file's text: UTF-16 (Windows Notepad's "Unicode", with or without a BOM), else what
-    ``decode_bytes`` reads (UTF-8, a detected CJK encoding; binary is a CorpusError)."""
-    text = _utf16(data)
-    if text is not None:
-        return text
-    try:
-        return decode_bytes(data, name)
-    except CorpusError:
-        text = _utf16(data, guess=True)
-        if text is not None:
-            return text
-        if data[:2] in _UTF16_BOMS and b"\x00" in data:
-            raise CorpusError(f"{name}: 无法读取的 UTF-16 文件 / a UTF-16 file that cannot be "
-                              "decoded; save it as UTF-8") from None
-        raise
-
-
-def _utf16(data: bytes, guess: bool = False) -> str | None:
-    """``data`` as UTF-16, or None when it is not. It must decode without control characters
-    and either have a BOM and its NUL bytes (the high bytes of ASCII characters) on the side
-    the BOM says, or read as CJK text: without a BOM its NUL bytes must sit on one side, and
-    text without any (CJK only) is tried only with ``guess`` (when nothing else decodes it)."""
-    ascii_nuls = False
-    if data[:2] in _UTF16_BOMS:
-        encodings = ["utf-16"]
-        odd, even = b"\x00" in data[1::2], b"\x00" in data[0::2]
-        ascii_nuls = (odd and not even) if data[:2] == codecs.BOM_UTF16_LE else (even and not odd)
-    elif len(data) % 2:
-        return None
-    elif b"\x00" in data:
-        odd, even = b"\x00" in data[1::2], b"\x00" in data[0::2]
-        encodings = [] if odd == even else ["utf-16-le" if odd else "utf-16-be"]
-    else:
-        encodings = ["utf-16-le", "utf-16-be"] if guess else []
-    for encoding in encodings:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if not _CONTROL.search(text) and (ascii_nuls or _plausible(text)):
-            return text.removeprefix("\ufeff")
-    return None
-
-
-def _plausible(text: str) -> bool:
-    """Letters of a script the corpus is in (CJK, or none but ASCII)."""
-    return any(plausibility(text, enc) >= MIN_PLAUSIBLE for enc in ("gb18030", "cp932", "cp949"))
 
 
 def _check_size(doc: Document, where: str, max_bytes: int) -> None:

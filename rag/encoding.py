@@ -1,4 +1,5 @@
-"""Bytes of a corpus file → text: UTF-8, else a detected CJK legacy encoding; binary is refused.
+"""Bytes of a corpus file → text: UTF-16, UTF-8, else a detected CJK legacy encoding; binary
+is refused.
 
 Encodings are detected with charset-normalizer, limited to the legacy encodings of Chinese,
 Japanese and Korean text (GB18030/GBK, Big5, Shift-JIS, EUC-JP, EUC-KR). A candidate is kept
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import re
 import unicodedata
 
 from rag.errors import CorpusError
@@ -24,7 +26,59 @@ _SAMPLE = 200_000  # bytes of the file used for detection
 # UTF-8 with a few bad bytes (a stray byte, a file cut mid-character) is read with U+FFFD in
 # their place rather than lost whole: at most this many, and one per this many characters
 MAX_BAD_UTF8, BAD_UTF8_PER = 16, 200
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # never in text (tabs and breaks are)
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 log = logging.getLogger(__name__)
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """A file's text: UTF-16 (Windows Notepad's "Unicode", with or without a BOM), else what
+    ``decode_bytes`` reads (UTF-8, a detected CJK encoding; binary is a CorpusError)."""
+    text = _utf16(data)
+    if text is not None:
+        return text
+    try:
+        return decode_bytes(data, name)
+    except CorpusError:
+        text = _utf16(data, guess=True)
+        if text is not None:
+            return text
+        if data[:2] in _UTF16_BOMS and b"\x00" in data:
+            raise CorpusError(f"{name}: 无法读取的 UTF-16 文件 / a UTF-16 file that cannot be "
+                              "decoded; save it as UTF-8") from None
+        raise
+
+
+def _utf16(data: bytes, guess: bool = False) -> str | None:
+    """``data`` as UTF-16, or None when it is not. It must decode without control characters
+    and either have a BOM and its NUL bytes (the high bytes of ASCII characters) on the side
+    the BOM says, or read as CJK text: without a BOM its NUL bytes must sit on one side, and
+    text without any (CJK only) is tried only with ``guess`` (when nothing else decodes it)."""
+    ascii_nuls = False
+    if data[:2] in _UTF16_BOMS:
+        encodings = ["utf-16"]
+        odd, even = b"\x00" in data[1::2], b"\x00" in data[0::2]
+        ascii_nuls = (odd and not even) if data[:2] == codecs.BOM_UTF16_LE else (even and not odd)
+    elif len(data) % 2:
+        return None
+    elif b"\x00" in data:
+        odd, even = b"\x00" in data[1::2], b"\x00" in data[0::2]
+        encodings = [] if odd == even else ["utf-16-le" if odd else "utf-16-be"]
+    else:
+        encodings = ["utf-16-le", "utf-16-be"] if guess else []
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if not _CONTROL.search(text) and (ascii_nuls or _plausible(text)):
+            return text.removeprefix("\ufeff")
+    return None
+
+
+def _plausible(text: str) -> bool:
+    """Letters of a script the corpus is in (CJK, or none but ASCII)."""
+    return any(plausibility(text, enc) >= MIN_PLAUSIBLE for enc in ("gb18030", "cp932", "cp949"))
 
 
 def decode_bytes(data: bytes, name: str) -> str:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.corpus import MAX_DOCUMENT_BYTES, SUFFIXES, decode_text, read_file
+from rag.corpus import MAX_DOCUMENT_BYTES, SUFFIXES, read_file
+from rag.encoding import decode_text
 from rag.errors import CorpusError
 
 __all__ = ["ALLOWED_SUFFIXES", "MAX_UPLOAD_BYTES", "Staged", "UploadReport", "add_uploads",

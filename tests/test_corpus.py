@@ -158,8 +158,8 @@ def test_jsonl_is_streamed_line_by_line_and_legacy_encodings_still_read(tmp_path
     import rag.corpus as corpus
 
     decoded: list[str] = []
-    real = corpus.decode_bytes
-    monkeypatch.setattr(corpus, "decode_bytes",
+    real = corpus.decode_text
+    monkeypatch.setattr(corpus, "decode_text",
                         lambda data, name: decoded.append(name) or real(data, name))
     docs = read_file(utf8)
     assert [d.doc_id for d in docs] == [r["id"] for r in rows]

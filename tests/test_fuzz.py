@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from rag.chunking import chunk_document, sentence_spans
 from rag.clean import html_to_text
 from rag.config import ChunkingConfig
-from rag.corpus import decode_text, document_from_record, parse_post
+from rag.corpus import document_from_record, parse_post
+from rag.encoding import decode_text
 from rag.errors import CorpusError
 from rag.frontmatter import normalize_date, split_front_matter
 from rag.types import Document
