@@ -25,11 +25,15 @@ from rag.textnorm import cjk_share
 
 WORDS_FILE = Path(__file__).with_name("resources") / "english_query_words.json"
 MAX_PHRASE = 4  # English words in one dictionary phrase
+DICTIONARY_VERSION = 2  # of the cached gloss index (2: acronyms in parentheses are keys)
 _TOKEN = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)*|\d+(?:[.,]\d+)*%?")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _SKIP_GLOSS = ("variant of", "old variant", "surname ", "see ", "used in", "abbr.", "cl:",
                "japanese variant", "erhua variant", "also written", "also pr.")
 _HAN = re.compile(r"^[\u4e00-\u9fff]+$")
+_ACRONYM = re.compile(r"^[A-Z][A-Z0-9&]{1,7}$")  # "JD", "CCTV", "WHO": looked up as written
+_GLOSS_ACRONYM = re.compile(r"\(([A-Z][A-Z0-9&]{1,7})\)")  # "China Central Television (CCTV)"
+PROPER_NOUN_TAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz", "j"})  # jieba's tags
 
 
 @dataclass(frozen=True)
@@ -75,13 +79,16 @@ class Dictionary:
 
 def _gloss_phrases(gloss: str) -> list[tuple[str, bool]]:
     """Normalised lookup keys of one gloss (lower case, no parentheses, no leading "to "), each
-    with whether it is the whole gloss rather than one of its comma-separated parts."""
+    with whether it is the whole gloss rather than one of its comma-separated parts; an
+    acronym in parentheses ("(CCTV)") is a key of its own, in capitals (looked up as written,
+    so "WHO" is not "who")."""
+    acronyms = [(a, True) for a in _GLOSS_ACRONYM.findall(gloss)]
     text = _PAREN.sub("", gloss).strip().lower()
     if not text or text.startswith(_SKIP_GLOSS):
-        return []
+        return acronyms
     parts = [re.sub(r"^(to|a|an|the) ", "", part.strip()) for part in re.split(r"[;,]", text)]
     return [(" ".join(part.split()), len(parts) == 1) for part in parts
-            if 0 < len(part.split()) <= MAX_PHRASE]
+            if 0 < len(part.split()) <= MAX_PHRASE] + acronyms
 
 
 def cedict_path() -> Path:
@@ -100,7 +107,8 @@ def default_dictionary() -> Dictionary:
 
     source = cedict_path()
     stat = source.stat()
-    cached = cache_dir() / "crosslingual" / f"cedict-{stat.st_size}-{int(stat.st_mtime)}.pickle"
+    name = f"cedict-v{DICTIONARY_VERSION}-{stat.st_size}-{int(stat.st_mtime)}.pickle"
+    cached = cache_dir() / "crosslingual" / name
     try:
         with cached.open("rb") as fh:
             return Dictionary(pickle.load(fh))
@@ -133,11 +141,14 @@ class QueryTranslator:
 
     def __init__(self, vocabulary: Mapping[str, int],
                  dictionary: Callable[[], Dictionary] = default_dictionary,
-                 word_freq: Callable[[str], int] | None = None) -> None:
+                 word_freq: Callable[[str], int] | None = None,
+                 word_tag: Callable[[str], str | None] | None = None) -> None:
         self.vocabulary = vocabulary
         self._dictionary = dictionary
         self._word_freq = word_freq or (lambda w: 0)
+        self._word_tag = word_tag or (lambda w: None)
         self._pinyin: dict[str, str] | None = None
+        self._initials: dict[str, list[str]] | None = None
         self._lock = threading.Lock()
 
     def translate(self, question: str) -> Translation | None:
@@ -152,8 +163,18 @@ class QueryTranslator:
         out: list[str] = []
         terms: list[tuple[str, str]] = []
         content = found = 0
+        shouting = sum(t.isupper() for t in tokens) > len(tokens) / 2  # "WHO IS THE CEO"
         i = 0
         while i < len(tokens):
+            if not shouting and _ACRONYM.match(tokens[i]) and lower[i] not in self.vocabulary:
+                word = self._acronym(tokens[i])
+                if word:
+                    content += 1
+                    found += 1
+                    terms.append((tokens[i], word))
+                    out.append(word)
+                    i += 1
+                    continue
             step, word = self._question_word(lower, i, qwords)
             if word:
                 out.append(word)
@@ -237,21 +258,43 @@ class QueryTranslator:
                 return n, table[key]
         return 1, None
 
+    def _acronym(self, token: str) -> str | None:
+        """A capitalised acronym the corpus does not use as such: the corpus word a dictionary
+        gives for it ("CCTV" → 央视), else the most frequent proper noun of the corpus whose
+        pinyin initials spell it ("JD" → 京东, jing dong; common words such as 阶段 do not
+        count)."""
+        best = self._best(self._dictionary().lookup(token), require_corpus=True)
+        if best:
+            return best
+        for word in self._pinyin_tables()[1].get(token.lower(), ()):
+            if self._word_tag(word) in PROPER_NOUN_TAGS:
+                return word
+        return None
+
     def _pinyin_table(self) -> dict[str, str]:
+        return self._pinyin_tables()[0]
+
+    def _pinyin_tables(self) -> tuple[dict[str, str], dict[str, list[str]]]:
         """Toneless pinyin of every Chinese corpus word of two to six characters → the most
-        frequent such word."""
+        frequent such word; and pinyin initials → such words, most frequent first."""
         with self._lock:
-            if self._pinyin is None:
+            if self._pinyin is None or self._initials is None:
                 from pypinyin import lazy_pinyin
 
                 table: dict[str, tuple[int, str]] = {}
+                initials: dict[str, list[tuple[int, str]]] = {}
                 for word, df in self.vocabulary.items():
                     if 2 <= len(word) <= 6 and _HAN.match(word):
-                        key = "".join(lazy_pinyin(word))
+                        syllables = lazy_pinyin(word)
+                        key = "".join(syllables)
                         if df > table.get(key, (0, ""))[0]:
                             table[key] = (df, word)
+                        letters = "".join(s[:1] for s in syllables)
+                        initials.setdefault(letters, []).append((df, word))
                 self._pinyin = {k: w for k, (_, w) in table.items()}
-        return self._pinyin
+                self._initials = {k: [w for _, w in sorted(v, key=lambda p: (-p[0], p[1]))]
+                                  for k, v in initials.items()}
+        return self._pinyin, self._initials
 
 
 def _variants(words: list[str]) -> list[str]:

@@ -45,7 +45,8 @@ class Retriever:
         self.encoder = encoder
         self.analyzer = analyzer
         self.config = config
-        self.translator = QueryTranslator(data.keyword.doc_freq, word_freq=analyzer.frequency)
+        self.translator = QueryTranslator(data.keyword.doc_freq, word_freq=analyzer.frequency,
+                                          word_tag=analyzer.tag)
 
     def translate(self, query: str) -> Translation | None:
         """The query in the corpus's words when it is not Chinese (``translate_questions``)."""

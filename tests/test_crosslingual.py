@@ -115,3 +115,41 @@ def test_full_width_latin_questions_are_translated_like_ascii_ones():
         "Ｗｈｉｃｈ ｉｎｓｕｒａｎｃｅ ｃｏｍｐａｎｙ ｗｏｒｋｓ ｗｉｔｈ ｐｈａｒｍａｃｉｅｓ？")
     plain = translator().translate("Which insurance company works with pharmacies?")
     assert wide is not None and wide.text == plain.text and wide.terms == plain.terms
+
+
+TAGS = {"京东": "ns", "阶段": "n", "季度": "n", "央视": "nt"}
+
+
+def acronym_translator(vocab: dict[str, int]) -> QueryTranslator:
+    glosses = dict(GLOSSES, CCTV=(("中国中央电视台", 0, True), ("央视", 0, True)))
+    return QueryTranslator(vocab, dictionary=lambda: Dictionary(glosses), word_tag=TAGS.get)
+
+
+@pytest.mark.unit
+def test_an_acronym_becomes_the_proper_noun_its_pinyin_initials_spell():
+    """"JD Health" was searched as 健康 alone, and "the CEO of JD Health" found Alibaba
+    Health's CEO; JD is 京东 (jing dong), a proper noun, not the commoner 阶段 (jie duan)."""
+    vocab = dict(VOCAB, 京东=20, 阶段=40, 季度=25)
+    t = acronym_translator(vocab).translate("Who is the CEO of JD Health?")
+    assert dict(t.terms)["JD"] == "京东" and "京东" in t.words
+    assert t.coverage == 1.0
+    # without a proper noun to spell, the acronym stays as it is
+    t = acronym_translator(dict(VOCAB, 阶段=40)).translate("Who is the CEO of JD Health?")
+    assert "JD" not in dict(t.terms) and "JD" in t.words
+
+
+@pytest.mark.unit
+def test_an_acronym_in_the_dictionary_becomes_the_word_the_corpus_uses():
+    t = acronym_translator(dict(VOCAB, 央视=3)).translate("Which insurance company did CCTV cite?")
+    assert dict(t.terms)["CCTV"] == "央视"
+    assert ("CCTV", True) in _gloss_phrases("China Central Television (CCTV), PRC state TV")
+    # capitals are an acronym only where the question is not written in capitals
+    shouted = acronym_translator(dict(VOCAB, 京东=20)).translate("WHO IS THE CEO OF JD HEALTH?")
+    assert "JD" not in dict(shouted.terms) and shouted.words[0] == "谁"
+
+
+@pytest.mark.integration
+def test_an_english_question_naming_a_company_by_its_acronym_is_answered(assistant):
+    ans = assistant.answer("Who is the CEO of JD Health?")
+    assert ans.answered and ans.short_answer == "辛利军"
+    assert "京东" in assistant.document(ans.snippets[0].doc_id).text
