@@ -80,13 +80,22 @@ class EmbeddingCache:
                     rows = self._db.execute(f"SELECT key, vec FROM emb WHERE key IN ({marks})",
                                             part)
                     for key, blob in rows:
-                        vec = np.frombuffer(blob, dtype=np.float32)
-                        if vec.shape[0] == self.dim:
+                        vec = self._vector(blob)
+                        if vec is not None:
                             found[key] = vec
             except sqlite3.DatabaseError as exc:
                 self._damaged(exc)
                 return {}
         return found
+
+    def _vector(self, blob: object) -> np.ndarray | None:
+        """A stored row as a vector, or None (a miss: computed again) when the row is not
+        ``dim`` finite float32 values: a damaged page or a foreign writer must never crash a
+        build or put NaN/garbage vectors into an index."""
+        if not isinstance(blob, bytes) or len(blob) != 4 * self.dim:
+            return None
+        vec = np.frombuffer(blob, dtype=np.float32)
+        return vec if np.isfinite(vec).all() else None
 
     def put_many(self, keys: Sequence[str], vectors: np.ndarray) -> None:
         rows = [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in zip(keys, vectors)]

@@ -39,7 +39,14 @@ from rag.retriever import Retriever
 from rag.textnorm import SURROGATE
 from rag.types import Answer, Chunk, Document, Filters, Hit
 from rag.uploads import plan_uploads, stage, unstage
-from rag.validation import check_filters, check_history, check_k, is_junk_question
+from rag.validation import (
+    check_filters,
+    check_history,
+    check_k,
+    check_optional,
+    check_path,
+    is_junk_question,
+)
 
 log = logging.getLogger(__name__)
 REFUSAL = "语料中没有找到答案。The corpus does not contain an answer to this question."
@@ -91,7 +98,10 @@ class Assistant:
         ``RAG_MILVUS_TOKEN``). ``reuse_current``: open an index that is already current
         without the writer lock (readers never wait); False always takes the lock, so that an
         explicit re-index is serialised with another process's build (`rag index`)."""
-        corpus = Path(corpus).expanduser() if corpus is not None else BUNDLED_CORPUS
+        corpus = check_path(corpus, "corpus") if corpus is not None else BUNDLED_CORPUS
+        if index_dir is not None:
+            index_dir = check_path(index_dir, "index_dir")
+        _check_settings(model, config)
         if not corpus.exists():
             raise CorpusError(f"corpus path does not exist: {corpus}")
         config = copy.deepcopy(config) if config else Config()
@@ -141,6 +151,9 @@ class Assistant:
 
         Model and chunking always come from the index's manifest; retrieval and answer
         settings from ``config`` (default: the current defaults)."""
+        if index_dir is not None:
+            index_dir = check_path(index_dir, "index_dir")
+        _check_settings(model, config)
         store = IndexStore(index_dir if index_dir is not None else default_index_dir())
         backend = open_backend(stored_spec(read_manifest(store.current()), uri), store.root)
         try:
@@ -210,9 +223,10 @@ class Assistant:
             if self._refresh(wait=False) is None:
                 log.warning("another process is writing the index at %s; answering from "
                             "the index built %s until it is done", self.store.root, built)
-        except (CorpusError, IndexNotWritableError, PermissionError) as exc:
+        except (CorpusError, IndexNotWritableError, OSError) as exc:
+            # OSError: a folder made read-only, a full disk (the new build is discarded)
             log.warning("%s; answering from the index built %s in %s", exc, built,
-                        self.store.root)  # PermissionError: a folder made read-only
+                        self.store.root)
 
     def refresh(self, progress: bool = False) -> bool:
         """Rebuild incrementally if the corpus files changed; True if a rebuild happened."""
@@ -295,6 +309,9 @@ class Assistant:
         filters = _filters(filters, filter_kwargs)
         if is_junk_question(question):  # code, markup or a foreign script: nothing to find
             return Answer(question, False, [], REFUSAL, [], question)
+        mask = self._retriever.chunk_mask(filters)
+        if mask is not None and not mask.any():  # a mistyped source is not "not in the corpus"
+            return Answer(question, False, [], _no_match(filters, self.sources()), [], question)
         timings = timings if timings is not None else {}
         query = question
         if history:
@@ -431,8 +448,11 @@ def check_question(question: str) -> str:
     """The stripped question with control characters (NUL…) made spaces; empty, over-long
     or not-text questions (unpaired surrogates: bytes that were not UTF-8) are a clear
     error."""
-    if not isinstance(question, str):
+    if question is None:
         raise InvalidQuestionError("请输入问题。Please type a question.")
+    if not isinstance(question, str):
+        raise InvalidQuestionError(f"问题必须是文本。The question must be a string, not "
+                                   f"{type(question).__name__}.")
     if SURROGATE.search(question):
         raise InvalidQuestionError(
             "问题含有无法识别的字符（不是有效的 UTF-8 文本）。The question holds bytes that are "
@@ -446,6 +466,25 @@ def check_question(question: str) -> str:
             f"The question is too long ({len(question)} characters; "
             f"at most {MAX_QUESTION_CHARS}).")
     return question
+
+
+def _no_match(filters: Filters, sources: list[str]) -> str:
+    """The message for filters that no indexed document passes, naming them."""
+    parts = []
+    if filters.source:
+        known = ", ".join(sources[:10]) + (" …" if len(sources) > 10 else "")
+        parts.append(f"source {filters.source!r} (sources in this index: {known or 'none'})")
+    if filters.date_from or filters.date_to:
+        parts.append(f"dates {filters.date_from or '…'} to {filters.date_to or '…'}")
+    if filters.doc_ids:
+        parts.append(f"{len(filters.doc_ids)} doc_id(s)")
+    return ("没有符合筛选条件的文章。No document matches the filters: " + "; ".join(parts) + ".")
+
+
+def _check_settings(model: Any, config: Any) -> None:
+    """``model`` (a name or folder) and ``config`` must have their types, or be None."""
+    check_optional(model, str, "model", "a sentence-transformers model name or folder (str)")
+    check_optional(config, Config, "config", "a rag.Config")
 
 
 def _filters(filters: Filters | None, kwargs: dict[str, Any]) -> Filters | None:

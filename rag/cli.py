@@ -82,12 +82,18 @@ def _print_json_error(message: str, kind: str) -> None:
 
 
 _NOT_AN_INDEX = (errno.EEXIST, errno.EISDIR, errno.ENOTDIR)
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 def _os_error_message(exc: OSError, args: argparse.Namespace) -> str:
     """``exc`` as text; a file where the index keeps a folder (or the reverse) names the
     index folder and the fix instead of a raw ``[Errno …]``."""
     root = _index_root(args)
+    if exc.errno in _NO_SPACE:
+        where = exc.filename or root or "the index folder"
+        return (f"no space left on the device while writing {where} ({exc.strerror}); the "
+                "previous index, if any, is unchanged: free some space and run the command "
+                "again")
     names = [Path(f) for f in (exc.filename2, exc.filename) if f not in (None, "")]
     if root is None or exc.errno not in _NOT_AN_INDEX or not names:
         return str(exc)

@@ -8,7 +8,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ _MD_HEADING = re.compile(r"#{1,6}\s+(.+)")
 # 2 MB of Chinese text is ~700k characters, ~10k texts to embed (≈ 6 min on 2 cores).
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
 RAW_FACTOR = 8  # a post file may carry this much markup per byte of text before it is read
+MAX_LINE_WARNINGS = 5  # bad JSONL lines warned about one by one, per file; then a count
 _META_KEYS = ("date", "categories", "tags", "author", "source")
 
 
@@ -43,13 +44,15 @@ class CorpusReport:
 
 def load_corpus(path: Path | str | Iterable[Path | str],
                 max_bytes: int = MAX_DOCUMENT_BYTES, progress: bool = False,
-                exclude: Iterable[Path] = ()) -> list[Document]:
+                exclude: Iterable[Path] = (),
+                owners: Mapping[str, str] | None = None) -> list[Document]:
     """All documents under ``path`` (or several paths); raises CorpusError if there are none.
 
     Bad files are skipped with one warning each naming the file and the reason.
     ``progress``: a progress bar over the files (with ETA); ``exclude``: folders not read
-    (an index directory kept inside its corpus folder)."""
-    report = read_corpus(path, max_bytes, progress, exclude)
+    (an index directory kept inside its corpus folder); ``owners``: doc_id → file of the
+    previous build (see `read_corpus`)."""
+    report = read_corpus(path, max_bytes, progress, exclude, owners)
     for problem in report.problems:
         log.warning("%s", problem)
     if not report.documents:
@@ -62,19 +65,32 @@ def load_corpus(path: Path | str | Iterable[Path | str],
 
 def read_corpus(path: Path | str | Iterable[Path | str],
                 max_bytes: int = MAX_DOCUMENT_BYTES, progress: bool = False,
-                exclude: Iterable[Path] = ()) -> CorpusReport:
+                exclude: Iterable[Path] = (),
+                owners: Mapping[str, str] | None = None) -> CorpusReport:
     """Like load_corpus but never raises for bad files: problems are reported instead.
 
     One file is read at a time (a JSONL file line by line): raw HTML is never held for
-    more than the file being read."""
+    more than the file being read. ``owners`` (doc_id → ``path`` metadata of the previous
+    build): a doc_id stays with the file that had it while that file is still there, so a
+    file added later (``news.html`` beside ``news.md``) never takes over another article's
+    citations."""
     paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
     exclude = list(exclude)
     report = CorpusReport()
     seen: set[str] = set()
+    roots = []
     for root in paths:
         if not root.exists():
             raise CorpusError(f"corpus path does not exist: {root}")
-        files = corpus_files(root, report.problems, exclude)
+        roots.append((root, corpus_files(root, report.problems, exclude)))
+    present = {str(f.resolve()) for _, files in roots for f in files}
+    held = {doc_id: path for doc_id, path in (owners or {}).items() if path in present}
+
+    def taken(doc: Document) -> bool:
+        owner = held.get(doc.doc_id)  # kept for the file that had it in the previous build
+        return doc.doc_id in seen or (owner is not None and owner != doc.metadata.get("path"))
+
+    for root, files in roots:
         base = root if root.is_dir() else root.parent
         if progress and len(files) > 1:
             from tqdm import tqdm
@@ -96,14 +112,14 @@ def read_corpus(path: Path | str | Iterable[Path | str],
                 report.problems.append(f"{file}: skipped ({type(exc).__name__}: {exc})")
                 continue
             for doc in docs:
-                if doc.doc_id in seen and file.suffix.lower() in POST_SUFFIXES:
+                if taken(doc) and file.suffix.lower() in POST_SUFFIXES:
                     # notes.md and notes.txt side by side: the second keeps its extension
-                    alt = doc.doc_id + file.suffix
-                    if alt not in seen:
+                    alt = dataclasses.replace(doc, doc_id=doc.doc_id + file.suffix)
+                    if not taken(alt):
                         report.problems.append(f"{file}: doc_id {doc.doc_id!r} is taken by "
-                                               f"another file; this one is {alt!r}")
-                        doc = dataclasses.replace(doc, doc_id=alt)
-                if doc.doc_id in seen:
+                                               f"another file; this one is {alt.doc_id!r}")
+                        doc = alt
+                if taken(doc):
                     report.problems.append(f"{file}: duplicate doc_id {doc.doc_id!r} skipped")
                     continue
                 seen.add(doc.doc_id)
@@ -127,13 +143,24 @@ def corpus_files(root: Path, problems: list[str] | None = None,
         else:
             log.warning("%s", message)
 
+    def not_an_index(folder: Path) -> bool:
+        if is_index_folder(folder):
+            report(f"{folder}: an index folder (its builds are no articles), not read; give "
+                   "--corpus the folder of the articles themselves")
+            return False
+        return True
+
+    if not not_an_index(root):
+        return []
+
     def unreadable(exc: OSError) -> None:
         report(f"{exc.filename}: cannot read the folder ({exc.strerror or exc})")
 
     found = []
     for folder, dirs, names in os.walk(root, onerror=unreadable):
         dirs[:] = [d for d in dirs if not d.startswith(".")
-                   and not (skip and _resolved(Path(folder) / d) in skip)]
+                   and not (skip and _resolved(Path(folder) / d) in skip)
+                   and not_an_index(Path(folder) / d)]
         for name in names:
             path = Path(folder) / name
             if not name.startswith(".") and path.suffix.lower() in SUFFIXES:
@@ -142,6 +169,12 @@ def corpus_files(root: Path, problems: list[str] | None = None,
                 elif path.is_symlink() and not path.exists():
                     report(f"{path}: a link to a file that does not exist, skipped")
     return sorted(found)
+
+
+def is_index_folder(folder: Path) -> bool:
+    """A rag index folder (``CURRENT`` and ``builds/``): its ``documents.jsonl`` files are
+    index data, and reading them as a corpus would duplicate every article."""
+    return (folder / "CURRENT").is_file() and (folder / "builds").is_dir()
 
 
 def _resolved(path: Path) -> str:
@@ -295,10 +328,14 @@ def _read_jsonl(raw: str | Iterable[str], path: Path,
                 max_bytes: int = MAX_DOCUMENT_BYTES) -> list[Document]:
     docs, problems = [], []
     lines = raw.splitlines() if isinstance(raw, str) else raw
+    first = True
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
+        if first and line.lstrip().startswith("["):
+            _not_an_array(line, path)
+        first = False
         try:
             record = json.loads(line)
             if not isinstance(record, dict):
@@ -313,12 +350,28 @@ def _read_jsonl(raw: str | Iterable[str], path: Path,
             continue
         doc.metadata.setdefault("path", str(path.resolve()))
         docs.append(doc)
-    for problem in problems:
+    for problem in problems[:MAX_LINE_WARNINGS]:
         log.warning("%s", problem)
+    if len(problems) > MAX_LINE_WARNINGS:
+        log.warning("%s: %d more bad line(s) skipped (%d in all)", path,
+                    len(problems) - MAX_LINE_WARNINGS, len(problems))
     if not docs:
         raise CorpusError(f"{path.name}: no usable JSONL records"
                           + (f" ({problems[0]})" if problems else ""))
     return docs
+
+
+def _not_an_array(line: str, path: Path) -> None:
+    """A JSONL file whose first line opens a JSON array (``[`` … a whole JSON document, not
+    one object per line) is one clear error, not a warning for every line of it."""
+    try:
+        value: Any = json.loads(line)
+    except (ValueError, RecursionError):
+        value = []
+    if isinstance(value, list):
+        raise CorpusError(f"{path}: a JSON array, not JSON Lines (one JSON object per line); "
+                          f"convert it, e.g. `jq -c '.[]' {path.name} > {path.stem}.lines.jsonl`"
+                          ", skipped")
 
 
 def _metadata(front: dict[str, Any], text: str, where: str = "") -> dict[str, Any]:

@@ -6,7 +6,9 @@ Built from documents in memory, saved into one build folder, loaded back with ch
 from __future__ import annotations
 
 import bisect
+import errno
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,9 +253,12 @@ def _embed(encoder: Any, chunks: list[Chunk], chunk_texts: list[str],
         spans[c].append((start + shift, end + shift))
     dim = int(encoder.dim) if sent_bounds else 0
     shape = (len(sent_bounds), dim)
-    sentence_vectors = (np.lib.format.open_memmap(out, mode="w+", dtype=np.float32, shape=shape)
-                        if out is not None and len(sent_bounds) else
-                        np.zeros(shape, dtype=np.float32))
+    if out is not None and len(sent_bounds):
+        sentence_vectors = np.lib.format.open_memmap(out, mode="w+", dtype=np.float32,
+                                                     shape=shape)
+        reserve_space(out)
+    else:
+        sentence_vectors = np.zeros(shape, dtype=np.float32)
 
     def sink(c: int, span_vecs: np.ndarray) -> None:
         if rows[c]:
@@ -262,6 +267,22 @@ def _embed(encoder: Any, chunks: list[Chunk], chunk_texts: list[str],
     vectors, _ = encoder.encode_passages_with_spans(chunk_texts, spans, progress=progress,
                                                     span_sink=sink)
     return vectors, sentence_vectors
+
+
+def reserve_space(path: Path) -> None:
+    """Allocate every block of a new (sparse) memory-mapped file now: on a full disk,
+    writing into a sparse mapping kills the process with SIGBUS (no message, its temporary
+    build left behind holding the space); allocated up front, it is an ``OSError``
+    (``ENOSPC``) naming the file, and the build fails cleanly."""
+    if not hasattr(os, "posix_fallocate"):  # macOS: no such call
+        return
+    with open(path, "r+b") as handle:
+        try:
+            os.posix_fallocate(handle.fileno(), 0, os.fstat(handle.fileno()).st_size)
+        except OSError as exc:
+            if exc.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                return  # a file system that cannot tell: written as before
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
 
 
 def _default_backend() -> Backend:

@@ -177,6 +177,7 @@ class IndexStore:
     def new_build(self) -> Iterator[Path]:
         """A temporary build folder; committed only if the block finishes without error."""
         self.builds.mkdir(parents=True, exist_ok=True)
+        self._drop_orphans()  # a crashed build's leftovers may hold the space this one needs
         name = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
         tmp = self.builds / f".tmp-{name}"
         tmp.mkdir()
@@ -198,8 +199,13 @@ class IndexStore:
         for old in builds[:-2]:
             if old.name not in keep:
                 shutil.rmtree(old, ignore_errors=True)
-        for tmp in self.builds.glob(".tmp-*"):  # builds killed part way (kill -9, power loss):
-            shutil.rmtree(tmp, ignore_errors=True)  # only a lock holder builds, so all orphans
+        self._drop_orphans()
+
+    def _drop_orphans(self) -> None:
+        """Remove temporary folders of builds killed part way (kill -9, power loss, SIGBUS):
+        only the lock holder builds, so every one found is an orphan."""
+        for tmp in self.builds.glob(".tmp-*"):
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def read_manifest(build: Path) -> dict[str, Any]:
@@ -210,7 +216,28 @@ def read_manifest(build: Path) -> dict[str, Any]:
         raise CorruptIndexError(f"cannot read {build / MANIFEST}: {exc}; {fix}") from exc
     if not isinstance(data, dict) or "model" not in data or "counts" not in data:
         raise CorruptIndexError(f"{build / MANIFEST} is not an index manifest; {fix}")
+    problem = _manifest_problem(data)
+    if problem:
+        raise CorruptIndexError(f"{build / MANIFEST}: {problem}; {fix}")
     return data
+
+
+def _manifest_problem(data: dict[str, Any]) -> str | None:
+    """What is wrong with the shape of a manifest's fields that code relies on (a hand edit
+    that kept the checksums valid: a string for ``corpus.sources`` once made a refresh read
+    the whole file system from ``/``), or None."""
+    if not isinstance(data["model"], str) or not data["model"]:
+        return "'model' is not a model name"
+    for key in ("config", "corpus", "counts"):
+        if key in data and not isinstance(data[key], dict):
+            return f"{key!r} is not an object"
+    sources = data.get("corpus", {}).get("sources")
+    if sources is not None and not (isinstance(sources, list)
+                                    and all(isinstance(s, str) and s for s in sources)):
+        return "'corpus.sources' is not a list of paths"
+    if "dim" in data and (not isinstance(data["dim"], int) or data["dim"] <= 0):
+        return "'dim' is not a positive integer"
+    return None
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -21,6 +21,7 @@ from rag.backends import BackendSpec, default_uri
 from rag.backends.base import Backend
 from rag.config import BUNDLED_CORPUS, Config, cache_dir
 from rag.corpus import corpus_files, load_corpus
+from rag.diskspace import disk_is_full, write_error
 from rag.index_data import IndexData
 from rag.index_store import IndexStore, read_manifest
 from rag.integrity import sha256_file
@@ -140,15 +141,24 @@ def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analy
     if current is not None and _matches(current, config, prints):
         return current
     backend.connect()  # a bad uri or an old server fails before reading and embedding
+    owners = {d.doc_id: path for d in (current.documents if current is not None else [])
+              if isinstance(path := d.metadata.get("path"), str)}  # a doc_id keeps its file
     documents = load_corpus([s for s in sources if s.exists()],
-                            config.corpus.max_document_bytes, progress, exclude=[store.root])
+                            config.corpus.max_document_bytes, progress, exclude=[store.root],
+                            owners=owners)
     started = time.perf_counter()
-    with store.new_build() as folder:  # sentence vectors are written into it as embedded
-        data = IndexData.build(documents, encoder, analyzer, config, progress, backend, folder)
-        data.manifest["corpus"] = prints
-        data.manifest["build_seconds"] = round(time.perf_counter() - started, 3)
-        data.manifest["build"] = folder.name.removeprefix(".tmp-")
-        data.save(folder)
+    try:
+        with store.new_build() as folder:  # sentence vectors are written into it as embedded
+            data = IndexData.build(documents, encoder, analyzer, config, progress, backend,
+                                   folder)
+            data.manifest["corpus"] = prints
+            data.manifest["build_seconds"] = round(time.perf_counter() - started, 3)
+            data.manifest["build"] = folder.name.removeprefix(".tmp-")
+            data.save(folder)
+    except OSError as exc:  # numpy's short write on a full disk: "N requested and M written"
+        if exc.errno is None and disk_is_full(store.builds):
+            raise write_error(exc, store.builds) from exc
+        raise
     _prune(store, backend)
     log.info("indexed %d documents, %d chunks (%d embedded) in %.1fs", len(documents),
              len(data.chunks), data.manifest["embedded"], data.manifest["build_seconds"])

@@ -93,6 +93,11 @@ def _check_jsonl(name: str, text: str) -> str | None:
         try:
             obj: Any = json.loads(line)
         except (ValueError, RecursionError):
+            obj = None
+        if n == 1 and (obj is None or isinstance(obj, list)) and line.lstrip().startswith("["):
+            return (f"{name}：是 JSON 数组，不是 JSON Lines / is a JSON array, not JSON Lines "
+                    "(one JSON object per line)")
+        if obj is None:
             return f"{name}：第 {n} 行不是合法 JSON / line {n} is not valid JSON"
         if not isinstance(obj, dict):
             return f"{name}：第 {n} 行不是 JSON 对象 / line {n} is not a JSON object"
@@ -128,8 +133,8 @@ def plan_uploads(paths: list[Path | str], added_dir: Path, doc_ids: set[str],
             continue
         try:
             docs = read_file(path, None, max_document_bytes)
-        except CorpusError as exc:
-            report.errors.append(str(exc))
+        except CorpusError as exc:  # named by the file, not the server's upload folder
+            report.errors.append(str(exc).replace(str(path), path.name))
             continue
         except (OSError, RecursionError) as exc:
             report.errors.append(f"{path.name}：无法读取文件 / cannot read the file ({exc})")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
+import os
 import re
 import unicodedata
+from pathlib import Path
 from typing import Any
 
 from rag.errors import InvalidArgumentError
@@ -116,6 +118,26 @@ def is_junk_question(question: str) -> bool:
     foreign = sum(1 for ch in letters
                   if unicodedata.name(ch, "").startswith(_FOREIGN_SCRIPTS))
     return foreign / len(letters) > 0.3
+
+
+def check_path(value: Any, name: str) -> Path:
+    """A path argument (``str`` or ``os.PathLike``) as a ``Path`` (``~`` expanded). Other types
+    and empty text are errors: ``""`` would silently mean the working directory."""
+    text = os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
+    if not isinstance(text, str):
+        raise InvalidArgumentError(f"{name} must be a path (a str or pathlib.Path), not "
+                                   f"{type(value).__name__} {value!r:.80}")
+    if not text.strip():
+        raise InvalidArgumentError(f"{name} is empty: give a folder or file path, or leave it "
+                                   "out (None) for the default")
+    return Path(text).expanduser()
+
+
+def check_optional(value: Any, kind: type, name: str, what: str) -> None:
+    """``value`` must be None or a ``kind`` (``what`` says what is expected)."""
+    if value is not None and not isinstance(value, kind):
+        raise InvalidArgumentError(f"{name} must be {what} or None, not "
+                                   f"{type(value).__name__} {value!r:.80}")
 
 
 def path_option(text: str) -> str:

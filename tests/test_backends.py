@@ -532,3 +532,27 @@ def test_a_lite_index_is_searchable_from_a_new_process(tmp_path):
         assert out.returncode == 0, out.stderr[-2000:]
     ids, n_keyword = json.loads(out.stdout.strip().splitlines()[-1])
     assert ids == want and n_keyword > 0
+
+
+@pytest.mark.unit
+def test_loading_a_milvus_collection_is_tried_again_after_a_transient_failure(monkeypatch):
+    """Milvus Lite once failed a load with "read error … Resource temporarily unavailable"
+    on a just-built index file; the next try reads it."""
+    from rag.backends import milvus
+
+    monkeypatch.setattr(milvus.time, "sleep", lambda s: None)
+
+    class Flaky:
+        def __init__(self, failures: int) -> None:
+            self.failures, self.calls = failures, 0
+
+        def load_collection(self, name: str) -> None:
+            self.calls += 1
+            if self.calls <= self.failures:
+                raise RuntimeError("read error: Resource temporarily unavailable")
+
+    client = Flaky(2)
+    milvus._load_collection(client, "c")
+    assert client.calls == 3
+    with pytest.raises(RuntimeError, match="temporarily"):
+        milvus._load_collection(Flaky(9), "c", attempts=3)

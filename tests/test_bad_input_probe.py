@@ -82,6 +82,22 @@ def test_same_named_posts_both_load(tmp_path):
     assert any("this one is 'dup.txt'" in p for p in report.problems)
 
 
+def test_a_file_added_later_never_takes_an_indexed_articles_doc_id(built):
+    """news.html added beside news.md sorts first: it used to take the doc_id 'news', so
+    every citation of news.md silently showed the new article's text."""
+    assistant, corpus, index = built
+    cited = assistant.document("mars").text
+    (corpus / "mars.html").write_text("<p>另一家火星医院：院长是刘六。</p>", encoding="utf-8")
+    (corpus / "0.jsonl").write_text('{"id": "mars", "text": "记录：火星上的另一家医院。"}\n'
+                                    '{"id": "j2", "text": "第二条记录。"}\n', encoding="utf-8")
+    assert assistant.refresh()
+    assert assistant.document("mars").text == cited
+    assert "刘六" in assistant.document("mars.html").text
+    assert {"j2", "moon", "sea"} <= {d.doc_id for d in assistant.documents()}
+    fresh = Assistant.build(corpus, index.parent / "fresh")  # a first build: first come
+    assert "刘六" in fresh.document("mars").text or "记录" in fresh.document("mars").text
+
+
 # --------------------------------------------------------------------------- the index
 def test_an_index_inside_its_corpus_folder_is_not_read_as_articles(tmp_path):
     corpus = small_corpus(tmp_path / "corpus")
@@ -117,6 +133,63 @@ def test_an_unreadable_embedding_cache_is_set_aside_not_fatal(tmp_path, caplog):
     assert list(cache.get_many(["a"])) == ["a"] and len(cache) == 1
     assert [p.name for p in tmp_path.glob("m-4.sqlite.corrupt-*")]
     assert any("moved to" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("blob", [b"\x01\x02\x03\x04\x05", "text",
+                                  np.full(4, np.nan, np.float32).tobytes(),
+                                  np.array([1, np.inf, 0, 0], np.float32).tobytes()],
+                         ids=["short", "text", "nan", "inf"])
+def test_damaged_cache_rows_are_misses_not_crashes_or_bad_vectors(tmp_path, blob):
+    cache = EmbeddingCache(tmp_path / "m-4.sqlite", 4)
+    cache.put_many(["good", "bad"], np.ones((2, 4)))
+    with cache._db:  # a damaged page, or another writer, left a row that is no vector
+        cache._db.execute("UPDATE emb SET vec = ? WHERE key = 'bad'", (blob,))
+    found = cache.get_many(["good", "bad"])
+    assert list(found) == ["good"] and np.isfinite(found["good"]).all()
+
+
+# -------------------------------------------------------------------- Python API arguments
+@pytest.mark.parametrize(("call", "needle"), [
+    (lambda c, i: Assistant.build("", i), "corpus is empty"),  # was: the working directory
+    (lambda c, i: Assistant.build(5, i), "corpus must be a path"),
+    (lambda c, i: Assistant.build([str(c)], i), "corpus must be a path"),
+    (lambda c, i: Assistant.build(c, 5), "index_dir must be a path"),
+    (lambda c, i: Assistant.build(c, i, model=5), "model must be"),
+    (lambda c, i: Assistant.build(c, i, config={"model": "x"}), "config must be a rag.Config"),
+    (lambda c, i: Assistant.load(""), "index_dir is empty"),
+    (lambda c, i: Assistant.load(5), "index_dir must be a path"),
+    (lambda c, i: Assistant.load(str(i).encode()), "index_dir must be a path"),
+    (lambda c, i: Assistant.load(i, config="fast"), "config must be a rag.Config"),
+], ids=["empty corpus", "int corpus", "list corpus", "int index", "int model", "dict config",
+        "empty index", "int index on load", "bytes index", "str config"])
+def test_wrong_argument_types_are_clear_errors(built, tmp_path, call, needle):
+    _, corpus, _ = built
+    with pytest.raises(InvalidArgumentError, match=needle):
+        call(corpus, tmp_path / "new-index")
+    assert not (tmp_path / "new-index").exists()  # nothing built anywhere
+
+
+@pytest.mark.parametrize("question", [5, 3.5, b"bytes", ["list"]])
+def test_a_question_that_is_no_string_says_so(built, question):
+    assistant, _, _ = built
+    for method in (assistant.answer, assistant.retrieve):
+        with pytest.raises(InvalidQuestionError, match="must be a string"):
+            method(question)
+
+
+@pytest.mark.parametrize(("filters", "needles"), [
+    ({"source": "新华社"}, ["'新华社'", "测试报"]),  # a mistyped source
+    ({"date_from": "2030-01-01"}, ["2030-01-01"]),
+    ({"doc_ids": ["no-such-doc"]}, ["doc_id"]),
+])
+def test_filters_that_no_document_passes_say_so(built, filters, needles):
+    assistant, _, _ = built
+    answer = assistant.answer("火星医院的院长是谁？", **filters)
+    assert not answer.answered and answer.hits == []
+    assert "No document matches the filters" in answer.message
+    assert all(n in answer.message for n in needles)
+    kept = assistant.answer("火星医院的院长是谁？", source="测试报")  # a filter that matches
+    assert "No document matches" not in kept.message and kept.hits
 
 
 # ---------------------------------------------------------------------------- questions

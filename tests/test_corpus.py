@@ -197,3 +197,44 @@ def test_mostly_ascii_legacy_files_are_not_mended_as_utf8(tmp_path):
     # to tell GBK from EUC-KR for sure: README, "Not guaranteed"), never mended as UTF-8
     with pytest.raises(CorpusError):  # cp1252 was refused before the mending, and still is
         decode_bytes(("Caf\u00e9 " + "plain words " * 50).encode("cp1252"), "c.txt")
+
+
+@pytest.mark.parametrize("layout", ["pretty", "one line"])
+def test_a_json_array_saved_as_jsonl_is_one_clear_problem(tmp_path, caplog, layout):
+    rows = [{"id": f"r{i}", "text": f"第{i}篇。"} for i in range(30)]
+    array = json.dumps(rows, ensure_ascii=False, indent=2 if layout == "pretty" else None)
+    (tmp_path / "array.jsonl").write_text(array, encoding="utf-8")
+    (tmp_path / "good.md").write_text("好文章。", encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        report = read_corpus(tmp_path)
+    assert [d.doc_id for d in report.documents] == ["good"]
+    assert len(report.problems) == 1 and "JSON array, not JSON Lines" in report.problems[0]
+    assert not [r for r in caplog.records if "array.jsonl:" in r.getMessage()]
+
+
+def test_a_jsonl_file_of_bad_lines_warns_a_few_times_then_counts(tmp_path, caplog):
+    from rag.corpus import MAX_LINE_WARNINGS
+
+    lines = [json.dumps({"question": f"问题{i}？"}, ensure_ascii=False) for i in range(200)]
+    lines.append(json.dumps({"id": "ok", "text": "唯一的好记录。"}, ensure_ascii=False))
+    (tmp_path / "qa.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        docs = read_file(tmp_path / "qa.jsonl")
+    assert [d.doc_id for d in docs] == ["ok"]
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == MAX_LINE_WARNINGS + 1 and "200 in all" in messages[-1]
+
+
+def test_an_index_folder_is_never_read_as_articles(tmp_path):
+    index = tmp_path / "news" / "old-index"  # an index kept among the articles
+    (index / "builds" / "b1").mkdir(parents=True)
+    (index / "CURRENT").write_text("b1", encoding="utf-8")
+    (index / "builds" / "b1" / "documents.jsonl").write_text(
+        json.dumps({"doc_id": "a", "id": "a", "text": "索引里的副本。"}, ensure_ascii=False),
+        encoding="utf-8")
+    (tmp_path / "news" / "a.md").write_text("文章本身。", encoding="utf-8")
+    report = read_corpus(tmp_path / "news")
+    assert [(d.doc_id, d.text) for d in report.documents] == [("a", "文章本身。")]
+    assert any("an index folder" in p for p in report.problems)
+    with pytest.raises(CorpusError, match="an index folder"):
+        load_corpus(index)  # --corpus given the index itself

@@ -7,6 +7,7 @@ tests exercise ingestion and index mechanics in seconds.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -184,6 +185,23 @@ def test_manifest_format_version_is_checked(built, version):
         IndexData.load(path.parent)
 
 
+@pytest.mark.parametrize("field, value, problem", [
+    ("corpus", {"sources": "/"}, "corpus.sources"),  # once: a refresh read all of / as articles
+    ("corpus", {"sources": [3]}, "corpus.sources"),
+    ("config", "x", "'config'"),
+    ("model", 5, "'model'"),
+    ("dim", -1, "'dim'"),
+])
+def test_a_manifest_whose_fields_have_the_wrong_shape_is_corrupt(built, field, value, problem):
+    _, _, index = built
+    path = IndexStore(index).current() / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest[field] = value
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(CorruptIndexError, match=problem):
+        Assistant.load(index)
+
+
 def test_older_format_is_rebuilt_from_its_own_corpus(built):
     _, corpus, index = built
     path = IndexStore(index).current() / "manifest.json"
@@ -346,6 +364,8 @@ def test_uploads_never_overwrite_and_report_duplicates(built, tmp_path):
     ("latin.txt", "Crème brûlée".encode("latin-1") * 4, "UTF-8"),
     ("noid.jsonl", '{"text": "没有编号"}\n', "no id"),
     ("photo.png", b"\x89PNG", "unsupported"),
+    ("front-only.md", "---\ntitle: 只有标题\n---\n", "no text"),
+    ("array.jsonl", '[{"id": "a1", "text": "数组"}]', "JSON array"),
 ])
 def test_bad_uploads_are_clear_errors_and_change_nothing(built, tmp_path, name, data, needle):
     assistant, _, index = built
@@ -354,6 +374,7 @@ def test_bad_uploads_are_clear_errors_and_change_nothing(built, tmp_path, name, 
     count, build = assistant.n_documents, IndexStore(index).current()
     result = assistant.add_files([path])
     assert result.added == [] and len(result.errors) == 1 and needle in result.errors[0]
+    assert str(tmp_path) not in result.errors[0]  # the server's upload folder is not shown
     assert assistant.n_documents == count and IndexStore(index).current() == build
 
 
@@ -477,3 +498,84 @@ def test_cli_index_keeps_the_recorded_corpus(built, capsys):
     _, corpus, index = built
     code, out, _ = _cli(capsys, "index", "--index", str(index))
     assert code == 0 and "documents: 3" in out
+
+
+# ------------------------------------------------------------------------------ full disk
+def _no_space(*_args: object) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_sentence_vectors_are_allocated_before_they_are_written(tmp_path, monkeypatch):
+    """Writing into a sparse memory map on a full disk is a SIGBUS (the process dies without
+    a message); allocated first, a full disk is an OSError."""
+    from tests.fault_support import FakeEncoder
+
+    seen: list[tuple[int, int]] = []
+    write = FakeEncoder.encode_passages_with_spans
+
+    def check_then_write(self, texts, spans, **kwargs):
+        vectors = next(tmp_path.rglob("sentence_vectors.npy"))
+        stat = vectors.stat()
+        seen.append((stat.st_blocks * 512, stat.st_size))
+        return write(self, texts, spans, **kwargs)
+
+    monkeypatch.setattr(FakeEncoder, "encode_passages_with_spans", check_then_write)
+    body = "".join(f"第{i}号病房今天收治了{i * 7}名病人。" for i in range(400))
+    write_article(tmp_path / "corpus", "ward.md", "病房日志", body)  # ~50 kB of vectors
+    Assistant.build(tmp_path / "corpus", tmp_path / "index")
+    ((allocated, size),) = seen
+    assert size > 8 * 4096 and allocated >= size
+
+
+def test_a_full_disk_fails_the_build_cleanly_and_readers_keep_answering(built, monkeypatch,
+                                                                        caplog, capsys):
+    assistant, corpus, index = built
+    before = IndexStore(index).current()
+    orphan = index / "builds" / ".tmp-20200101-000000-deadbeef"  # a build killed earlier
+    orphan.mkdir()
+    (orphan / "sentence_vectors.npy").write_bytes(b"\0" * 4096)
+    write_article(corpus, "new.md", "新文章", "这是一篇新文章。")
+    monkeypatch.setattr(os, "posix_fallocate", _no_space)
+    with pytest.raises(OSError) as caught:
+        Assistant.build(corpus, index)
+    assert caught.value.errno == errno.ENOSPC and "sentence_vectors.npy" in caught.value.filename
+    assert IndexStore(index).current() == before
+    assert [p.name for p in (index / "builds").iterdir() if p.name.startswith(".")] == []
+    with caplog.at_level(logging.WARNING):  # the corpus changed, the disk is full: the last
+        reader = Assistant.load(index)      # build still answers, with a warning
+    assert reader.retrieve("火星医院的院长是谁？", k=1)[0].doc_id == "mars"
+    assert any("answering from the index built" in r.getMessage() for r in caplog.records)
+    code, out, err = _cli(capsys, "index", "--index", str(index))
+    assert code == 2 and "no space left" in err and "unchanged" in err
+
+
+def test_a_short_write_on_a_full_disk_is_reported_as_no_space(built, monkeypatch):
+    _, corpus, index = built
+    write_article(corpus, "new.md", "新文章", "这是一篇新文章。")
+
+    def short_write(self, folder):  # what numpy raises when a write stops part way
+        raise OSError("2694 requested and 992 written")
+
+    monkeypatch.setattr(IndexData, "save", short_write)
+    monkeypatch.setattr("rag.diskspace.disk_is_full", lambda path: True)
+    monkeypatch.setattr("rag.indexer.disk_is_full", lambda path: True)
+    with pytest.raises(OSError) as caught:
+        Assistant.build(corpus, index)
+    assert caught.value.errno == errno.ENOSPC
+
+
+def test_faiss_failing_to_write_on_a_full_disk_is_no_space(built, monkeypatch):
+    """faiss reports a failed write as a RuntimeError: it was a traceback, not the message."""
+    import faiss
+
+    _, corpus, index = built
+    write_article(corpus, "new.md", "新文章", "这是一篇新文章。")
+
+    def fail(index, path):
+        raise RuntimeError("Error: 'ret == (size * 4)' failed: write error in " + path)
+
+    monkeypatch.setattr(faiss, "write_index", fail)
+    monkeypatch.setattr("rag.diskspace.disk_is_full", lambda path: True)
+    with pytest.raises(OSError) as caught:
+        Assistant.build(corpus, index)
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename.endswith("chunks.faiss")

@@ -175,6 +175,36 @@ def test_paragraph_bounds_and_context():
     assert "第一段" in doc_html and "第三段" in doc_html and "rag-hl" in doc_html
 
 
+def test_a_citation_still_marks_its_quote_after_the_article_changed():
+    """The chat keeps an answer's offsets; an upload (or another writer) may rebuild the
+    index with an edited article before the user opens the citation."""
+    from rag.types import Document
+    from rag.web.ui import _views
+
+    item = item_from(_snippet(), "snippet")
+    edited = DOC.replace("第一段。", "新加的第一段，比原来长得多。")
+    gone = DOC.replace("糖尿病患者", "高血压患者")
+    for text, kept in ((DOC, True), (edited, True), (gone, False)):
+        assistant = SimpleNamespace(document=lambda doc_id, t=text: Document("d0", "T", t, {}))
+        ctx, article = _views(assistant, item)
+        quoted = [_marked_text(view, "rag-ctx") for view in (ctx, article)]
+        assert quoted == ([SNIP_TEXT, SNIP_TEXT] if kept else ["", ""])
+        assert ("no longer holds the quoted text" in ctx) is not kept
+
+
+def _marked_text(page: str, css: str) -> str:
+    """The text inside ``<mark class=css>`` (highlights nested in it included)."""
+    out, stack = [], []
+    for part in re.split(r"(<[^>]+>)", page):
+        if part.startswith("<mark"):
+            stack.append(part)
+        elif part == "</mark>":
+            stack.pop()
+        elif not part.startswith("<") and any(css in m for m in stack):
+            out.append(html.unescape(part))
+    return "".join(out)
+
+
 # ------------------------------------------------------------------------------ uploads
 def _write(tmp_path: Path, name: str, data: bytes | str) -> Path:
     p = tmp_path / name

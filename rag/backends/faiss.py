@@ -24,6 +24,7 @@ from rag.ann_tuning import (
     nprobe_grid,
 )
 from rag.backends.bm25 import KeywordIndex
+from rag.diskspace import write_error
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,11 @@ class VectorIndex:
         return scores, ids
 
     def save(self, path: Path) -> None:
-        faiss.write_index(self.index, str(path))
+        try:
+            faiss.write_index(self.index, str(path))
+        except RuntimeError as exc:  # faiss reports a failed write (a full disk) this way
+            log.debug("faiss could not write %s: %s", path, exc)
+            raise write_error(exc, path) from exc
 
     @classmethod
     def load(cls, path: Path, info: dict[str, Any] | None = None) -> VectorIndex:

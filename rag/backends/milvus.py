@@ -11,6 +11,7 @@ the build folder as with FAISS.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 import re
@@ -27,6 +28,8 @@ from rag import ann_tuning as tuning
 from rag.ann_tuning import EF_CONSTRUCTION, HNSW_M, Calibration
 from rag.backends.sparse_bm25 import DocFreqView, SparseBM25
 from rag.errors import BackendError, RagError
+
+log = logging.getLogger(__name__)
 
 KEYWORD_FILE = "bm25_sparse.json"
 TOKEN_ENV = "RAG_MILVUS_TOKEN"  # a server's token ("user:password" or an API key); never stored
@@ -388,7 +391,7 @@ class MilvusBackend:
                 f"{self.uri}; rebuild the index with `python -m rag index --backend milvus "
                 f"--uri {self.uri} --index <dir>`")
         try:  # a new process (or a restarted server) finds collections released
-            client.load_collection(name)
+            _load_collection(client, name)
         except Exception as exc:  # noqa: BLE001
             raise BackendError(f"cannot load the Milvus collection {name!r} at {self.uri} for "
                                f"searching: {exc}") from exc
@@ -428,7 +431,7 @@ def _calibrate(client: Any, name: str, dense: MilvusVectorIndex) -> None:
     from the vectors being inserted) reaches the target plus the sample margin."""
     _wait_for_index(client, name, "dense")  # else the search is brute force: recall 1.0
     client.release_collection(name)  # reload: searches now go through the built index
-    client.load_collection(name)
+    _load_collection(client, name)
     dense.client, dense.collection = client, name  # searchable now
 
     def search(queries: np.ndarray, k: int, value: int) -> np.ndarray:
@@ -442,6 +445,21 @@ def _calibrate(client: Any, name: str, dense: MilvusVectorIndex) -> None:
     dense.search_value = calibration.value
     dense.calibration, dense.calibration_source = calibration, source
     dense.ann = {}
+
+
+def _load_collection(client: Any, name: str, attempts: int = 4) -> None:
+    """``load_collection``, tried again after a pause when it fails: Milvus Lite sometimes
+    fails to read a just-written index file ("read error … Resource temporarily
+    unavailable") and reads it at the next try; the last failure is raised."""
+    for attempt in range(attempts):
+        try:
+            client.load_collection(name)
+            return
+        except Exception as exc:  # noqa: BLE001 - pymilvus raises MilvusException and others
+            if attempt == attempts - 1:
+                raise
+            log.debug("loading Milvus collection %s failed (%s); trying again", name, exc)
+            time.sleep(0.5 * (attempt + 1))
 
 
 def _wait_for_index(client: Any, name: str, field: str, timeout: float = 6 * 3600) -> None:

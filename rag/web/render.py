@@ -249,6 +249,28 @@ def _item_spans(item: Item, offset: int) -> list[tuple[int, int, str]]:
     return spans
 
 
+def relocate(item: Item, doc_text: str) -> Item | None:
+    """``item`` with offsets into ``doc_text``: unchanged while the quoted text is still there,
+    else moved to the occurrence of the quote nearest its old place (the article was edited
+    and the index rebuilt since the answer), or None when the article no longer holds it."""
+    start, end, quote = item["start"], item["end"], item["text"]
+    if doc_text[start:end] == quote:
+        return item
+    found, at = [], doc_text.find(quote) if quote else -1
+    while at >= 0:
+        found.append(at)
+        at = doc_text.find(quote, at + 1)
+    if not found:
+        return None
+    new = min(found, key=lambda pos: abs(pos - start))
+    shift = new - start
+    moved = {**item, "start": new, "end": new + len(quote)}
+    if item.get("answer_start") is not None and item.get("answer_end") is not None:
+        moved.update(answer_start=item["answer_start"] + shift,
+                     answer_end=item["answer_end"] + shift)
+    return moved
+
+
 def format_context_html(doc_text: str, item: Item) -> str:
     """The snippet inside its surrounding paragraph, highlighted, plus the article's metadata."""
     p0, p1 = paragraph_bounds(doc_text, item["start"], item["end"])

@@ -30,6 +30,7 @@ from rag.web.render import (
     format_notice_html,
     format_question_html,
     item_from,
+    relocate,
 )
 from rag.web.uploads import ALLOWED_SUFFIXES, MAX_UPLOAD_BYTES, add_uploads
 
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 CONCURRENCY = 2  # 2 CPU cores; the assistant is thread-safe for reads
 QUEUE_MAX = 256
 ALL_SOURCES = "全部 All"
+CHANGED = ("这篇文章在回答之后已更新，不再包含引用的原文；请重新提问。"
+           "The article was changed after this answer and no longer holds the quoted text; "
+           "ask again.")
 MODES = ["hybrid", "dense", "keyword"]
 EXAMPLES = [
     "安唐保是为哪类患者设计的？",
@@ -187,8 +191,12 @@ def _views(assistant: Any, item: dict[str, Any] | None) -> tuple[str, str]:
     except RagError as e:
         return format_notice_html(str(e)), ""
     meta = public_metadata(doc.metadata, _roots(assistant))
-    article = format_document_html(doc.doc_id, doc.title, doc.text, meta, item)
-    return format_context_html(doc.text, item), article
+    current = relocate(item, doc.text)  # the index may have been rebuilt since the answer
+    if current is None:
+        article = format_document_html(doc.doc_id, doc.title, doc.text, meta)
+        return format_notice_html(CHANGED, icon="ℹ️"), article
+    article = format_document_html(doc.doc_id, doc.title, doc.text, meta, current)
+    return format_context_html(doc.text, current), article
 
 
 def _roots(assistant: Any) -> list[Path]:
