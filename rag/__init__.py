@@ -11,9 +11,13 @@ import threading
 from rag.assistant import AddResult, Assistant, default_index_dir
 from rag.config import Config
 from rag.errors import (
+    BackendError,
     CorpusError,
     CorruptIndexError,
+    IndexFormatError,
     IndexNotFoundError,
+    IndexNotWritableError,
+    InvalidArgumentError,
     InvalidQuestionError,
     ModelMismatchError,
     RagError,
@@ -22,8 +26,9 @@ from rag.errors import (
 from rag.types import Answer, Chunk, Document, Filters, Hit, Snippet
 
 __all__ = [
-    "AddResult", "Answer", "Assistant", "Chunk", "Config", "CorpusError", "CorruptIndexError",
-    "Document", "Filters", "Hit", "IndexNotFoundError", "InvalidQuestionError",
+    "AddResult", "Answer", "Assistant", "BackendError", "Chunk", "Config", "CorpusError",
+    "CorruptIndexError", "Document", "Filters", "Hit", "IndexFormatError", "IndexNotFoundError",
+    "IndexNotWritableError", "InvalidArgumentError", "InvalidQuestionError",
     "ModelMismatchError", "RagError", "Snippet", "UnknownDocumentError", "answer",
     "default_assistant", "default_index_dir", "document", "retrieve",
 ]

@@ -334,7 +334,7 @@ class Assistant:
             extraction.evidence >= answerer.threshold(query))  # by the language asked in
         timings["total"] = time.perf_counter() - started
         if not answered:
-            return Answer(question, False, [], REFUSAL, hits, query)
+            return Answer(question, False, [], REFUSAL + _filtered(filters), hits, query)
         n = len(extraction.snippets)
         message = f"找到 {n} 条原文片段。Found {n} verbatim snippet{'s' if n > 1 else ''}."
         short = extraction.snippets[0].answer
@@ -466,6 +466,15 @@ def check_question(question: str) -> str:
             f"The question is too long ({len(question)} characters; "
             f"at most {MAX_QUESTION_CHARS}).")
     return question
+
+
+def _filtered(filters: Filters | None) -> str:
+    """What a refusal adds when filters narrowed the search (the answer may be elsewhere)."""
+    if filters is None or not (filters.source or filters.date_from or filters.date_to
+                               or filters.doc_ids):
+        return ""
+    return (" 仅在符合筛选条件的文章中查找。Only the documents that pass the filters were "
+            "searched.")
 
 
 def _no_match(filters: Filters, sources: list[str]) -> str:

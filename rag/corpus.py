@@ -172,9 +172,17 @@ def corpus_files(root: Path, problems: list[str] | None = None,
 
 
 def is_index_folder(folder: Path) -> bool:
-    """A rag index folder (``CURRENT`` and ``builds/``): its ``documents.jsonl`` files are
-    index data, and reading them as a corpus would duplicate every article."""
-    return (folder / "CURRENT").is_file() and (folder / "builds").is_dir()
+    """A rag index folder (``CURRENT`` and ``builds/``), its ``builds/`` folder or one build
+    in it: their ``documents.jsonl`` files are index data, and reading them as a corpus
+    would duplicate every article."""
+    def index_root(path: Path) -> bool:
+        return (path / "CURRENT").is_file() and (path / "builds").is_dir()
+
+    if index_root(folder):
+        return True
+    if folder.name == "builds" and index_root(folder.parent):
+        return True
+    return folder.parent.name == "builds" and index_root(folder.parent.parent)
 
 
 def _resolved(path: Path) -> str:

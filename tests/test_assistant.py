@@ -105,6 +105,16 @@ def test_answers_read_and_cite_only_the_filtered_documents(assistant):
         assert ans.answered or not ans.snippets
 
 
+def test_a_refusal_under_filters_says_the_search_was_narrowed(assistant):
+    """Filters that some articles pass but that hold no answer: the refusal said only "the
+    corpus does not contain an answer", though the answer was in a filtered-out article."""
+    q = "火星上有几家互联网医院？"
+    plain = assistant.answer(q)
+    assert not plain.answered and "filters" not in plain.message
+    narrowed = assistant.answer(q, source="新华网")
+    assert not narrowed.answered and "filters" in narrowed.message
+
+
 def test_overlapping_chunks_are_deduplicated(assistant):
     hits = assistant.retrieve("京东健康", k=10)
     for i, a in enumerate(hits):
@@ -132,3 +142,17 @@ def test_documents_and_sources(assistant):
     assert assistant.document(ALI).title.startswith("慧医天下")
     with pytest.raises(UnknownDocumentError, match="nope"):
         assistant.document("nope")
+
+
+@pytest.mark.unit
+def test_every_error_of_the_assistant_is_importable_from_rag():
+    """The README names InvalidArgumentError as the Python error for bad arguments; it was
+    only in rag.errors, so `except rag.InvalidArgumentError` failed."""
+    import rag
+    from rag import errors
+
+    documented = [name for name in vars(errors) if name.endswith("Error")]
+    for name in ("InvalidArgumentError", "InvalidQuestionError", "CorpusError", "RagError"):
+        assert name in documented
+    for name in documented:
+        assert getattr(rag, name) is getattr(errors, name) and name in rag.__all__

@@ -238,3 +238,6 @@ def test_an_index_folder_is_never_read_as_articles(tmp_path):
     assert any("an index folder" in p for p in report.problems)
     with pytest.raises(CorpusError, match="an index folder"):
         load_corpus(index)  # --corpus given the index itself
+    for inside in (index / "builds", index / "builds" / "b1"):  # or a folder inside it
+        with pytest.raises(CorpusError, match="an index folder"):
+            load_corpus(inside)
