@@ -309,8 +309,7 @@ class Assistant:
         filters = _filters(filters, filter_kwargs)
         if is_junk_question(question):  # code, markup or a foreign script: nothing to find
             return Answer(question, False, [], REFUSAL, [], question)
-        mask = self._retriever.chunk_mask(filters)
-        if mask is not None and not mask.any():  # a mistyped source is not "not in the corpus"
+        if not self._retriever.passes_any(filters):  # a mistyped source is not "not in the corpus"
             return Answer(question, False, [], _no_match(filters, self.sources()), [], question)
         timings = timings if timings is not None else {}
         query = question
@@ -470,8 +469,7 @@ def check_question(question: str) -> str:
 
 def _filtered(filters: Filters | None) -> str:
     """What a refusal adds when filters narrowed the search (the answer may be elsewhere)."""
-    if filters is None or not (filters.source or filters.date_from or filters.date_to
-                               or filters.doc_ids):
+    if filters is None or filters.is_empty():
         return ""
     return (" 仅在符合筛选条件的文章中查找。Only the documents that pass the filters were "
             "searched.")

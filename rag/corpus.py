@@ -83,8 +83,10 @@ def read_corpus(path: Path | str | Iterable[Path | str],
         if not root.exists():
             raise CorpusError(f"corpus path does not exist: {root}")
         roots.append((root, corpus_files(root, report.problems, exclude)))
-    present = {str(f.resolve()) for _, files in roots for f in files}
-    held = {doc_id: path for doc_id, path in (owners or {}).items() if path in present}
+    held: dict[str, str] = {}
+    if owners:  # resolving every path costs a build of many files: only when there are owners
+        present = {str(f.resolve()) for _, files in roots for f in files}
+        held = {doc_id: path for doc_id, path in owners.items() if path in present}
 
     def taken(doc: Document) -> bool:
         owner = held.get(doc.doc_id)  # kept for the file that had it in the previous build

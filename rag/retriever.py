@@ -120,6 +120,13 @@ class Retriever:
                                  for d in self.data.documents], dtype=bool)
         return allowed_docs[self.data.chunk_doc]
 
+    def passes_any(self, filters: Filters | None) -> bool:
+        """True when some document passes ``filters`` (stops at the first: no per-chunk mask
+        is built for the check)."""
+        if filters is None or filters.is_empty():
+            return True
+        return any(_doc_allowed(d.metadata, d.doc_id, filters) for d in self.data.documents)
+
     def distinct(self, candidates: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
         """Top ``k`` candidates with chunks overlapping a better one of the same doc removed."""
         kept: list[tuple[int, float]] = []
