@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
+import io
 import json
 import logging
 import math
 import os
 import re
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,13 +26,17 @@ log = logging.getLogger(__name__)
 
 POST_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
 HTML_SUFFIXES = {".html", ".htm"}  # always cleaned as HTML; other posts only when markup
-SUFFIXES = POST_SUFFIXES | {".jsonl"}
+JSONL_SUFFIXES = {".jsonl", ".jsonl.gz"}  # one document per line; .gz: gzip-compressed
+SUFFIXES = POST_SUFFIXES | JSONL_SUFFIXES
+GZIP_MAGIC = b"\x1f\x8b"
 _SOURCE_LINE = re.compile(r"[（(]\s*(?:文章)?来源\s*[:：]\s*([^）)\n]{1,40})[）)]")
 _MD_HEADING = re.compile(r"#{1,6}\s+(.+)")
 # A document whose cleaned text is larger than this (UTF-8 bytes) is skipped with a warning:
 # 2 MB of Chinese text is ~700k characters, ~10k texts to embed (≈ 6 min on 2 cores).
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
 RAW_FACTOR = 8  # a post file may carry this much markup per byte of text before it is read
+# a compressed JSONL file that is not UTF-8 is decoded whole: at most this much of it
+MAX_GZIP_TEXT_BYTES = 2 * 1024 ** 3
 MAX_LINE_WARNINGS = 5  # bad JSONL lines warned about one by one, per file; then a count
 _META_KEYS = ("date", "categories", "tags", "author", "source")
 
@@ -165,7 +172,7 @@ def corpus_files(root: Path, problems: list[str] | None = None,
                    and not_an_index(Path(folder) / d)]
         for name in names:
             path = Path(folder) / name
-            if not name.startswith(".") and path.suffix.lower() in SUFFIXES:
+            if not name.startswith(".") and file_suffix(path) in SUFFIXES:
                 if path.is_file():
                     found.append(path)
                 elif path.is_symlink() and not path.exists():
@@ -194,25 +201,56 @@ def _resolved(path: Path) -> str:
         return str(Path(path).absolute())
 
 
+def file_suffix(path: Path | str) -> str:
+    """The suffix that says how a file is read: ``.jsonl.gz`` for a compressed JSONL file,
+    otherwise the last suffix, lower-cased."""
+    path = Path(path)
+    return ".jsonl.gz" if path.name.lower().endswith(".jsonl.gz") else path.suffix.lower()
+
+
+def is_gzip(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) == GZIP_MAGIC
+
+
+def gunzip(path: Path, limit: int) -> bytes:
+    """A gzip file's content, at most ``limit`` bytes of it (a CorpusError beyond: a small
+    compressed file may hold gigabytes), or a CorpusError naming a damaged file."""
+    try:
+        with gzip.open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise _damaged(path, exc) from None
+    if len(data) > limit:
+        raise CorpusError(f"{path}: more than {limit / 1e6:.0f} MB once decompressed, skipped")
+    return data
+
+
+def _damaged(path: Path, exc: Exception) -> CorpusError:
+    return CorpusError(f"{path}: 压缩文件已损坏 / a damaged gzip file ({exc or 'cut short'}); "
+                       "nothing of it was read, skipped")
+
+
 def read_file(path: Path, base: Path | None = None,
               max_bytes: int = MAX_DOCUMENT_BYTES) -> list[Document]:
     """One post file → one Document; one JSONL file → one Document per line.
 
     Binary files, undetectable encodings and documents over ``max_bytes`` of text are a
     CorpusError naming the file (one bad JSONL line is skipped with a warning)."""
-    suffix = path.suffix.lower()
+    suffix = file_suffix(path)
     if suffix not in SUFFIXES:
         raise CorpusError(f"{path.name}: unsupported file type {suffix or '(none)'}; "
                           f"use one of {', '.join(sorted(SUFFIXES))}")
     size = path.stat().st_size
-    if suffix != ".jsonl" and size > RAW_FACTOR * max_bytes:
+    if suffix not in JSONL_SUFFIXES and size > RAW_FACTOR * max_bytes:
         raise CorpusError(f"{path}: file too large ({size / 1e6:.1f} MB; a post may have at "
                           f"most {max_bytes / 1e6:.1f} MB of text), skipped")
-    if suffix == ".jsonl":
+    if suffix in JSONL_SUFFIXES:  # either may be gzip-compressed: the content decides
         streamed = _stream_jsonl(path, max_bytes)
         if streamed is not None:
             return streamed
-        return _read_jsonl(decode_text(path.read_bytes(), str(path)), path, max_bytes)
+        raw = (gunzip(path, MAX_GZIP_TEXT_BYTES) if is_gzip(path) else path.read_bytes())
+        return _read_jsonl(decode_text(raw, str(path)), path, max_bytes)
     raw = decode_text(path.read_bytes(), str(path))
     rel = path.relative_to(base) if base and path.is_relative_to(base) else Path(path.name)
     doc_id = rel.with_suffix("").as_posix()
@@ -323,15 +361,20 @@ def document_from_record(record: dict[str, Any], where: str = "") -> Document:
 def _stream_jsonl(path: Path, max_bytes: int) -> list[Document] | None:
     """A UTF-8 JSONL file read line by line (memory: one line plus the cleaned documents,
     never the whole raw file), or None when it is not plain UTF-8 text (then the file is
-    decoded whole, with encoding detection and a clear error for binary content)."""
-    with open(path, "rb") as handle:
-        if b"\x00" in handle.read(1 << 16):
-            return None
+    decoded whole, with encoding detection and a clear error for binary content). A gzip
+    file is decompressed as it is read."""
+    opener = gzip.open if is_gzip(path) else open
     try:
-        with open(path, encoding="utf-8-sig", newline=None) as handle:
-            return _read_jsonl(handle, path, max_bytes)
+        with opener(path, "rb") as handle:
+            if b"\x00" in handle.read(1 << 16):
+                return None
+        with opener(path, "rb") as handle:
+            lines = io.TextIOWrapper(handle, encoding="utf-8-sig", newline=None)
+            return _read_jsonl(lines, path, max_bytes)
     except UnicodeDecodeError:
         return None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise _damaged(path, exc) from None
 
 
 def _read_jsonl(raw: str | Iterable[str], path: Path,

@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.corpus import MAX_DOCUMENT_BYTES, SUFFIXES, read_file
+from rag.corpus import (
+    JSONL_SUFFIXES,
+    MAX_DOCUMENT_BYTES,
+    SUFFIXES,
+    file_suffix,
+    gunzip,
+    is_gzip,
+    read_file,
+)
 from rag.encoding import decode_text
 from rag.errors import CorpusError
 
@@ -27,6 +35,7 @@ __all__ = ["ALLOWED_SUFFIXES", "MAX_UPLOAD_BYTES", "Staged", "UploadReport", "ad
 
 ALLOWED_SUFFIXES = tuple(sorted(SUFFIXES))
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+GZIP_FACTOR = 20  # a compressed upload may hold this many times its size limit of text
 
 
 @dataclass
@@ -56,7 +65,8 @@ def validate_upload(path: Path | str, max_bytes: int = MAX_UPLOAD_BYTES) -> str 
     for ``.jsonl`` that every line is a JSON object with an ``id`` and a ``text``/``html``."""
     path = Path(path)
     name = path.name or str(path)
-    if path.suffix.lower() not in ALLOWED_SUFFIXES:
+    suffix = file_suffix(path)
+    if suffix not in ALLOWED_SUFFIXES:
         return (f"{name}：不支持的文件类型 / unsupported file type "
                 f"(accepted: {' '.join(ALLOWED_SUFFIXES)})")
     if name.startswith("."):
@@ -74,14 +84,16 @@ def validate_upload(path: Path | str, max_bytes: int = MAX_UPLOAD_BYTES) -> str 
         return (f"{name}：文件太大 / file too large ({size / 1048576:.1f} MB > "
                 f"{max_bytes / 1048576:g} MB)")
     try:
-        text = decode_text(path.read_bytes(), name)
+        raw = (gunzip(path, GZIP_FACTOR * max_bytes) if suffix in JSONL_SUFFIXES
+               and is_gzip(path) else path.read_bytes())
+        text = decode_text(raw, name)
     except CorpusError as exc:
-        return str(exc)
+        return str(exc).replace(str(path), name)
     except OSError as exc:
         return f"{name}：无法读取文件 / cannot read the file ({exc.strerror or exc})"
     if not text.strip():
         return f"{name}：文件为空 / the file is empty"
-    if path.suffix.lower() == ".jsonl":
+    if suffix in JSONL_SUFFIXES:
         return _check_jsonl(name, text)
     return None
 
@@ -143,7 +155,10 @@ def plan_uploads(paths: list[Path | str], added_dir: Path, doc_ids: set[str],
             report.errors.append(f"{path.name}：无法读取文件 / cannot read the file "
                                  f"({type(exc).__name__}: {exc})")
             continue
-        if path.suffix.lower() == ".jsonl":
+        suffix = file_suffix(path)
+        stem = path.name[:-len(suffix)] if suffix else path.name
+        ending = path.name[len(stem):]  # the suffix as the file spells it
+        if suffix in JSONL_SUFFIXES:
             ids = [d.doc_id for d in docs]
             repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
             if repeated:  # a later record would silently lose to the first one
@@ -155,9 +170,9 @@ def plan_uploads(paths: list[Path | str], added_dir: Path, doc_ids: set[str],
                 report.errors.append(f"{path.name}：doc_id {clash[0]!r} 已存在 / already exists; "
                                      "give the record another id")
                 continue
-            target = _free_name(added_dir, path.stem, path.suffix, taken, check_ids=False)
+            target = _free_name(added_dir, stem, ending, taken, check_ids=False)
         else:
-            target = _free_name(added_dir, path.stem, path.suffix, taken, check_ids=True)
+            target = _free_name(added_dir, stem, ending, taken, check_ids=True)
             ids = [target.stem]
         taken.update(ids)
         taken.add(f"file:{target.name}")

@@ -241,3 +241,54 @@ def test_an_index_folder_is_never_read_as_articles(tmp_path):
     for inside in (index / "builds", index / "builds" / "b1"):  # or a folder inside it
         with pytest.raises(CorpusError, match="an index folder"):
             load_corpus(inside)
+
+
+def _records(n: int, prefix: str = "z") -> bytes:
+    return "\n".join(json.dumps({"id": f"{prefix}{i}", "text": f"第{i}篇压缩的新闻。"},
+                                ensure_ascii=False) for i in range(n)).encode("utf-8")
+
+
+def test_gzip_compressed_jsonl_is_read_like_jsonl(tmp_path):
+    """An archive dump as ``.jsonl.gz`` is found in a folder and streamed; a gzip file named
+    ``.jsonl`` is read too (the content decides), and a GB18030 one is decoded."""
+    import gzip
+
+    (tmp_path / "dump.jsonl.gz").write_bytes(gzip.compress(_records(3)))
+    (tmp_path / "named-plain.jsonl").write_bytes(gzip.compress(_records(2, "p")))
+    legacy = json.dumps({"id": "g", "text": "国标编码的新闻。"}, ensure_ascii=False)
+    (tmp_path / "legacy.JSONL.GZ").write_bytes(gzip.compress(legacy.encode("gb18030")))
+    report = read_corpus(tmp_path)
+    assert report.problems == []
+    assert sorted(d.doc_id for d in report.documents) == ["g", "p0", "p1", "z0", "z1", "z2"]
+    assert {d.doc_id: d.text for d in report.documents}["g"] == "国标编码的新闻。"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
+def test_a_damaged_gzip_jsonl_is_one_clear_problem_and_nothing_half_read(tmp_path, damage):
+    import gzip
+
+    data = gzip.compress(_records(2000))
+    data = data[: len(data) // 2] if damage == "truncated" else (
+        data[:-8] + bytes(8))  # a wrong CRC and length
+    (tmp_path / "dump.jsonl.gz").write_bytes(data)
+    (tmp_path / "ok.md").write_text("好文章。", encoding="utf-8")
+    report = read_corpus(tmp_path)
+    assert [d.doc_id for d in report.documents] == ["ok"]
+    assert len(report.problems) == 1 and "damaged gzip file" in report.problems[0]
+
+
+def test_gzip_jsonl_uploads_are_checked_and_keep_their_suffix(tmp_path):
+    import gzip
+
+    from rag.uploads import plan_uploads, validate_upload
+
+    good = tmp_path / "in" / "dump.jsonl.gz"
+    good.parent.mkdir()
+    good.write_bytes(gzip.compress(_records(2)))
+    bad = tmp_path / "in" / "notes.jsonl.gz"
+    bad.write_bytes(gzip.compress(b'{"id": "x"}\n'))
+    assert validate_upload(good) is None
+    assert "no text or html" in validate_upload(bad)
+    plans, report = plan_uploads([good, bad], tmp_path / "added", set(), {})
+    assert [p.target.name for p in plans] == ["dump.jsonl.gz"]
+    assert plans[0].doc_ids == ["z0", "z1"] and len(report.errors) == 1
