@@ -115,3 +115,20 @@ def test_cli_serves_on_loopback(app: AppServer, tmp_path: Path):
             proc.kill()
             out, _ = proc.communicate()
     assert "Loading index" in out and "Index ready" in out
+
+
+@pytest.mark.parametrize("body", [b'{"data": [null]}', b'{"data": [5]}'])
+def test_raw_api_calls_without_a_question_get_the_message(app: AppServer, body: bytes):
+    """What a curl user sends by mistake gets "please type a question", not an error
+    (``{"data": []}`` is refused by Gradio itself before the handler: README, Not
+    guaranteed)."""
+    import json
+
+    req = urllib.request.Request(f"{app.url}/gradio_api/call/answer", data=body,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        event = json.loads(resp.read())["event_id"]
+    with urllib.request.urlopen(f"{app.url}/gradio_api/call/answer/{event}", timeout=60) as r:
+        stream = r.read().decode("utf-8")
+    assert "event: complete" in stream, stream
+    assert "Please type a question" in stream
