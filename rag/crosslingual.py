@@ -166,37 +166,32 @@ class QueryTranslator:
         shouting = sum(t.isupper() for t in tokens) > len(tokens) / 2  # "WHO IS THE CEO"
         i = 0
         while i < len(tokens):
-            if not shouting and _ACRONYM.match(tokens[i]) and lower[i] not in self.vocabulary:
-                word = self._acronym(tokens[i])
+            acronym = (not shouting and _ACRONYM.match(tokens[i])
+                       and lower[i] not in self.vocabulary and self._acronym(tokens[i]))
+            if not acronym:
+                step, word = self._question_word(lower, i, qwords)
                 if word:
-                    content += 1
-                    found += 1
-                    terms.append((tokens[i], word))
                     out.append(word)
+                    i += step
+                    continue
+                if lower[i] in function:
                     i += 1
                     continue
-            step, word = self._question_word(lower, i, qwords)
-            if word:
-                out.append(word)
-                i += step
-                continue
-            if lower[i] in function:
-                i += 1
-                continue
             content += 1
-            if len(lower[i]) >= 2 and lower[i].isascii() and lower[i] in self.vocabulary:
-                found += 1  # the corpus uses the word itself ("CEO", "AI", "JD")
-                terms.append((tokens[i], lower[i]))
-                out.append(tokens[i])
-                i += 1
-                continue
-            step, word = self._phrase(lower, i, function)
-            if not word:
-                step, word = self._name(tokens, i, function)
+            step, shown = 1, None  # shown: what the searched text holds for the term
+            if acronym:
+                word = shown = acronym
+            elif len(lower[i]) >= 2 and lower[i].isascii() and lower[i] in self.vocabulary:
+                word, shown = lower[i], tokens[i]  # the corpus uses the word ("CEO", "AI")
+            else:
+                step, word = self._phrase(lower, i, function)
+                if not word:
+                    step, word = self._name(tokens, i, function)
+                shown = word
             if word:
                 found += 1
                 terms.append((" ".join(tokens[i:i + step]), word))
-                out.append(word)
+                out.append(shown)
                 i += step
                 continue
             out.append(tokens[i])  # a number, an acronym or an unknown word: kept as it is
