@@ -25,7 +25,6 @@ from rag.errors import (
     CorpusError,
     IndexFormatError,
     IndexNotWritableError,
-    InvalidArgumentError,
     InvalidQuestionError,
     ModelMismatchError,
     UnknownDocumentError,
@@ -45,6 +44,7 @@ from rag.validation import (
     check_k,
     check_optional,
     check_path,
+    check_paths,
     is_junk_question,
 )
 
@@ -384,14 +384,7 @@ class Assistant:
         (``name-2``), content already in the corpus is reported in ``present``. If
         re-indexing fails, the copied files are removed again. Writers are serialised (a
         lock per index directory, across processes)."""
-        if isinstance(paths, (str, Path)):  # one file, not its characters
-            paths = [paths]
-        try:
-            paths = list(paths)
-        except TypeError:  # None, a number
-            paths = None
-        if paths is None or not all(isinstance(p, (str, Path)) for p in paths):
-            raise InvalidArgumentError("paths must be a file path or a list of file paths")
+        paths = check_paths(paths, "paths")
         result = AddResult()
         with self._write_lock, self.store.locked():
             current = self._latest()

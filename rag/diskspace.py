@@ -26,5 +26,8 @@ def disk_is_full(path: Path) -> bool:
 def write_error(exc: BaseException, path: Path) -> OSError:
     """A write of ``path`` that failed without an errno (``exc``: numpy's "N requested and M
     written", faiss's RuntimeError) as ``ENOSPC`` when the disk is full, else ``EIO``."""
-    code = errno.ENOSPC if disk_is_full(path) else errno.EIO
+    return os_error(errno.ENOSPC if disk_is_full(path) else errno.EIO, path)
+
+
+def os_error(code: int, path: Path) -> OSError:
     return OSError(code, os.strerror(code), str(path))

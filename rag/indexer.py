@@ -8,6 +8,7 @@ one build later.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -21,7 +22,7 @@ from rag.backends import BackendSpec, default_uri
 from rag.backends.base import Backend
 from rag.config import BUNDLED_CORPUS, Config, cache_dir
 from rag.corpus import corpus_files, load_corpus
-from rag.diskspace import disk_is_full, write_error
+from rag.diskspace import disk_is_full, os_error
 from rag.index_data import IndexData
 from rag.index_store import IndexStore, read_manifest
 from rag.integrity import sha256_file
@@ -157,7 +158,7 @@ def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analy
             data.save(folder)
     except OSError as exc:  # numpy's short write on a full disk: "N requested and M written"
         if exc.errno is None and disk_is_full(store.builds):
-            raise write_error(exc, store.builds) from exc
+            raise os_error(errno.ENOSPC, store.builds) from exc
         raise
     _prune(store, backend)
     log.info("indexed %d documents, %d chunks (%d embedded) in %.1fs", len(documents),

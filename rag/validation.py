@@ -133,6 +133,20 @@ def check_path(value: Any, name: str) -> Path:
     return Path(text).expanduser()
 
 
+def check_paths(value: Any, name: str) -> list[str | os.PathLike]:
+    """One path or an iterable of paths as a list (a single ``str`` is one path, not its
+    characters); anything else is an InvalidArgumentError."""
+    if isinstance(value, (str, os.PathLike)):
+        return [value]
+    try:
+        items = list(value)
+    except TypeError:  # None, a number
+        items = None
+    if items is None or not all(isinstance(p, (str, os.PathLike)) for p in items):
+        raise InvalidArgumentError(f"{name} must be a file path or a list of file paths")
+    return items
+
+
 def check_optional(value: Any, kind: type, name: str, what: str) -> None:
     """``value`` must be None or a ``kind`` (``what`` says what is expected)."""
     if value is not None and not isinstance(value, kind):

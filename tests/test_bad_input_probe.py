@@ -209,6 +209,15 @@ def test_control_characters_in_a_question_do_not_change_the_answer(built):
     assert clean and clean[0].doc_id == "mars"
 
 
+@pytest.mark.parametrize("paths", [None, 5, [5], ["ok.md", b"bytes.md"]])
+def test_add_files_wants_paths(built, paths):
+    assistant, _, _ = built
+    before = assistant.n_documents
+    with pytest.raises(InvalidArgumentError, match="a file path or a list of file paths"):
+        assistant.add_files(paths)
+    assert assistant.n_documents == before
+
+
 def test_empty_doc_ids_and_unknown_modes_are_argument_errors(built):
     assistant, _, _ = built
     with pytest.raises(InvalidArgumentError, match="doc_ids is empty"):
