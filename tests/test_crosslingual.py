@@ -15,9 +15,12 @@ GLOSSES = {  # a tiny CC-CEDICT stand-in: phrase → (headword, gloss rank, whol
     "chairman": (("主席", 0, False), ("董事长", 1, True)),
     "pharmacy": (("药店", 0, True),),
     "health": (("健康", 0, True),),
+    "hold": (("举行", 0, True),),
+    "large": (("大", 0, True),),
+    "nominee": (("提名人", 0, True),),
 }
 VOCAB = {"保险": 9, "公司": 12, "董事长": 3, "药店": 2, "健康": 30, "慧医天下": 4, "广慈": 1,
-         "ceo": 5}
+         "ceo": 5, "举行": 7, "大": 40, "提名人": 2}
 
 
 def translator(vocab=VOCAB) -> QueryTranslator:
@@ -51,6 +54,14 @@ def test_a_word_the_corpus_uses_is_kept_and_names_match_by_pinyin():
     assert words["Guangci"] == "广慈"
     assert words["chairman"] == "董事长"  # the sense found in the corpus wins over the first
     assert t.coverage == 1.0
+
+
+@pytest.mark.unit
+def test_irregular_and_inflected_words_are_looked_up_by_their_lemma():
+    t = translator().translate("Where were the nominees held in the largest hall?")
+    words = dict(t.terms)
+    assert words["held"] == "举行"  # no suffix rule gives "hold"
+    assert words["nominees"] == "提名人" and words["largest"] == "大"
 
 
 @pytest.mark.unit
