@@ -40,6 +40,8 @@ class Analyzer:
         self._lock = threading.Lock()
         self._jieba: jieba.Tokenizer | None = None
         self._pos: jieba.posseg.POSTokenizer | None = None
+        self._proper_nouns: frozenset[str] | None = None
+        self._folded_words = frozenset(fold(w) for w in self._words)  # tagged nz, as names
 
     @property
     def jieba(self) -> jieba.Tokenizer:
@@ -74,12 +76,19 @@ class Analyzer:
         """jieba's dictionary frequency of ``word`` (0 when unknown)."""
         return int(self.jieba.FREQ.get(word, 0) or 0)
 
-    def tag(self, word: str) -> str | None:
-        """jieba's part-of-speech tag of ``word`` in the dictionary (domain words are ``nz``),
-        None when unknown; loads the tagger on first use."""
-        pos = self.posseg
-        pos.makesure_userdict_loaded()
-        return pos.word_tag_tab.get(fold(word))
+    def is_proper_noun(self, word: str) -> bool:
+        """Whether jieba's dictionary tags ``word`` as a proper noun (a name, a place, an
+        organisation, an abbreviation), or it is one of the domain words (added as names);
+        from a cached word list, without loading the part-of-speech tagger."""
+        with self._lock:
+            if self._proper_nouns is None:
+                from rag import jieba_dictionary
+                from rag.config import cache_dir
+
+                self._proper_nouns = jieba_dictionary.proper_nouns(self._cache_dir
+                                                                   or cache_dir())
+        word = fold(word)
+        return word in self._proper_nouns or word in self._folded_words
 
     def tokens_batch(self, texts: Iterable[str]) -> list[list[str]]:
         """:meth:`tokens` of each text, equal words sharing one string object: an index

@@ -33,7 +33,6 @@ _SKIP_GLOSS = ("variant of", "old variant", "surname ", "see ", "used in", "abbr
 _HAN = re.compile(r"^[\u4e00-\u9fff]+$")
 _ACRONYM = re.compile(r"^[A-Z][A-Z0-9&]{1,7}$")  # "JD", "CCTV", "WHO": looked up as written
 _GLOSS_ACRONYM = re.compile(r"\(([A-Z][A-Z0-9&]{1,7})\)")  # "China Central Television (CCTV)"
-PROPER_NOUN_TAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz", "j"})  # jieba's tags
 
 
 @dataclass(frozen=True)
@@ -142,11 +141,11 @@ class QueryTranslator:
     def __init__(self, vocabulary: Mapping[str, int],
                  dictionary: Callable[[], Dictionary] = default_dictionary,
                  word_freq: Callable[[str], int] | None = None,
-                 word_tag: Callable[[str], str | None] | None = None) -> None:
+                 proper_noun: Callable[[str], bool] | None = None) -> None:
         self.vocabulary = vocabulary
         self._dictionary = dictionary
         self._word_freq = word_freq or (lambda w: 0)
-        self._word_tag = word_tag or (lambda w: None)
+        self._proper_noun = proper_noun or (lambda w: False)
         self._pinyin: dict[str, str] | None = None
         self._initials: dict[str, list[str]] | None = None
         self._lock = threading.Lock()
@@ -262,7 +261,7 @@ class QueryTranslator:
         if best:
             return best
         for word in self._pinyin_tables()[1].get(token.lower(), ()):
-            if self._word_tag(word) in PROPER_NOUN_TAGS:
+            if self._proper_noun(word):
                 return word
         return None
 

@@ -1,4 +1,5 @@
-"""jieba's prefix dictionary from a compact cache file: the same dictionary, 4× faster to load.
+"""jieba's prefix dictionary from a compact cache file: the same dictionary, 4× faster to load;
+and the dictionary's proper nouns, without loading jieba's part-of-speech tagger.
 
 jieba keeps its parsed dictionary (about 500k words and prefixes with their frequencies) in a
 ``marshal`` file that takes about a second to load here, the largest single cost of a cold
@@ -31,6 +32,35 @@ def cache_file(cache_dir: Path) -> Path:
     return Path(cache_dir) / "jieba" / f"prefix-dict-{jieba.__version__}-{size}.bin"
 
 
+# jieba's tags of proper nouns: person, place, organisation and other names, abbreviations
+PROPER_NOUN_TAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz", "j"})
+NOUNS_MAGIC = "rag-news jieba proper nouns 1"
+
+
+def proper_nouns(cache_dir: Path) -> frozenset[str]:
+    """The words that jieba's default dictionary tags as proper nouns (PROPER_NOUN_TAGS), read
+    from a cache file under ``cache_dir`` (written on first use from the dictionary file:
+    0.2 s, against 2–3 s for loading ``jieba.posseg`` to ask it)."""
+    path = cache_file(cache_dir).with_name(cache_file(cache_dir).stem + "-proper-nouns.txt")
+    try:
+        lines = path.read_text("utf-8").split("\n")
+        if lines[0] == NOUNS_MAGIC and lines[-1] == NOUNS_MAGIC:
+            return frozenset(lines[1:-1])
+    except (OSError, UnicodeDecodeError):
+        pass
+    dict_file = Path(jieba.__file__).with_name(jieba.DEFAULT_DICT_NAME)
+    words = []
+    for line in dict_file.read_text("utf-8").splitlines():
+        parts = line.split(" ")
+        if len(parts) >= 3 and parts[2] in PROPER_NOUN_TAGS:
+            words.append(parts[0])
+    try:  # the magic line at both ends: a file cut short is rebuilt
+        _write_atomic(path, "\n".join([NOUNS_MAGIC, *words, NOUNS_MAGIC]).encode("utf-8"))
+    except OSError as exc:
+        log.warning("cannot write the proper-noun cache %s: %s", path, exc)
+    return frozenset(words)
+
+
 def tokenizer(cache_dir: Path) -> jieba.Tokenizer:
     """An initialised ``jieba.Tokenizer`` of the default dictionary, read from the cache under
     ``cache_dir`` (written on first use)."""
@@ -52,14 +82,16 @@ def tokenizer(cache_dir: Path) -> jieba.Tokenizer:
 def write(path: Path, freq: dict[str, int], total: int) -> None:
     words = "\n".join(freq).encode("utf-8")
     values = np.fromiter(freq.values(), dtype="<i8", count=len(freq))
+    _write_atomic(path, MAGIC + _HEADER.pack(len(freq), total, len(words)) + words
+                  + values.tobytes())
+
+
+def _write_atomic(path: Path, blob: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(MAGIC)
-            out.write(_HEADER.pack(len(freq), total, len(words)))
-            out.write(words)
-            out.write(values.tobytes())
+            out.write(blob)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:

@@ -46,7 +46,7 @@ class Retriever:
         self.analyzer = analyzer
         self.config = config
         self.translator = QueryTranslator(data.keyword.doc_freq, word_freq=analyzer.frequency,
-                                          word_tag=analyzer.tag)
+                                          proper_noun=analyzer.is_proper_noun)
 
     def translate(self, query: str) -> Translation | None:
         """The query in the corpus's words when it is not Chinese (``translate_questions``)."""

@@ -65,3 +65,25 @@ def test_a_batch_of_token_lists_shares_one_string_per_word(tmp_path):
     first = {w: w for w in batch[0]}
     shared = [w for tokens in batch[1:] for w in tokens if w in first]
     assert shared and all(w is first[w] for w in shared)
+
+
+@pytest.mark.unit
+def test_proper_nouns_are_those_jiebas_tagger_tags_as_names(tmp_path):
+    """Parity with ``jieba.posseg``'s tag table (what the acronym path asked before), read
+    without loading the tagger; a damaged cache file is rebuilt."""
+    import jieba.posseg
+
+    tags = jieba.posseg.POSTokenizer(jieba.Tokenizer()).word_tag_tab
+    expected = {w for w, t in tags.items() if t in jieba_dictionary.PROPER_NOUN_TAGS}
+    first = jieba_dictionary.proper_nouns(tmp_path)
+    assert first == expected and len(first) > 100_000
+    assert {"京东", "北京"} <= first and "阶段" not in first
+    path = next(tmp_path.rglob("*proper-nouns*"))
+    path.write_text(path.read_text("utf-8")[:1000], "utf-8")  # cut short
+    assert jieba_dictionary.proper_nouns(tmp_path) == expected
+    analyzer = Analyzer(user_words=["慧医天下"], cache_dir=tmp_path)
+    pos = analyzer.posseg
+    pos.makesure_userdict_loaded()
+    for word in ("京东", "阶段", "慧医天下", "季度", "阿里巴巴", "上海", "医院", "不存在的词"):
+        tagged = pos.word_tag_tab.get(word) in jieba_dictionary.PROPER_NOUN_TAGS
+        assert analyzer.is_proper_noun(word) == tagged, word
