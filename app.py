@@ -18,6 +18,19 @@ from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+
+def _one_line_interrupt(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+    """``sys.excepthook`` of ``python app.py``: Ctrl-C while Gradio and the rest import
+    (seconds, before ``main`` runs) is one line, not a traceback; other errors as usual."""
+    if issubclass(kind, KeyboardInterrupt):
+        print("\n❌ interrupted (Ctrl-C) while starting", file=sys.stderr)
+        return
+    sys.__excepthook__(kind, value, tb)
+
+
+if __name__ == "__main__":
+    sys.excepthook = _one_line_interrupt
+
 from rag.validation import path_option  # noqa: E402
 from rag.web.feedback import FeedbackLog  # noqa: E402 - after the analytics switch
 from rag.web.limits import DEFAULT_PER_MINUTE  # noqa: E402
@@ -154,7 +167,22 @@ def _feedback_log(path: Path | None, index_dir: Path | str) -> Path:
     return default
 
 
+INTERRUPTED = ("❌ interrupted (Ctrl-C) before the chat started; an index is never left "
+               "half-written, and the next start resumes from the embedding cache")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Start the chat; 2 on a bad argument or index, 130 when Ctrl-C stops the start-up
+    (building the index, loading the models, Gradio's launch: a traceback until 2026-11-24).
+    Ctrl-C while serving is Gradio's: it closes the server."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print(f"\n{INTERRUPTED}", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
     auth, error = _check_args(args)
     if error:

@@ -1,7 +1,5 @@
-"""``python -m rag``: see rag.cli."""
+"""``python -m rag``: see rag.cli (``run`` is also the installed ``rag`` command)."""
 
-import sys
+from rag.cli import run
 
-from rag.cli import main
-
-sys.exit(main())
+run()

@@ -55,15 +55,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's last flush
+        return code
+    except BrokenPipeError:  # `rag search … | head`: the reader has gone, nothing to say
+        return _stdout_gone()
     except (RagError, ModelLoadError, OSError) as exc:  # OSError: e.g. an unwritable folder
         message = _os_error_message(exc, args) if isinstance(exc, OSError) else str(exc)
         print(f"error: {message}", file=sys.stderr)
         if getattr(args, "json", False):  # a script reading stdout gets the error as JSON
             _print_json_error(message, type(exc).__name__)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # `rag index` says more itself (_cmd_index)
+        print(f"\ninterrupted: `rag {args.command}` stopped by Ctrl-C (an index is never "
+              "left half-written)", file=sys.stderr)
         return 130
+
+
+def run() -> NoReturn:
+    """The ``rag`` command and ``python -m rag``: :func:`main`, then exit with its status.
+
+    After Ctrl-C (``main`` has printed one line and returned 130) the process ends with
+    ``os._exit`` once the ``atexit`` handlers (Milvus Lite's close) have run: the interpreter's
+    own shutdown, while ``rag ask`` was loading the reader in a background thread, aborted with
+    "terminate called without an active exception" (exit status 134)."""
+    code = main()
+    if code == 130:
+        import atexit
+
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    sys.exit(code)
+
+
+def _stdout_gone() -> int:
+    """Exit status 141 (128 + SIGPIPE, as a shell reports ``yes | head``) after a write to
+    a closed pipe, with stdout pointed at /dev/null so that no later flush fails again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # a stdout without a file descriptor (tests): nothing to do
+        pass
+    return 141
 
 
 def _wants_json(argv: Sequence[str]) -> bool:

@@ -97,6 +97,28 @@ def test_a_port_taken_while_loading_is_one_error_line(capsys, served, monkeypatc
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("stage", ["open_assistant", "build_demo", "launch"])
+def test_ctrl_c_while_starting_is_one_line_and_status_130(capsys, served, monkeypatch, stage):
+    """Ctrl-C while the index builds, the models load or Gradio starts: a 30-60 line traceback
+    until the third robustness probe."""
+    def interrupted(*_a, **_k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(app, stage, interrupted)
+    try:
+        code = app.main(["--port", str(_free_port())])
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped app.main")
+    assert code == 130
+    assert "interrupted" in _one_error(capsys)
+
+
+def test_ctrl_c_while_the_script_imports_is_one_line(capsys):
+    """``python app.py`` installs this hook before Gradio imports (seconds on a busy machine)."""
+    app._one_line_interrupt(KeyboardInterrupt, KeyboardInterrupt(), None)
+    assert "interrupted" in _one_error(capsys)
+
+
 def test_good_arguments_still_launch(served, tmp_path):
     port = _free_port()
     assert app.main(["--port", str(port)]) == 0

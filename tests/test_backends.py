@@ -218,22 +218,28 @@ def test_failed_insert_leaves_no_collection(milvus_backend, tmp_path, monkeypatc
     assert not [c for c in client.list_collections() if c.startswith(milvus_backend.prefix)]
 
 
+def _hold_lite_file(db: Path) -> subprocess.Popen:
+    """Another process with the Lite file ``db`` open, until its stdin is closed
+    (``holder.communicate("")``)."""
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys
+        from pymilvus import MilvusClient
+        client = MilvusClient({str(db)!r})
+        print("ready", flush=True)
+        sys.stdin.read()
+        client.close()
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "ready"
+    return holder
+
+
 @pytest.mark.integration
 def test_lite_file_held_by_another_process_is_a_clear_error(tmp_path):
     from rag.backends.milvus import MilvusBackend
 
     db = tmp_path / "held.db"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import sys, time
-            from pymilvus import MilvusClient
-            client = MilvusClient({str(db)!r})
-            print("ready", flush=True)
-            sys.stdin.read()
-            client.close()
-        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = _hold_lite_file(db)
     try:
-        assert holder.stdout.readline().strip() == "ready"
         backend = MilvusBackend(str(db), tmp_path / "index")
         with pytest.raises(BackendError, match="one process per file") as err:
             backend.client  # noqa: B018
@@ -370,6 +376,53 @@ def test_cli_index_check_and_search_with_milvus(tmp_path, monkeypatch, capsys):
     assert json.loads(capsys.readouterr().out)[0]["doc_id"] == "mars"
     assert main(["index", "--index", str(index)]) == 0  # keeps its backend and uri
     assert f"backend: milvus {db}" in capsys.readouterr().out
+
+
+@pytest.mark.integration
+def test_closing_a_lite_index_lets_another_process_open_the_file(tmp_path, monkeypatch):
+    """``Assistant.close()`` is documented as what lets another process open a Lite file, but
+    pymilvus's close left this process's Lite server (and its lock on the file) running until
+    exit; found by the third robustness probe. Reopening in this process still works."""
+    from rag import Assistant
+    from tests.fault_support import FakeEncoder, small_corpus
+
+    monkeypatch.setattr("rag.assistant.make_encoder", FakeEncoder)
+    corpus, index, db = small_corpus(tmp_path / "corpus"), tmp_path / "index", tmp_path / "m.db"
+    Assistant.build(corpus, index, model=FakeEncoder.model_name, uri=str(db)).close()
+    other = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        from pymilvus import MilvusClient
+        MilvusClient({str(db)!r}).close()
+        print("opened")
+    """)], capture_output=True, text=True, timeout=120)
+    assert other.stdout.strip() == "opened", other.stderr[-1500:]
+    with Assistant.load(index, refresh=False) as again:
+        assert again.retrieve("火星医院", k=1)[0].doc_id == "mars"
+
+
+@pytest.mark.integration
+def test_milvus_lite_logs_no_tracebacks(tmp_path, monkeypatch, capsys, caplog):
+    """Found by the third robustness probe (real processes): every Lite build logged pymilvus's
+    call of AllocTimestamp, which Lite does not implement, as two ERROR tracebacks
+    (``grpc._server``), and opening a Lite file that another process holds printed
+    milvus_lite's DataDirLockedError traceback before the clear error."""
+    import logging
+
+    from rag.cli import main
+    from tests.fault_support import FakeEncoder, small_corpus
+
+    monkeypatch.setattr("rag.assistant.make_encoder", FakeEncoder)
+    corpus, index, db = small_corpus(tmp_path / "corpus"), tmp_path / "index", tmp_path / "m.db"
+    caplog.set_level(logging.WARNING)
+    assert main(["index", "--corpus", str(corpus), "--index", str(index), "--model",
+                 FakeEncoder.model_name, "--uri", str(db)]) == 0
+    holder = _hold_lite_file(db)
+    try:
+        capsys.readouterr()
+        assert main(["search", "火星医院", "--index", str(index), "--json"]) == 2
+    finally:
+        holder.communicate("", timeout=60)
+    assert "one process per file" in capsys.readouterr().err
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
 
 
 @pytest.mark.integration

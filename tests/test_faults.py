@@ -500,6 +500,63 @@ def test_cli_index_keeps_the_recorded_corpus(built, capsys):
     assert code == 0 and "documents: 3" in out
 
 
+# `python -m rag` as a process, embedding with FakeEncoder; INTERRUPT: Ctrl-C while answering
+RAG_PROCESS = textwrap.dedent("""
+    import os, runpy, signal, sys, time
+    sys.path.insert(0, {repo!r})
+    import rag.assistant
+    from tests.fault_support import FakeEncoder
+    rag.assistant.make_encoder = FakeEncoder
+    if {interrupt!r}:
+        def interrupted(*args, **kwargs):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(30)  # the KeyboardInterrupt comes first
+        rag.assistant.Assistant.answer = interrupted
+    sys.argv = ["rag", *{argv!r}]
+    runpy.run_module("rag", run_name="__main__", alter_sys=True)
+""")
+
+
+@pytest.fixture
+def fake_index(tmp_path) -> Path:
+    """An index that a process embedding with FakeEncoder finds current (no rebuild)."""
+    index = tmp_path / "fake-index"
+    Assistant.build(small_corpus(tmp_path / "fake-corpus"), index, model="fake-hash")
+    return index
+
+
+def _rag_process(argv: list[str], interrupt: bool = False) -> subprocess.Popen:
+    script = RAG_PROCESS.format(repo=str(REPO), interrupt=interrupt, argv=argv)
+    return subprocess.Popen([sys.executable, "-c", script], cwd=REPO, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+@pytest.mark.parametrize("argv", [["search", "火星医院", "--json", "-k", "3"],
+                                  ["ask", "火星医院的院长是谁？", "--no-reader"],
+                                  ["doc", "mars"]])
+def test_cli_output_into_a_closed_pipe_ends_quietly(fake_index, argv):
+    """`rag search … | head -1`: the pipe closes before the output is written. Found by the
+    third robustness probe: "error: [Errno 32] Broken pipe" and status 2, with --json two
+    tracebacks (the JSON error went to the same closed pipe)."""
+    proc = _rag_process([*argv, "--index", str(fake_index)])
+    proc.stdout.close()  # the reader is gone before anything is written
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141, err
+    assert "Traceback" not in err and "Broken pipe" not in err and "Exception" not in err
+
+
+def test_ctrl_c_during_ask_is_one_line_and_status_130(fake_index):
+    """Found by the third robustness probe: Ctrl-C during `rag ask` ended with status 130 and
+    no word (or, while the reader loaded in its thread, "terminate called without an active
+    exception", status 134)."""
+    proc = _rag_process(["ask", "火星医院的院长是谁？", "--no-reader", "--index", str(fake_index)],
+                        interrupt=True)
+    out, err = proc.communicate(timeout=120)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == 130 and out == ""
+    assert len(lines) == 1 and "interrupted" in lines[0] and "rag ask" in lines[0], err
+
+
 # ------------------------------------------------------------------------------ full disk
 def _no_space(*_args: object) -> None:
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -100,9 +100,46 @@ class _Clients:
                 return
             del self._open[uri]
         client.close()
+        if is_lite(uri):
+            _stop_lite_server(uri)
+
+
+def _stop_lite_server(uri: str) -> None:
+    """Stop this process's Milvus Lite server of ``uri``. pymilvus's ``close`` leaves it
+    running, holding the file's lock, until the process exits: another process could not open
+    the file after ``Assistant.close()`` (found by the third robustness probe)."""
+    try:
+        from milvus_lite.server_manager import server_manager_instance
+    except ImportError:
+        return
+    server_manager_instance.release_server(uri)
 
 
 _CLIENTS = _Clients()
+
+
+class _LiteNoise(logging.Filter):
+    """Drops two tracebacks that Milvus Lite's in-process server logs at ERROR: its file
+    lock held by another process (``_connect`` then raises a clear BackendError; the traceback
+    came first, on the CLI and the chat's console) and pymilvus's ``AllocTimestamp`` call,
+    which Lite does not implement (twice per build, while the index is built all the same)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if record.name == "grpc._server":
+            return not isinstance(error, NotImplementedError)
+        return type(error).__name__ != "DataDirLockedError"
+
+
+_LITE_NOISE = _LiteNoise()
+
+
+def _quiet_lite_logs() -> None:
+    """Attach :class:`_LiteNoise` to the two loggers (once)."""
+    for name in ("milvus_lite.server_manager", "grpc._server"):
+        logger = logging.getLogger(name)
+        if _LITE_NOISE not in logger.filters:
+            logger.addFilter(_LITE_NOISE)
 
 
 def _connect(uri: str) -> Any:
@@ -115,6 +152,7 @@ def _connect(uri: str) -> Any:
     token = os.environ.get(TOKEN_ENV, "")
     try:
         if is_lite(uri):
+            _quiet_lite_logs()
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
             return MilvusClient(uri)
         client = MilvusClient(uri=uri, token=token) if token else MilvusClient(uri=uri)
