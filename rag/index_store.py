@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.errors import CorruptIndexError, IndexNotFoundError, IndexNotWritableError
+from rag.errors import CorruptIndexError, IndexNotFoundError, IndexNotWritableError, RagError
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,15 @@ class IndexStore:
         except OSError:  # no lock file (or unreadable): nobody is building here
             return False
         return False
+
+    def recorded_model(self) -> str | None:
+        """The embedding model of the live build (its manifest's ``model``), None when there
+        is no readable one: a re-index keeps the model, as it keeps the corpus and backend."""
+        try:
+            model = read_manifest(self.current()).get("model")
+        except (RagError, OSError):  # no index yet, or one the build will report on
+            return None
+        return model if isinstance(model, str) and model else None
 
     def recorded_corpus(self) -> str | None:
         """The corpus this index was built from: named by the live build's manifest, else by

@@ -500,6 +500,27 @@ def test_cli_index_keeps_the_recorded_corpus(built, capsys):
     assert code == 0 and "documents: 3" in out
 
 
+def test_cli_index_keeps_the_recorded_model(tmp_path, capsys, fake_encoder, monkeypatch):
+    """`rag index --index DIR` without --model re-indexes with the index's own model, as it
+    keeps its corpus and backend (it rebuilt with the default model before)."""
+    monkeypatch.delenv("RAG_MODEL", raising=False)
+    index = tmp_path / "index"
+    Assistant.build(small_corpus(tmp_path / "corpus"), index, model="fake-hash")
+    asked: list[str | None] = []
+    real_build = Assistant.build.__func__
+
+    def build(cls, *args, **kwargs):
+        asked.append(kwargs.get("model"))
+        return real_build(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Assistant, "build", classmethod(build))
+    assert _cli(capsys, "index", "--index", str(index))[0] == 0
+    assert _cli(capsys, "index", "--index", str(index), "--model", "fake-hash-2")[0] == 0
+    assert _cli(capsys, "index", "--index", str(tmp_path / "new"), "--corpus",
+                str(tmp_path / "corpus"))[0] == 0
+    assert asked == ["fake-hash", "fake-hash-2", None]  # a new index: the default model
+
+
 # `python -m rag` as a process, embedding with FakeEncoder; INTERRUPT: Ctrl-C while answering
 RAG_PROCESS = textwrap.dedent("""
     import os, runpy, signal, sys, time
