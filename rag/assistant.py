@@ -92,7 +92,8 @@ class Assistant:
         re-embedded (embedding cache). The previous index stays usable if this fails.
 
         ``model``: a sentence-transformers name or folder (else ``RAG_MODEL``, else the
-        bundled multilingual-e5-small). ``backend``: ``"faiss"`` (default, files in
+        model the index in ``index_dir`` was built with, else the bundled
+        multilingual-e5-small). ``backend``: ``"faiss"`` (default, files in
         ``index_dir``) or ``"milvus"`` at ``uri`` (a Milvus Lite ``.db`` file, default
         ``<index_dir>/milvus.db``, or ``http://host:19530``; a token goes in
         ``RAG_MILVUS_TOKEN``). ``reuse_current``: open an index that is already current
@@ -104,8 +105,10 @@ class Assistant:
         _check_settings(model, config)
         if not corpus.exists():
             raise CorpusError(f"corpus path does not exist: {corpus}")
+        store = IndexStore(index_dir if index_dir is not None else default_index_dir(corpus))
+        model = model or os.environ.get("RAG_MODEL") or (
+            None if config else store.recorded_model())  # keep the model the index has
         config = copy.deepcopy(config) if config else Config()
-        model = model or os.environ.get("RAG_MODEL")
         if model:
             config.model = model
         config.model = canonical_model_name(config.model)
@@ -116,7 +119,6 @@ class Assistant:
             config.storage.backend, config.storage.uri = backend, uri
         elif uri is not None:
             config.storage.backend, config.storage.uri = "milvus", uri
-        store = IndexStore(index_dir if index_dir is not None else default_index_dir(corpus))
         if backend is None and uri is None and config.storage == StorageConfig():
             config.storage = _recorded_storage(store)  # keep the backend the index has
         # the encoder that embeds this index (recorded in its manifest's config)

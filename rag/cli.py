@@ -261,10 +261,8 @@ def _cmd_index(args: argparse.Namespace) -> int:
     corpus = args.corpus or _recorded_corpus(args.index or default_index_dir())
     if corpus is None:
         print("no --corpus given: indexing the bundled articles", file=sys.stderr)
-    model = (args.model or os.environ.get("RAG_MODEL")
-             or IndexStore(args.index or default_index_dir()).recorded_model())
     try:
-        assistant = Assistant.build(corpus, args.index, model=model, progress=True,
+        assistant = Assistant.build(corpus, args.index, model=args.model, progress=True,
                                     backend=args.backend, uri=args.uri,
                                     reuse_current=False)  # after any other writer
     except KeyboardInterrupt:

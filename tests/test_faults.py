@@ -500,25 +500,33 @@ def test_cli_index_keeps_the_recorded_corpus(built, capsys):
     assert code == 0 and "documents: 3" in out
 
 
-def test_cli_index_keeps_the_recorded_model(tmp_path, capsys, fake_encoder, monkeypatch):
-    """`rag index --index DIR` without --model re-indexes with the index's own model, as it
-    keeps its corpus and backend (it rebuilt with the default model before)."""
+def test_reindexing_keeps_the_recorded_model(tmp_path, capsys, monkeypatch):
+    """`rag index --index DIR` (and ``Assistant.build`` into an existing index) without a model
+    re-indexes with the index's own model, as it keeps its corpus and backend (it rebuilt with
+    the default model before); --model, ``RAG_MODEL`` or a config still choose another."""
+    from rag.config import Config
+    from tests.fault_support import FakeEncoder
+
+    asked: list[str] = []
+
+    def encoder(model, *args, **kwargs):
+        asked.append(model)
+        return FakeEncoder(model, *args, **kwargs)
+
+    monkeypatch.setattr("rag.assistant.make_encoder", encoder)
     monkeypatch.delenv("RAG_MODEL", raising=False)
-    index = tmp_path / "index"
-    Assistant.build(small_corpus(tmp_path / "corpus"), index, model="fake-hash")
-    asked: list[str | None] = []
-    real_build = Assistant.build.__func__
-
-    def build(cls, *args, **kwargs):
-        asked.append(kwargs.get("model"))
-        return real_build(cls, *args, **kwargs)
-
-    monkeypatch.setattr(Assistant, "build", classmethod(build))
+    corpus, index = small_corpus(tmp_path / "corpus"), tmp_path / "index"
+    Assistant.build(corpus, index, model="fake-hash")
     assert _cli(capsys, "index", "--index", str(index))[0] == 0
+    Assistant.build(corpus, index)
     assert _cli(capsys, "index", "--index", str(index), "--model", "fake-hash-2")[0] == 0
-    assert _cli(capsys, "index", "--index", str(tmp_path / "new"), "--corpus",
-                str(tmp_path / "corpus"))[0] == 0
-    assert asked == ["fake-hash", "fake-hash-2", None]  # a new index: the default model
+    monkeypatch.setenv("RAG_MODEL", "fake-hash-3")
+    Assistant.build(corpus, index)
+    monkeypatch.delenv("RAG_MODEL")
+    Assistant.build(corpus, index, config=Config())
+    Assistant.build(corpus, tmp_path / "new")
+    assert asked == ["fake-hash", "fake-hash", "fake-hash", "fake-hash-2", "fake-hash-3",
+                     "multilingual-e5-small", "multilingual-e5-small"]
 
 
 # `python -m rag` as a process, embedding with FakeEncoder; INTERRUPT: Ctrl-C while answering
