@@ -119,6 +119,9 @@ def default_dictionary() -> Dictionary:
     with tmp.open("wb") as fh:
         pickle.dump(dict(dictionary.glosses), fh, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, cached)
+    for old in cached.parent.glob("cedict-*.pickle"):  # a reinstall or an older version's
+        if old != cached:
+            old.unlink(missing_ok=True)
     return dictionary
 
 

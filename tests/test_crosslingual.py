@@ -165,3 +165,25 @@ def test_an_english_question_naming_a_company_by_its_acronym_is_answered(assista
     ans = assistant.answer("Who is the CEO of JD Health?")
     assert ans.answered and ans.short_answer == "辛利军"
     assert "京东" in assistant.document(ans.snippets[0].doc_id).text
+
+
+@pytest.mark.unit
+def test_the_gloss_cache_is_one_file_and_replaces_older_ones(tmp_path, monkeypatch):
+    """A reinstall changes CC-CEDICT's mtime and so the cache file's name: the older 4 MB
+    pickles were kept, one per install."""
+    from rag.crosslingual import default_dictionary
+
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
+    folder = tmp_path / "crosslingual"
+    folder.mkdir()
+    (folder / "cedict-v1-123-456.pickle").write_bytes(b"stale")
+    default_dictionary.cache_clear()
+    try:
+        built = default_dictionary()
+        assert built.lookup("insurance") and built.lookup("CCTV")
+        files = list(folder.iterdir())
+        assert len(files) == 1 and files[0].name.startswith("cedict-v")
+        default_dictionary.cache_clear()
+        assert default_dictionary().lookup("insurance") == built.lookup("insurance")  # read back
+    finally:
+        default_dictionary.cache_clear()
