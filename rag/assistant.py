@@ -50,6 +50,7 @@ from rag.validation import (
 
 log = logging.getLogger(__name__)
 REFUSAL = "语料中没有找到答案。The corpus does not contain an answer to this question."
+FOLLOW_EVERY_S = 2.0  # how often a question looks whether another process swapped in a build
 
 
 @dataclass
@@ -79,6 +80,8 @@ class Assistant:
         self._write_lock = threading.Lock()
         self._reader: Reader | None = None
         self._reader_lock = threading.Lock()
+        self._checked_at = time.monotonic()  # when the live build was last looked at
+        self._not_followed: str | None = None  # a live build not switched to (and why warned)
         self._set_data(data)
 
     # ----------------------------------------------------------------- building / opening
@@ -275,15 +278,55 @@ class Assistant:
                                       base_tokenizer=getattr(self.encoder, "tokenizer_of", None))
         return self._reader
 
-    def _answerer_for(self, reader: bool) -> Answerer | ReaderAnswerer:
+    def _answerer_for(self, reader: bool, retriever: Retriever | None = None
+                      ) -> Answerer | ReaderAnswerer:
+        """The answerer over ``retriever``'s data (default: the current one), so that a
+        question answered while another thread switches builds stays within one build."""
+        retriever = retriever or self._retriever
+        heuristic = self._answerer
+        if heuristic.data is not retriever.data:
+            heuristic = Answerer(retriever.data, self.analyzer, self.config.answer)
         if not reader:
-            return self._answerer
+            return heuristic
         current = self._reader_answerer
-        if current is None or current.data is not self._data:
-            current = ReaderAnswerer(self._data, self._retriever, self.reader, self.config.answer,
-                                     self._answerer)
-            self._reader_answerer = current
+        if current is None or current.retriever is not retriever:
+            current = ReaderAnswerer(retriever.data, retriever, self.reader, self.config.answer,
+                                     heuristic)
+            if retriever is self._retriever:
+                self._reader_answerer = current
         return current
+
+    def _follow_live(self) -> None:
+        """Switch to the live build when another process (`rag index`, a refresh) has swapped
+        in a new one since this assistant loaded its build: a chat serves what the indexer
+        wrote, without a restart. Looked at every ``FOLLOW_EVERY_S`` at most (one small
+        read); skipped while this process writes. A build made with other settings (another
+        model, other chunks) or that cannot be loaded is not followed: the current one stays,
+        with one warning per such build."""
+        now = time.monotonic()
+        if now - self._checked_at < FOLLOW_EVERY_S:
+            return
+        if not self._write_lock.acquire(blocking=False):
+            return
+        try:
+            self._checked_at = now
+            live = self.store.current()
+            if live.name in (self._build_name(), self._not_followed):
+                return
+            self._not_followed = live.name  # until it is loaded: warn once, try once
+            if read_manifest(live).get("build_key") != self._data.manifest.get("build_key"):
+                log.warning("the live build %s of %s was made with other settings (model, "
+                            "chunking); still answering from build %s: reopen the index to "
+                            "use it", live.name, self.store.root, self._build_name())
+                return
+            data = IndexData.load(live, backend=self.backend)
+            log.info("switching to the live build %s (was %s)", live.name, self._build_name())
+            self._set_data(data)
+        except Exception as exc:  # noqa: BLE001 - the loaded build keeps answering
+            log.warning("cannot switch to the live build of %s, still answering from build "
+                        "%s: %s", self.store.root, self._build_name(), exc)
+        finally:
+            self._write_lock.release()
 
     # ----------------------------------------------------------------------- questions
     def retrieve(self, query: str, k: int = 5, *, mode: str | None = None,
@@ -293,9 +336,11 @@ class Assistant:
         query = check_question(query)
         k = check_k(k)
         filters = _filters(filters, filter_kwargs)
+        self._follow_live()
         retriever = self._retriever
         retrieval = retriever.run(query, mode, filters, timings)
-        return [self._hit(i, s) for i, s in retriever.distinct(retrieval.candidates, k)]
+        return [_hit(retriever.data, i, s)
+                for i, s in retriever.distinct(retrieval.candidates, k)]
 
     def answer(self, question: str, k: int = 5, *, mode: str | None = None,
                filters: Filters | None = None, history: list[str] | None = None,
@@ -311,7 +356,9 @@ class Assistant:
         filters = _filters(filters, filter_kwargs)
         if is_junk_question(question):  # code, markup or a foreign script: nothing to find
             return Answer(question, False, [], REFUSAL, [], question)
-        if not self._retriever.passes_any(filters):  # a mistyped source is not "not in the corpus"
+        self._follow_live()
+        retriever = self._retriever  # one build for the whole question
+        if not retriever.passes_any(filters):  # a mistyped source is not "not in the corpus"
             return Answer(question, False, [], _no_match(filters, self.sources()), [], question)
         timings = timings if timings is not None else {}
         query = question
@@ -320,7 +367,7 @@ class Assistant:
 
             query = contextualize(question, history, self.analyzer)
         use_reader = self.config.answer.reader if reader is None else bool(reader)
-        retriever, answerer = self._retriever, self._answerer_for(use_reader)
+        answerer = self._answerer_for(use_reader, retriever)
         cfg = self.config.answer  # the heuristic, and the reader's choice of passages, use
         # sentence similarity even when the search itself is by keywords
         similarity = cfg.reader_focus_chars > 0 or cfg.reader_passages == "sentence"
@@ -330,7 +377,8 @@ class Assistant:
         asked = retrieval.question or query  # a non-Chinese question: its translation
         extraction = answerer.run(asked, retrieval, k)
         timings["answer"] = time.perf_counter() - tick
-        hits = [self._hit(i, s) for i, s in retriever.distinct(retrieval.candidates, k)]
+        hits = [_hit(retriever.data, i, s)
+                for i, s in retriever.distinct(retrieval.candidates, k)]
         answered = bool(extraction.snippets) and (
             extraction.evidence >= answerer.threshold(query))  # by the language asked in
         timings["total"] = time.perf_counter() - started
@@ -426,12 +474,14 @@ class Assistant:
     def _build_name(self) -> str | None:
         return self._data.manifest.get("build")
 
-    def _hit(self, idx: int, score: float) -> Hit:
-        chunk = self._data.chunks[idx]
-        doc = self._data.documents[self._data.chunk_doc[idx]]
-        return Hit(doc_id=chunk.doc_id, title=chunk.title, text=chunk.text,
-                   score=round(float(score), 6), start=chunk.start, end=chunk.end,
-                   metadata=dict(doc.metadata))
+
+
+def _hit(data: IndexData, idx: int, score: float) -> Hit:
+    chunk = data.chunks[idx]
+    doc = data.documents[data.chunk_doc[idx]]
+    return Hit(doc_id=chunk.doc_id, title=chunk.title, text=chunk.text,
+               score=round(float(score), 6), start=chunk.start, end=chunk.end,
+               metadata=dict(doc.metadata))
 
 
 # control characters (NUL…) and invisible format characters (zero-width space, BOM…)

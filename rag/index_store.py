@@ -112,12 +112,14 @@ class IndexStore:
         return False
 
     def recorded_model(self) -> str | None:
-        """The embedding model of the live build (its manifest's ``model``), None when there
-        is no readable one: a re-index keeps the model, as it keeps the corpus and backend."""
+        """The embedding model the live build was asked for (its saved configuration's
+        ``model``: a name or a folder, as given), None when there is no readable one: a
+        re-index keeps the model, as it keeps the corpus and backend."""
         try:
-            model = read_manifest(self.current()).get("model")
+            config = read_manifest(self.current()).get("config")
         except (RagError, OSError):  # no index yet, or one the build will report on
             return None
+        model = config.get("model") if isinstance(config, dict) else None
         return model if isinstance(model, str) and model else None
 
     def recorded_corpus(self) -> str | None:

@@ -665,3 +665,46 @@ def test_faiss_failing_to_write_on_a_full_disk_is_no_space(built, monkeypatch):
     with pytest.raises(OSError) as caught:
         Assistant.build(corpus, index)
     assert caught.value.errno == errno.ENOSPC and caught.value.filename.endswith("chunks.faiss")
+
+
+def test_a_loaded_assistant_follows_the_build_another_process_swaps_in(built, monkeypatch,
+                                                                      caplog):
+    """A chat opened on an index keeps serving; when `rag index` elsewhere swaps in a new build
+    (here: another Assistant), the next question is answered from it, without a restart. A
+    live build that cannot be loaded leaves the current one in use, with a warning."""
+    assistant, corpus, index = built
+    monkeypatch.setattr("rag.assistant.FOLLOW_EVERY_S", 0.0)
+    assert "comet" not in {h.doc_id for h in assistant.retrieve("彗星诊所", k=3)}
+    write_article(corpus, "comet.md", "彗星诊所成立", "彗星诊所于2040年成立，所长是李四。")
+    other = Assistant.build(corpus, index)  # the indexer: a new build, CURRENT switched
+    assert other.manifest["build"] != assistant.manifest["build"]
+    assert assistant.retrieve("彗星诊所", k=1)[0].doc_id == "comet"
+    assert assistant.manifest["build"] == other.manifest["build"]
+    assert assistant.document("comet").title == "彗星诊所成立"
+    live = IndexStore(index).current()
+    monkeypatch.setattr(IndexStore, "current", lambda self: live.with_name("gone"))
+    with caplog.at_level("WARNING"):
+        assert assistant.retrieve("彗星诊所", k=1)[0].doc_id == "comet"
+        assert assistant.retrieve("彗星诊所", k=1)[0].doc_id == "comet"
+    warned = [r for r in caplog.records if "cannot switch to the live build" in r.getMessage()]
+    assert len(warned) == 1  # once per build, not on every question
+    monkeypatch.undo()
+
+
+def test_a_live_build_with_other_settings_is_not_followed(built, monkeypatch, caplog):
+    """Another model or other chunks in the live build (an indexer run with other settings)
+    would mix vectors or offsets: the loaded build keeps answering, with one warning."""
+    from rag.config import Config
+
+    assistant, corpus, index = built
+    monkeypatch.setattr("rag.assistant.FOLLOW_EVERY_S", 0.0)
+    build = assistant.manifest["build"]
+    other = Config()
+    other.chunking.max_chars = 120
+    Assistant.build(corpus, index, config=other)
+    with caplog.at_level("WARNING"):
+        for _ in range(3):
+            assert assistant.retrieve("火星医院", k=1)[0].doc_id == "mars"
+    assert assistant.manifest["build"] == build
+    warned = [r for r in caplog.records if "made with other settings" in r.getMessage()]
+    assert len(warned) == 1
