@@ -109,8 +109,9 @@ class Assistant:
         if not corpus.exists():
             raise CorpusError(f"corpus path does not exist: {corpus}")
         store = IndexStore(index_dir if index_dir is not None else default_index_dir(corpus))
+        live = store.live_manifest()  # a re-index keeps the index's model and backend
         model = model or os.environ.get("RAG_MODEL") or (
-            None if config else store.recorded_model())  # keep the model the index has
+            None if config else _recorded_model(live))
         config = copy.deepcopy(config) if config else Config()
         if model:
             config.model = model
@@ -123,7 +124,7 @@ class Assistant:
         elif uri is not None:
             config.storage.backend, config.storage.uri = "milvus", uri
         if backend is None and uri is None and config.storage == StorageConfig():
-            config.storage = _recorded_storage(store)  # keep the backend the index has
+            config.storage = _recorded_storage(live)
         # the encoder that embeds this index (recorded in its manifest's config)
         config.encoder = resolve_encoder(os.environ.get("RAG_ENCODER") or config.encoder,
                                          config.model)
@@ -310,8 +311,8 @@ class Assistant:
             return
         try:
             self._checked_at = now
-            live = self.store.current()
-            if live.name in (self._build_name(), self._not_followed):
+            live = self._other_live_build()
+            if live is None or live.name == self._not_followed:
                 return
             self._not_followed = live.name  # until it is loaded: warn once, try once
             if read_manifest(live).get("build_key") != self._data.manifest.get("build_key"):
@@ -465,11 +466,18 @@ class Assistant:
     def _latest(self) -> IndexData:
         """The live build on disk (another process may have added files since we loaded)."""
         try:
-            if self.store.exists() and self.store.current().name != self._build_name():
-                return IndexData.load(self.store.current(), backend=self.backend)
+            live = self._other_live_build() if self.store.exists() else None
+            if live is not None:
+                return IndexData.load(live, backend=self.backend)
         except Exception as exc:  # noqa: BLE001 - fall back to what we have
             log.warning("cannot reload the live index, using the loaded one: %s", exc)
         return self._data
+
+    def _other_live_build(self) -> Path | None:
+        """The live build's folder when it is not the loaded one (another process, or this
+        one's refresh, swapped one in since), else None."""
+        live = self.store.current()
+        return None if live.name == self._build_name() else live
 
     def _build_name(self) -> str | None:
         return self._data.manifest.get("build")
@@ -574,10 +582,20 @@ def _backend_of(data: IndexData) -> Backend:
     return FaissBackend()
 
 
-def _recorded_storage(store: IndexStore) -> StorageConfig:
-    """The backend an existing index was built with (FAISS when there is none)."""
+def _recorded_model(manifest: dict[str, Any] | None) -> str | None:
+    """The embedding model a build was asked for (its saved configuration's ``model``: a
+    name or a folder, as given); None without a build."""
+    config = (manifest or {}).get("config")
+    model = config.get("model") if isinstance(config, dict) else None
+    return model if isinstance(model, str) and model else None
+
+
+def _recorded_storage(manifest: dict[str, Any] | None) -> StorageConfig:
+    """The backend a build was written with (FAISS when there is no build)."""
+    if manifest is None:
+        return StorageConfig()
     try:
-        spec = stored_spec(read_manifest(store.current()))
-    except Exception:  # noqa: BLE001 - no readable index (or no recorded uri): the default
+        spec = stored_spec(manifest)
+    except Exception:  # noqa: BLE001 - no recorded uri (it carried credentials): the default
         return StorageConfig()
     return StorageConfig(spec.name, spec.uri) if spec.name == "milvus" else StorageConfig()

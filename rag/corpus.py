@@ -246,10 +246,11 @@ def read_file(path: Path, base: Path | None = None,
         raise CorpusError(f"{path}: file too large ({size / 1e6:.1f} MB; a post may have at "
                           f"most {max_bytes / 1e6:.1f} MB of text), skipped")
     if suffix in JSONL_SUFFIXES:  # either may be gzip-compressed: the content decides
-        streamed = _stream_jsonl(path, max_bytes)
+        compressed = is_gzip(path)
+        streamed = _stream_jsonl(path, max_bytes, compressed)
         if streamed is not None:
             return streamed
-        raw = (gunzip(path, MAX_GZIP_TEXT_BYTES) if is_gzip(path) else path.read_bytes())
+        raw = gunzip(path, MAX_GZIP_TEXT_BYTES) if compressed else path.read_bytes()
         return _read_jsonl(decode_text(raw, str(path)), path, max_bytes)
     raw = decode_text(path.read_bytes(), str(path))
     rel = path.relative_to(base) if base and path.is_relative_to(base) else Path(path.name)
@@ -358,12 +359,12 @@ def document_from_record(record: dict[str, Any], where: str = "") -> Document:
     return Document(doc_id=doc_id, title=title, text=text, metadata=meta)
 
 
-def _stream_jsonl(path: Path, max_bytes: int) -> list[Document] | None:
+def _stream_jsonl(path: Path, max_bytes: int, compressed: bool) -> list[Document] | None:
     """A UTF-8 JSONL file read line by line (memory: one line plus the cleaned documents,
     never the whole raw file), or None when it is not plain UTF-8 text (then the file is
     decoded whole, with encoding detection and a clear error for binary content). A gzip
-    file is decompressed as it is read."""
-    opener = gzip.open if is_gzip(path) else open
+    file (``compressed``) is decompressed as it is read."""
+    opener = gzip.open if compressed else open
     try:
         with opener(path, "rb") as handle:
             if b"\x00" in handle.read(1 << 16):

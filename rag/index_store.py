@@ -111,16 +111,14 @@ class IndexStore:
             return False
         return False
 
-    def recorded_model(self) -> str | None:
-        """The embedding model the live build was asked for (its saved configuration's
-        ``model``: a name or a folder, as given), None when there is no readable one: a
-        re-index keeps the model, as it keeps the corpus and backend."""
+    def live_manifest(self) -> dict[str, Any] | None:
+        """The live build's manifest, None when there is no readable one (no index yet, or
+        one that a build will report on): what a re-index keeps (model, backend) comes from
+        it."""
         try:
-            config = read_manifest(self.current()).get("config")
-        except (RagError, OSError):  # no index yet, or one the build will report on
+            return self.manifest()
+        except (RagError, OSError):
             return None
-        model = config.get("model") if isinstance(config, dict) else None
-        return model if isinstance(model, str) and model else None
 
     def recorded_corpus(self) -> str | None:
         """The corpus this index was built from: named by the live build's manifest, else by

@@ -41,7 +41,8 @@ def proper_nouns(cache_dir: Path) -> frozenset[str]:
     """The words that jieba's default dictionary tags as proper nouns (PROPER_NOUN_TAGS), read
     from a cache file under ``cache_dir`` (written on first use from the dictionary file:
     0.2 s, against 2–3 s for loading ``jieba.posseg`` to ask it)."""
-    path = cache_file(cache_dir).with_name(cache_file(cache_dir).stem + "-proper-nouns.txt")
+    prefix = cache_file(cache_dir)
+    path = prefix.with_name(prefix.stem + "-proper-nouns.txt")
     try:
         lines = path.read_text("utf-8").split("\n")
         if lines[0] == NOUNS_MAGIC and lines[-1] == NOUNS_MAGIC:
