@@ -223,6 +223,31 @@ def test_upload_article_then_find_it(page, app: AppServer, tmp_path: Path):
     page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
 
 
+def test_corpus_label_follows_a_corpus_changed_elsewhere(page, app: AppServer,
+                                                         tmp_path: Path):
+    """The page was opened before the corpus grew (as when the chat follows a build another
+    process swapped in): the next answer brings the label and the sources up to date."""
+    before = app.assistant.n_documents
+    page.wait_for_function(  # the page's own load has shown the corpus as it is now
+        f"() => document.querySelector('#doc-count').innerText.includes('**{before}**'"
+        f".replaceAll('*', ''))")
+    page.wait_for_timeout(500)
+    article = tmp_path / "glacier_tea.md"
+    article.write_text(
+        "---\ntitle: 冰川茶园在西藏开园\ndate: 2024-05-02\nsource: 冰川来源\n---\n\n"
+        "冰川茶园于2024年5月2日在西藏林芝开园，主要种植高山红茶。\n", encoding="utf-8")
+    app.assistant.add_files([article])
+    n = app.assistant.n_documents
+    assert n == before + 1 and f"{n}" not in page.inner_text("#doc-count")
+    text = ask(page, "冰川茶园主要种植什么？")
+    assert "高山红茶" in text
+    page.wait_for_function(f"() => document.querySelector('#doc-count').innerText.includes('{n}')")
+    page.click("#options >> text=高级选项 Options")
+    page.click("#source input")
+    page.wait_for_timeout(300)
+    assert "冰川来源" in page.inner_text("body")
+
+
 def test_xss_payloads_render_inert(page, app: AppServer, tmp_path: Path):
     raw = "\n".join(PAYLOADS)
     literal = tmp_path / "xss_literal.html"  # payloads survive cleaning as literal text

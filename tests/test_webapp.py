@@ -355,3 +355,19 @@ def test_short_answer_is_shown_first_in_html_and_api_text():
     text = format_answer_text(ans)
     assert f"答案 Answer: 糖尿病  [1] doc d0 [{snip.answer_start}:{snip.answer_end}]" in text
     assert "答案" not in format_answer_html(True, [item_from(_snippet(), "snippet")], "ok")
+
+
+def test_corpus_updates_only_when_the_corpus_changed():
+    from rag.web.ui import ALL_SOURCES, _corpus_updates
+
+    sources = ["甲报"]
+    fake = SimpleNamespace(n_documents=3, sources=lambda: list(sources))
+    state: dict = {}
+    label, choices = _corpus_updates(fake, state, "甲报")
+    assert "**3**" in label and choices["choices"] == [ALL_SOURCES, "甲报"]
+    assert choices["value"] == "甲报"
+    assert _corpus_updates(fake, state, "甲报") == ({"__type__": "update"},) * 2
+    fake.n_documents, sources[:] = 5, ["乙报"]  # a new build, without 甲报
+    label, choices = _corpus_updates(fake, state, "甲报")
+    assert "**5**" in label and choices["choices"] == [ALL_SOURCES, "乙报"]
+    assert choices["value"] == ALL_SOURCES

@@ -84,6 +84,19 @@ cited snippets from the articles; nothing is generated.</span></div>
 """
 
 
+def _corpus_updates(assistant: Any, st: dict, source: str | None) -> tuple[Any, Any]:
+    """The corpus label and source choices, when the corpus differs from what this session
+    last showed (the assistant followed a build another process swapped in, or an upload
+    added documents); no update otherwise. A chosen source that is gone resets to all."""
+    choices = _source_choices(assistant)
+    seen = [assistant.n_documents, choices]
+    if st.get("corpus") == seen:
+        return gr.update(), gr.update()
+    st["corpus"] = seen
+    kept = source if source in choices else ALL_SOURCES
+    return _doc_count_md(assistant), gr.update(choices=choices, value=kept)
+
+
 def _doc_count_md(assistant: Any) -> str:
     n = assistant.n_documents
     return f"📚 语料库 Corpus：**{n}** 篇文章 / documents"
@@ -321,30 +334,34 @@ def build_demo(
 
         def respond(q, chat, st, k_, mode_, src, d0, d1, request: gr.Request):
             chat = list(chat or [])
-            st = {"records": dict(st.get("records", {})), "current": st.get("current")}
+            st = {"records": dict(st.get("records", {})), "current": st.get("current"),
+                  "corpus": st.get("corpus")}
+            same = (gr.update(), gr.update())
             if (q or "").strip() and not limiter.allow(client_key(request)):
                 chat.append({"role": "assistant", "content": format_notice_html(LIMITED)})
-                yield chat, st, q, gr.update(), gr.update(), gr.update()
+                yield chat, st, q, gr.update(), gr.update(), gr.update(), *same
                 return
             history = [r["question"] for _, r in sorted(st["records"].items()) if r["query"]]
             if (q or "").strip():
                 chat.append({"role": "user", "content": format_question_html(q)})
                 chat.append({"role": "assistant", "content": "🔎 正在检索… Searching…"})
-                yield chat, st, "", gr.update(), gr.update(), gr.update()
+                yield chat, st, "", gr.update(), gr.update(), gr.update(), *same
                 chat.pop()
             record, html = ask(assistant, q, history, k=k_, mode=mode_, source=src,
                                date_from=d0, date_to=d1)
             chat.append({"role": "assistant", "content": html})
             index = len(chat) - 1
             st["records"][index] = record
+            corpus = _corpus_updates(assistant, st, src)  # the build may have been followed
             if not record["items"]:  # a notice: keep showing the previous answer's sources
-                yield chat, st, "", gr.update(), gr.update(), gr.update()
+                yield chat, st, "", gr.update(), gr.update(), gr.update(), *corpus
                 return
             st["current"] = index
-            yield chat, st, "", *_panel(assistant, st, 0)
+            yield chat, st, "", *_panel(assistant, st, 0), *corpus
 
         ask_inputs = [question, chatbot, state, k, mode, source, date_from, date_to]
-        ask_outputs = [chatbot, state, question, citations, context, document]
+        ask_outputs = [chatbot, state, question, citations, context, document, doc_count,
+                       source]
         for trigger in (question.submit, send.click):
             trigger(respond, ask_inputs, ask_outputs, api_visibility="private",
                     concurrency_id="answer", show_progress="hidden")
