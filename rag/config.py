@@ -133,12 +133,12 @@ class AnswerConfig:
     reader_focus_lexical_weight: float = 0.2
     reader_max_length: int = 320
     reader_stride: int = 96
-    reader_weights: tuple[float, ...] = (0.14631, -0.47833, 3.59009, -0.46296, 24.09705)
-    reader_bias: float = -0.08254
-    reader_min_probability: float = 0.519
+    reader_weights: tuple[float, ...] = (0.14419, -0.51014, 3.54401, 0.10831, 22.04179)
+    reader_bias: float = -0.58096
+    reader_min_probability: float = 0.5154
     # for a question in another language (fitted to refuse 5 % of the right answers to such
     # questions; reader_min_probability: 5 % false refusal of the Chinese ones)
-    reader_min_probability_foreign: float = 0.3316
+    reader_min_probability_foreign: float = 0.3261
     reader_score_margin: float = 0.25  # further snippets: probability within this of the best
     # what the reader reads for a non-Chinese question: "translation" (its corpus words, as
     # retrieval searches), "original" (the question as asked; the reader is also trained on

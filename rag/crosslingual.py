@@ -25,7 +25,8 @@ from rag.textnorm import cjk_share
 
 WORDS_FILE = Path(__file__).with_name("resources") / "english_query_words.json"
 MAX_PHRASE = 4  # English words in one dictionary phrase
-DICTIONARY_VERSION = 2  # of the cached gloss index (2: acronyms in parentheses are keys)
+DICTIONARY_VERSION = 3  # of the cached gloss index (2: acronyms in parentheses are keys;
+# 3: each entry says whether its gloss is a verb's, "to …")
 _TOKEN = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)*|\d+(?:[.,]\d+)*%?")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _SKIP_GLOSS = ("variant of", "old variant", "surname ", "see ", "used in", "abbr.", "cl:",
@@ -33,6 +34,14 @@ _SKIP_GLOSS = ("variant of", "old variant", "surname ", "see ", "used in", "abbr
 _HAN = re.compile(r"^[\u4e00-\u9fff]+$")
 _ACRONYM = re.compile(r"^[A-Z][A-Z0-9&]{1,7}$")  # "JD", "CCTV", "WHO": looked up as written
 _GLOSS_ACRONYM = re.compile(r"\(([A-Z][A-Z0-9&]{1,7})\)")  # "China Central Television (CCTV)"
+# the word before an English word that makes it a noun ("which act", "the station") or a verb
+# ("to act", "did … station"): a noun is not given a verb's gloss ("to station" → 驻扎), nor a
+# verb a noun's, when the corpus has a word of the other kind
+_BEFORE_NOUN = frozenset({"the", "a", "an", "which", "what", "whose", "this", "that", "these",
+                          "those", "its", "his", "her", "their", "our", "my", "your", "each",
+                          "every", "any", "another", "of"})
+_BEFORE_VERB = frozenset({"to", "will", "would", "can", "could", "did", "does", "do", "must",
+                          "should", "may", "might", "shall", "cannot"})
 
 
 @dataclass(frozen=True)
@@ -53,11 +62,12 @@ class Dictionary:
     """English phrase → Chinese headwords (Simplified), from CC-CEDICT's glosses, in the
     dictionary's order (a word's first gloss is its main sense)."""
 
-    glosses: Mapping[str, tuple[tuple[str, int, bool], ...]]  # (headword, gloss rank, whole gloss)
+    # (headword, gloss rank, whole gloss, a verb's gloss: "to …")
+    glosses: Mapping[str, tuple[tuple[str, int, bool, bool], ...]]
 
     @classmethod
     def from_cedict(cls, path: Path) -> Dictionary:
-        index: dict[str, list[tuple[str, int, bool]]] = {}
+        index: dict[str, list[tuple[str, int, bool, bool]]] = {}
         with path.open(encoding="utf-8") as fh:
             for line in fh:
                 if line.startswith("#"):
@@ -68,26 +78,27 @@ class Dictionary:
                     continue
                 simplified = parts[1]
                 for rank, gloss in enumerate(rest.split("/")[1:-1]):
-                    for phrase, whole in _gloss_phrases(gloss):
-                        index.setdefault(phrase, []).append((simplified, rank, whole))
+                    for phrase, whole, verb in _gloss_phrases(gloss):
+                        index.setdefault(phrase, []).append((simplified, rank, whole, verb))
         return cls({k: tuple(v) for k, v in index.items()})
 
-    def lookup(self, phrase: str) -> tuple[tuple[str, int, bool], ...]:
+    def lookup(self, phrase: str) -> tuple[tuple[str, int, bool, bool], ...]:
         return self.glosses.get(phrase, ())
 
 
-def _gloss_phrases(gloss: str) -> list[tuple[str, bool]]:
+def _gloss_phrases(gloss: str) -> list[tuple[str, bool, bool]]:
     """Normalised lookup keys of one gloss (lower case, no parentheses, no leading "to "), each
-    with whether it is the whole gloss rather than one of its comma-separated parts; an
-    acronym in parentheses ("(CCTV)") is a key of its own, in capitals (looked up as written,
-    so "WHO" is not "who")."""
-    acronyms = [(a, True) for a in _GLOSS_ACRONYM.findall(gloss)]
+    with whether it is the whole gloss rather than one of its comma-separated parts and
+    whether it is a verb's ("to station (troops)"); an acronym in parentheses ("(CCTV)") is a
+    key of its own, in capitals (looked up as written, so "WHO" is not "who")."""
+    acronyms = [(a, True, False) for a in _GLOSS_ACRONYM.findall(gloss)]
     text = _PAREN.sub("", gloss).strip().lower()
     if not text or text.startswith(_SKIP_GLOSS):
         return acronyms
-    parts = [re.sub(r"^(to|a|an|the) ", "", part.strip()) for part in re.split(r"[;,]", text)]
-    return [(" ".join(part.split()), len(parts) == 1) for part in parts
-            if 0 < len(part.split()) <= MAX_PHRASE] + acronyms
+    parts = [part.strip() for part in re.split(r"[;,]", text)]
+    keys = [(re.sub(r"^(to|a|an|the) ", "", part), part.startswith("to ")) for part in parts]
+    return [(" ".join(key.split()), len(parts) == 1, verb) for key, verb in keys
+            if 0 < len(key.split()) <= MAX_PHRASE] + acronyms
 
 
 def cedict_path() -> Path:
@@ -186,7 +197,7 @@ class QueryTranslator:
             elif len(lower[i]) >= 2 and lower[i].isascii() and lower[i] in self.vocabulary:
                 word, shown = lower[i], tokens[i]  # the corpus uses the word ("CEO", "AI")
             else:
-                step, word = self._phrase(lower, i, function)
+                step, word = self._phrase(lower, i, function, tokens[i][:1].isupper())
                 if not word:
                     step, word = self._name(tokens, i, function)
                 shown = word
@@ -212,37 +223,41 @@ class QueryTranslator:
                 return n, qwords[phrase]
         return 1, None
 
-    def _phrase(self, lower: list[str], i: int, function: frozenset[str]
-                ) -> tuple[int, str | None]:
+    def _phrase(self, lower: list[str], i: int, function: frozenset[str],
+                capitalised: bool = False) -> tuple[int, str | None]:
         """Longest dictionary phrase starting at ``i`` with a Chinese word the corpus uses."""
         dictionary = self._dictionary()
         for n in range(min(MAX_PHRASE, len(lower) - i), 0, -1):
             words = lower[i:i + n]
             if n > 1 and (words[-1] in function):
                 continue
+            verb = _is_verb(lower, i, capitalised) if n == 1 else None
             for variant in _variants(words):
-                best = self._best(dictionary.lookup(variant), require_corpus=n == 1)
+                best = self._best(dictionary.lookup(variant), require_corpus=n == 1, verb=verb)
                 if best:
                     return n, best
         return 1, None
 
-    def _best(self, heads: tuple[tuple[str, int, bool], ...], require_corpus: bool
+    def _best(self, heads: tuple[tuple, ...], require_corpus: bool, verb: bool | None = None
               ) -> str | None:
-        """A headword the corpus uses (a whole gloss, a main sense, then the most frequent);
-        a single-word phrase must find a word of the corpus, a longer one may bring a
-        dictionary word whose whole gloss it is."""
+        """A headword the corpus uses (of the word's kind when ``verb`` says it, a whole
+        gloss, a main sense, then the most frequent); a single-word phrase must find a word
+        of the corpus, a longer one may bring a dictionary word whose whole gloss it is."""
         scored = []
-        for head, rank, whole in heads:
+        for head, rank, whole, *kind in heads:
             df = self.vocabulary.get(head, 0)
             if df == 0 and (require_corpus or not whole):
                 continue
             single = len(head) == 1
-            scored.append(((df > 0, not single, whole, -min(rank, 3),
+            fits = verb is None or bool(kind and kind[0]) == verb
+            scored.append(((df > 0, not single, fits, whole, -min(rank, 3),
                             math.log1p(df) + 0.1 * math.log1p(self._word_freq(head))), head))
         return max(scored)[1] if scored else None
 
     def _name(self, tokens: list[str], i: int, function: frozenset[str]) -> tuple[int, str | None]:
-        """Consecutive capitalised words read as pinyin of a corpus word ("Guangci" → 广慈)."""
+        """Consecutive capitalised words read as pinyin of a corpus word ("Guangci" → 广慈): the
+        most frequent proper noun with that pinyin ("Tonghua" → 通化, not 通话), else the most
+        frequent word."""
         if not tokens[i][:1].isupper():
             return 1, None
         table = self._pinyin_table()
@@ -273,7 +288,8 @@ class QueryTranslator:
 
     def _pinyin_tables(self) -> tuple[dict[str, str], dict[str, list[str]]]:
         """Toneless pinyin of every Chinese corpus word of two to six characters → the most
-        frequent such word; and pinyin initials → such words, most frequent first."""
+        frequent such proper noun, else the most frequent such word; and pinyin initials →
+        such words, most frequent first."""
         with self._lock:
             if self._pinyin is None or self._initials is None:
                 from pypinyin import lazy_pinyin
@@ -284,14 +300,26 @@ class QueryTranslator:
                     if 2 <= len(word) <= 6 and _HAN.match(word):
                         syllables = lazy_pinyin(word)
                         key = "".join(syllables)
-                        if df > table.get(key, (0, ""))[0]:
-                            table[key] = (df, word)
+                        rank = (self._proper_noun(word), df)
+                        if rank > table.get(key, ((False, 0), ""))[0]:
+                            table[key] = (rank, word)
                         letters = "".join(s[:1] for s in syllables)
                         initials.setdefault(letters, []).append((df, word))
                 self._pinyin = {k: w for k, (_, w) in table.items()}
                 self._initials = {k: [w for _, w in sorted(v, key=lambda p: (-p[0], p[1]))]
                                   for k, v in initials.items()}
         return self._pinyin, self._initials
+
+
+def _is_verb(lower: list[str], i: int, capitalised: bool = False) -> bool | None:
+    """True when the word before makes the word at ``i`` a verb ("to act"), False when it
+    makes it a noun ("which act"), or when it is capitalised inside the question (a name's
+    word: "the Niels Bohr Institute"); None when nothing tells."""
+    if i == 0:
+        return None
+    if capitalised or lower[i - 1] in _BEFORE_NOUN:
+        return False
+    return True if lower[i - 1] in _BEFORE_VERB else None
 
 
 def _variants(words: list[str]) -> list[str]:

@@ -65,15 +65,54 @@ def test_irregular_and_inflected_words_are_looked_up_by_their_lemma():
 
 
 @pytest.mark.unit
+def test_the_word_before_tells_a_noun_from_a_verb():
+    """"Which station" took the verb's gloss 驻扎 ("to station (troops)"), "the Niels Bohr
+    Institute" 确立 ("to institute"): a noun context now keeps the nouns when the corpus has
+    one, a verb context the verbs."""
+    glosses = dict(GLOSSES, station=(("驻扎", 0, True, True), ("车站", 1, False, False)),
+                   institute=(("确立", 0, True, True), ("研究所", 2, False, False)))
+    vocab = dict(VOCAB, 驻扎=5, 车站=3, 确立=4, 研究所=2)
+    t = QueryTranslator(vocab, dictionary=lambda: Dictionary(glosses))
+    assert dict(t.translate("Which station is the largest?").terms)["station"] == "车站"
+    assert dict(t.translate("Where is the Niels Bohr Institute?").terms)["Institute"] == "研究所"
+    assert dict(t.translate("Where did they station troops?").terms)["station"] == "驻扎"
+    assert dict(t.translate("Where to station troops?").terms)["station"] == "驻扎"
+
+
+@pytest.mark.unit
+def test_a_name_read_as_pinyin_prefers_a_proper_noun():
+    """"Fujin" was 附近 ("nearby", the commoner word with that pinyin), not the city 富锦."""
+    vocab = dict(VOCAB, 附近=50, 富锦=2)
+    t = QueryTranslator(vocab, dictionary=lambda: Dictionary(GLOSSES),
+                        proper_noun={"富锦"}.__contains__)
+    assert dict(t.translate("Which river flows past Fujin?").terms)["Fujin"] == "富锦"
+    plain = QueryTranslator(vocab, dictionary=lambda: Dictionary(GLOSSES))
+    assert dict(plain.translate("Which river flows past Fujin?").terms)["Fujin"] == "附近"
+
+
+@pytest.mark.unit
+def test_pronouns_are_not_looked_up():
+    """"you" was translated as 执事 (a gloss of CC-CEDICT's 执事, "you"), "them" as 人家."""
+    vocab = dict(VOCAB, 执事=3, 人家=4)
+    glosses = dict(GLOSSES, you=(("执事", 2, False, False),), them=(("人家", 1, False, False),))
+    t = QueryTranslator(vocab, dictionary=lambda: Dictionary(glosses))
+    tr = t.translate("Where can you buy insurance for them?")
+    assert not {"you", "them"} & set(dict(tr.terms))
+    assert "执事" not in tr.text and "人家" not in tr.text and "保险" in tr.text
+
+
+@pytest.mark.unit
 def test_nothing_found_means_no_translation():
     assert translator().translate("Zyxw qwerty?") is None
 
 
 @pytest.mark.unit
 def test_gloss_normalisation():
-    assert _gloss_phrases("to sign (a contract)") == [("sign", True)]
-    assert _gloss_phrases("chairman; director-general") == [("chairman", False),
-                                                            ("director-general", False)]
+    assert _gloss_phrases("to sign (a contract)") == [("sign", True, True)]
+    assert _gloss_phrases("chairman; director-general") == [("chairman", False, False),
+                                                            ("director-general", False, False)]
+    assert _gloss_phrases("station; to stand") == [("station", False, False),
+                                                   ("stand", False, True)]
     assert _gloss_phrases("variant of 藥|药") == []
 
 
@@ -154,7 +193,7 @@ def test_an_acronym_becomes_the_proper_noun_its_pinyin_initials_spell():
 def test_an_acronym_in_the_dictionary_becomes_the_word_the_corpus_uses():
     t = acronym_translator(dict(VOCAB, 央视=3)).translate("Which insurance company did CCTV cite?")
     assert dict(t.terms)["CCTV"] == "央视"
-    assert ("CCTV", True) in _gloss_phrases("China Central Television (CCTV), PRC state TV")
+    assert ("CCTV", True, False) in _gloss_phrases("China Central Television (CCTV), PRC state TV")
     # capitals are an acronym only where the question is not written in capitals
     shouted = acronym_translator(dict(VOCAB, 京东=20)).translate("WHO IS THE CEO OF JD HEALTH?")
     assert "JD" not in dict(shouted.terms) and shouted.words[0] == "谁"
