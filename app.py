@@ -58,7 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", default=None, help="embedding model (default: the index's)")
     p.add_argument("--backend", choices=("faiss", "milvus"), default=None,
                    help="when building: faiss (default) or milvus (default: the index's own)")
-    p.add_argument("--uri", default=None,
+    p.add_argument("--uri", type=path_option, default=None,
                    help="Milvus uri: a Lite .db file (this process only) or http://host:19530 "
                         "(shared with `python -m rag index`; token in RAG_MILVUS_TOKEN)")
     p.add_argument("--feedback", type=_path_option, default=None,

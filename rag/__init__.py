@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 
 from rag.assistant import AddResult, Assistant, default_index_dir
 from rag.config import Config
@@ -38,11 +40,22 @@ _default_lock = threading.Lock()
 
 
 def default_assistant() -> Assistant:
-    """The assistant over the bundled corpus, built on first use and then reused."""
+    """The assistant over the bundled corpus, built on first use and then reused.
+
+    ``RAG_INDEX_DIR`` naming a folder that already holds something (an index) opens that
+    index with its own corpus, as ``rag ask`` and the chat do: it used to be rebuilt from the
+    bundled articles, so one ``rag.answer()`` replaced the user's index (and what ``rag ask``
+    answered from). A new or empty folder gets the bundled corpus's index."""
     global _default
     with _default_lock:
         if _default is None:
-            _default = Assistant.build()
+            named = os.environ.get("RAG_INDEX_DIR")
+            folder = Path(named).expanduser() if named else None
+            if folder is not None and folder.exists() and (
+                    not folder.is_dir() or any(folder.iterdir())):
+                _default = Assistant.load(folder)  # clear errors for a file or a broken index
+            else:
+                _default = Assistant.build()
     return _default
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from embeddings.base import TextEncoder, canonical_model_name
-from embeddings.choice import make_encoder, query_encoder, resolve_encoder
+from embeddings.choice import ENCODERS, make_encoder, query_encoder, resolve_encoder
 from rag import indexer
 from rag.analyzer import Analyzer
 from rag.answerer import Answerer
@@ -25,6 +25,7 @@ from rag.errors import (
     CorpusError,
     IndexFormatError,
     IndexNotWritableError,
+    InvalidArgumentError,
     InvalidQuestionError,
     ModelMismatchError,
     UnknownDocumentError,
@@ -39,6 +40,7 @@ from rag.textnorm import SURROGATE
 from rag.types import Answer, Chunk, Document, Filters, Hit
 from rag.uploads import plan_uploads, stage, unstage
 from rag.validation import (
+    check_config,
     check_filters,
     check_history,
     check_k,
@@ -105,7 +107,7 @@ class Assistant:
         corpus = check_path(corpus, "corpus") if corpus is not None else BUNDLED_CORPUS
         if index_dir is not None:
             index_dir = check_path(index_dir, "index_dir")
-        _check_settings(model, config)
+        _check_settings(model, config, uri)
         if not corpus.exists():
             raise CorpusError(f"corpus path does not exist: {corpus}")
         store = IndexStore(index_dir if index_dir is not None else default_index_dir(corpus))
@@ -126,8 +128,7 @@ class Assistant:
         if backend is None and uri is None and config.storage == StorageConfig():
             config.storage = _recorded_storage(live)
         # the encoder that embeds this index (recorded in its manifest's config)
-        config.encoder = resolve_encoder(os.environ.get("RAG_ENCODER") or config.encoder,
-                                         config.model)
+        config.encoder = resolve_encoder(_env_encoder() or config.encoder, config.model)
         encoder = make_encoder(config.model, cache_dir() / "embeddings", config.batch_size,
                                variant=config.encoder, model_cache_dir=cache_dir())
         analyzer = Analyzer()
@@ -159,7 +160,7 @@ class Assistant:
         settings from ``config`` (default: the current defaults)."""
         if index_dir is not None:
             index_dir = check_path(index_dir, "index_dir")
-        _check_settings(model, config)
+        _check_settings(model, config, uri)
         store = IndexStore(index_dir if index_dir is not None else default_index_dir())
         backend = open_backend(stored_spec(read_manifest(store.current()), uri), store.root)
         try:
@@ -343,6 +344,15 @@ class Assistant:
         return [_hit(retriever.data, i, s)
                 for i, s in retriever.distinct(retrieval.candidates, k)]
 
+    def unmatched_filters(self, filters: Filters | None = None, **filter_kwargs: Any
+                          ) -> str | None:
+        """The message naming ``filters`` when no indexed document passes them (a mistyped
+        source is not "no results"), else None."""
+        filters = _filters(filters, filter_kwargs)
+        if self._retriever.passes_any(filters):
+            return None
+        return _no_match(filters, self.sources())
+
     def answer(self, question: str, k: int = 5, *, mode: str | None = None,
                filters: Filters | None = None, history: list[str] | None = None,
                timings: dict[str, float] | None = None, reader: bool | None = None,
@@ -393,9 +403,14 @@ class Assistant:
     # ------------------------------------------------------------------------ documents
     def document(self, doc_id: str) -> Document:
         data = self._data
-        pos = data.doc_pos.get(doc_id)
+        pos = data.doc_pos.get(doc_id) if isinstance(doc_id, str) else None  # a list: no crash
         if pos is None:
-            raise UnknownDocumentError(f"no document with doc_id {doc_id!r} in this index")
+            hint = ""  # a JSONL record's integer id is the doc_id "2", not 2
+            if isinstance(doc_id, int) and not isinstance(doc_id, bool) and str(
+                    doc_id) in data.doc_pos:
+                hint = f" (doc_ids are strings: {str(doc_id)!r})"
+            raise UnknownDocumentError(f"no document with doc_id {doc_id!r:.200} in this "
+                                       f"index{hint}")
         return data.documents[pos]
 
     def documents(self) -> list[Document]:
@@ -541,10 +556,27 @@ def _no_match(filters: Filters, sources: list[str]) -> str:
     return ("没有符合筛选条件的文章。No document matches the filters: " + "; ".join(parts) + ".")
 
 
-def _check_settings(model: Any, config: Any) -> None:
-    """``model`` (a name or folder) and ``config`` must have their types, or be None."""
+def _check_settings(model: Any, config: Any, uri: Any = None) -> None:
+    """``model`` (a name or folder), ``config`` and ``uri`` must have their types, or be
+    None; an empty ``uri`` is an error (it used to mean a Milvus Lite file by default)."""
     check_optional(model, str, "model", "a sentence-transformers model name or folder (str)")
+    check_optional(uri, str, "uri", "a Milvus uri (str)")
+    if uri is not None and not uri.strip():
+        raise InvalidArgumentError("uri is empty: give a Milvus Lite .db file or a server "
+                                   "address, or leave it out (None)")
     check_optional(config, Config, "config", "a rag.Config")
+    if config is not None:
+        check_config(config)
+
+
+def _env_encoder() -> str | None:
+    """``RAG_ENCODER`` (the encoder a build uses), checked: a typo is one clear error, not a
+    ValueError traceback."""
+    encoder = os.environ.get("RAG_ENCODER")
+    if encoder and encoder not in ENCODERS:
+        raise InvalidArgumentError(f"RAG_ENCODER={encoder!r} is not an encoder; use one of "
+                                   f"{', '.join(ENCODERS)}, or unset it")
+    return encoder or None
 
 
 def _filters(filters: Filters | None, kwargs: dict[str, Any]) -> Filters | None:

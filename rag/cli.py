@@ -196,7 +196,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--backend", choices=BACKENDS,
                        help="where vectors and BM25 live when building: faiss (files in the "
                        "index folder; default) or milvus (default: the index's own)")
-        p.add_argument("--uri", help="Milvus uri: a Milvus Lite file ending in .db (default "
+        p.add_argument("--uri", type=path_option,
+                       help="Milvus uri: a Milvus Lite file ending in .db (default "
                        "<index>/milvus.db; one process at a time) or http://host:19530 "
                        "(token in RAG_MILVUS_TOKEN); implies --backend milvus")
 
@@ -230,7 +231,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("index_dir", nargs="?", type=path_option,
                    help="index directory (default: --index)")
     p.add_argument("--index", type=path_option, help=argparse.SUPPRESS)
-    p.add_argument("--uri", help="Milvus uri, if the index's was not recorded")
+    p.add_argument("--uri", type=path_option, help="Milvus uri, if the index's was not "
+                   "recorded")
     p.set_defaults(func=_cmd_check)
     return parser
 
@@ -320,7 +322,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
         return 0
     if not hits:
-        print("没有检索到结果。No results.")
+        print(assistant.unmatched_filters(_filters(args)) or "没有检索到结果。No results.")
     for n, hit in enumerate(hits, 1):
         print(f"[{n}] {hit.score:.4f}  {_cite(hit)}\n    {hit.text}\n")
     return 0

@@ -39,6 +39,7 @@ RAW_FACTOR = 8  # a post file may carry this much markup per byte of text before
 MAX_GZIP_TEXT_BYTES = 2 * 1024 ** 3
 MAX_LINE_WARNINGS = 5  # bad JSONL lines warned about one by one, per file; then a count
 _META_KEYS = ("date", "categories", "tags", "author", "source")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass
@@ -47,13 +48,17 @@ class CorpusReport:
 
     documents: list[Document] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    read_from: dict[str, int] = field(default_factory=dict)  # documents per path given
 
 
 def load_corpus(path: Path | str | Iterable[Path | str],
                 max_bytes: int = MAX_DOCUMENT_BYTES, progress: bool = False,
                 exclude: Iterable[Path] = (),
-                owners: Mapping[str, str] | None = None) -> list[Document]:
-    """All documents under ``path`` (or several paths); raises CorpusError if there are none.
+                owners: Mapping[str, str] | None = None,
+                required: Path | str | None = None) -> list[Document]:
+    """All documents under ``path`` (or several paths); raises CorpusError if there are none,
+    or none under ``required`` (one of the paths: the corpus itself, beside the files added
+    to its index, which alone are no corpus).
 
     Bad files are skipped with one warning each naming the file and the reason.
     ``progress``: a progress bar over the files (with ETA); ``exclude``: folders not read
@@ -62,11 +67,14 @@ def load_corpus(path: Path | str | Iterable[Path | str],
     report = read_corpus(path, max_bytes, progress, exclude, owners)
     for problem in report.problems:
         log.warning("%s", problem)
+    detail = "; ".join(report.problems[:5]) or "no .txt/.md/.html/.jsonl files"
     if not report.documents:
-        detail = "; ".join(report.problems[:5]) or "no .txt/.md/.html/.jsonl files"
         where = (str(path) if isinstance(path, (str, Path))
                  else ", ".join(str(p) for p in path))
         raise CorpusError(f"no readable documents in {where}: {detail}")
+    if required is not None and not report.read_from.get(str(Path(required))):
+        raise CorpusError(f"no readable documents in {required} (only files added to the "
+                          f"index were found): {detail}")
     return report.documents
 
 
@@ -133,15 +141,18 @@ def read_corpus(path: Path | str | Iterable[Path | str],
                     continue
                 seen.add(doc.doc_id)
                 report.documents.append(doc)
+                report.read_from[str(root)] = report.read_from.get(str(root), 0) + 1
     return report
 
 
 def corpus_files(root: Path, problems: list[str] | None = None,
-                 exclude: Iterable[Path] = ()) -> list[Path]:
+                 exclude: Iterable[Path] = (), misnamed: list[Path] | None = None
+                 ) -> list[Path]:
     """Supported files under ``root`` in a stable order; hidden files and folders excluded,
     and the ``exclude`` folders (an index directory inside the corpus folder must not be
     read back as articles); symlinked folders not followed, unreadable folders reported in
-    ``problems``."""
+    ``problems``. Files and folders whose names are not UTF-8 are skipped (reported, and
+    added to ``misnamed``): their names cannot be doc_ids or manifest entries."""
     if root.is_file():
         return [root]
     skip = {_resolved(p) for p in exclude}
@@ -165,19 +176,37 @@ def corpus_files(root: Path, problems: list[str] | None = None,
     def unreadable(exc: OSError) -> None:
         report(f"{exc.filename}: cannot read the folder ({exc.strerror or exc})")
 
+    def utf8_name(folder: str, name: str, what: str) -> bool:
+        if not SURROGATE.search(name):
+            return True
+        report(f"{printable_path(Path(folder) / name)}: the {what} name is not UTF-8 (e.g. a "
+               "GBK name from a zip archive), skipped; rename it to index it, e.g. `convmv "
+               "-f gbk -t utf-8 --notest -r <folder>`")
+        if misnamed is not None:
+            misnamed.append(Path(folder) / name)
+        return False
+
     found = []
     for folder, dirs, names in os.walk(root, onerror=unreadable):
         dirs[:] = [d for d in dirs if not d.startswith(".")
                    and not (skip and _resolved(Path(folder) / d) in skip)
-                   and not_an_index(Path(folder) / d)]
+                   and not_an_index(Path(folder) / d) and utf8_name(folder, d, "folder")]
         for name in names:
             path = Path(folder) / name
             if not name.startswith(".") and file_suffix(path) in SUFFIXES:
+                if not utf8_name(folder, name, "file"):
+                    continue
                 if path.is_file():
                     found.append(path)
                 elif path.is_symlink() and not path.exists():
                     report(f"{path}: a link to a file that does not exist, skipped")
     return sorted(found)
+
+
+def printable_path(path: Path | str) -> str:
+    """``path`` for a message: bytes of a name that is not UTF-8 (held as surrogates by
+    ``os.walk``) shown as ``\\xff`` escapes, so that the text can be printed and saved."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def is_index_folder(folder: Path) -> bool:
@@ -344,12 +373,19 @@ def document_from_record(record: dict[str, Any], where: str = "") -> Document:
     if not doc_id:
         raise CorpusError(f"{where}: record has an empty 'id' (every JSONL record needs a "
                           "stable, unique id); skipped")
-    body = record.get("html") if record.get("html") is not None else record.get("text")
-    if not isinstance(body, str) or not body.strip():
+    # the html if it has text, else the text: a scraper's empty "html": "" (or null) beside
+    # a "text" skipped the record as having neither
+    bodies = [(body, kind == "html") for kind in ("html", "text")
+              if isinstance(body := record.get(kind), str) and body.strip()]
+    if not bodies:
         raise CorpusError(f"{where or doc_id}: record has no 'text' or 'html' string")
     from rag.clean import html_to_text, normalize_whitespace
 
-    text = html_to_text(body) if "html" in record else normalize_whitespace(body)
+    text = ""
+    for body, is_html in bodies:
+        text = html_to_text(body) if is_html else normalize_whitespace(body)
+        if text.strip():
+            break
     if not text.strip():
         raise CorpusError(f"{where or doc_id}: the document has no text")
     rest = {k: v for k, v in record.items() if k not in ("id", "doc_id", "title", "text", "html")}
@@ -381,7 +417,7 @@ def _stream_jsonl(path: Path, max_bytes: int, compressed: bool) -> list[Document
 def _read_jsonl(raw: str | Iterable[str], path: Path,
                 max_bytes: int = MAX_DOCUMENT_BYTES) -> list[Document]:
     docs, problems = [], []
-    lines = raw.splitlines() if isinstance(raw, str) else raw
+    lines = jsonl_lines(raw) if isinstance(raw, str) else raw
     first = True
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
@@ -415,6 +451,13 @@ def _read_jsonl(raw: str | Iterable[str], path: Path,
     return docs
 
 
+def jsonl_lines(text: str) -> list[str]:
+    """The lines of JSONL text, split at line breaks only (\\n, \\r\\n, \\r: as a file is read
+    line by line), never inside a record at the separators ``str.splitlines`` also splits
+    at (U+2028, U+0085, \\x1c…), which JSON strings may hold unescaped."""
+    return _NEWLINE.split(text)
+
+
 def _not_an_array(line: str, path: Path) -> None:
     """A JSONL file whose first line opens a JSON array (``[`` … a whole JSON document, not
     one object per line) is one clear error, not a warning for every line of it."""
@@ -442,12 +485,21 @@ def _metadata(front: dict[str, Any], text: str, where: str = "") -> dict[str, An
     author = _field_text(front, "author", where)
     if author:
         meta["author"] = author
-    line = _SOURCE_LINE.search(text)
-    source = (line.group(1).strip() if line else None) or _field_text(front, "source", where)
+    # a source the post or record names wins; else its （文章来源：…） line; else tags/author
+    source = _field_text(front, "source", where) or _source_line(text)
     source = source or (tags[0] if tags else None) or author
     if source:
         meta["source"] = source
     return meta
+
+
+def _source_line(text: str) -> str:
+    """The source a （文章来源：新华网） line names: such a line, else the last （来源：…） —
+    an article closes with its source, while one in the body (（来源：国家统计局）) cites
+    the source of a figure, not of the article."""
+    matches = list(_SOURCE_LINE.finditer(text))
+    named = [m for m in matches if "文章" in m.group(0)] or matches
+    return named[-1].group(1).strip() if named else ""
 
 
 def _field_list(values: dict[str, Any], key: str, where: str) -> list[str]:

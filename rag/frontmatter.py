@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from rag.textnorm import SURROGATE
+
 log = logging.getLogger(__name__)
 
 _FRONT = re.compile(r"\A\s*---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
@@ -72,7 +74,23 @@ def split_front_matter(raw: str, name: str = "") -> tuple[dict[str, Any], str]:
         log.warning("%sno key: value front matter; the text between the --- lines is kept "
                     "as part of the article", where)
         return {}, raw
-    return data or {}, raw[match.end():]
+    return _text_safe(data or {}), raw[match.end():]
+
+
+def _text_safe(value: Any) -> Any:
+    """``value`` with every string made storable text: YAML's ``"\\ud83d\\ude00"`` escapes
+    (an emoji, as JSON-minded exporters write it) give two lone surrogates, joined here into
+    the character; a lone one becomes U+FFFD. Such a title crashed the whole build when the
+    index was written."""
+    if isinstance(value, str):
+        if not SURROGATE.search(value):
+            return value
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_text_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {_text_safe(k): _text_safe(v) for k, v in value.items()}
+    return value
 
 
 def _load(block: str) -> Any:

@@ -21,7 +21,7 @@ from rag.analyzer import Analyzer
 from rag.backends import BackendSpec, default_uri
 from rag.backends.base import Backend
 from rag.config import BUNDLED_CORPUS, Config, cache_dir
-from rag.corpus import corpus_files, load_corpus
+from rag.corpus import corpus_files, load_corpus, printable_path
 from rag.diskspace import disk_is_full, os_error
 from rag.index_data import IndexData
 from rag.index_store import IndexStore, read_manifest
@@ -47,16 +47,21 @@ def fingerprint(sources: list[Path], exclude: list[Path] | None = None) -> dict[
     not read, see `corpus_files`).
 
     An unreadable file is recorded as such (it is skipped, with a warning, when the corpus
-    is read), so that it is picked up once it becomes readable."""
+    is read), so that it is picked up once it becomes readable; so is a file or folder whose
+    name is not UTF-8 (under its name with ``\\xNN`` escapes), so that its warning is
+    given when it appears."""
     files: dict[str, str] = {}
     for source in sources:
         if source.exists():
-            for path in corpus_files(source, [], exclude or ()):
+            misnamed: list[Path] = []
+            for path in corpus_files(source, [], exclude or (), misnamed):
                 try:
                     digest = sha256_file(path)
                 except OSError as exc:
                     digest = f"unreadable:{exc.errno}"
                 files[str(path.resolve())] = digest
+            for path in misnamed:
+                files[printable_path(path.absolute())] = "unreadable:name-not-utf-8"
     overall = hashlib.sha256("\n".join(f"{k}={v}" for k, v in sorted(files.items())).encode())
     return {"sources": [str(s.resolve()) for s in sources], "files": files,
             "fingerprint": overall.hexdigest()}
@@ -144,9 +149,14 @@ def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analy
     backend.connect()  # a bad uri or an old server fails before reading and embedding
     owners = {d.doc_id: path for d in (current.documents if current is not None else [])
               if isinstance(path := d.metadata.get("path"), str)}  # a doc_id keeps its file
+    if not Path(corpus).exists():  # the files added to the index alone are no corpus
+        from rag.errors import CorpusError
+
+        raise CorpusError(f"corpus path does not exist: {corpus}; the index at {store.root} "
+                          "is unchanged")
     documents = load_corpus([s for s in sources if s.exists()],
                             config.corpus.max_document_bytes, progress, exclude=[store.root],
-                            owners=owners)
+                            owners=owners, required=sources[0])
     started = time.perf_counter()
     try:
         with store.new_build() as folder:  # sentence vectors are written into it as embedded

@@ -22,13 +22,17 @@ from rag.corpus import (
     JSONL_SUFFIXES,
     MAX_DOCUMENT_BYTES,
     SUFFIXES,
+    document_from_record,
     file_suffix,
     gunzip,
     is_gzip,
+    jsonl_lines,
+    printable_path,
     read_file,
 )
 from rag.encoding import decode_text
 from rag.errors import CorpusError
+from rag.textnorm import SURROGATE
 
 __all__ = ["ALLOWED_SUFFIXES", "MAX_UPLOAD_BYTES", "Staged", "UploadReport", "add_uploads",
            "plan_uploads", "stage", "unstage", "validate_upload"]
@@ -69,6 +73,9 @@ def validate_upload(path: Path | str, max_bytes: int = MAX_UPLOAD_BYTES) -> str 
     if suffix not in ALLOWED_SUFFIXES:
         return (f"{name}：不支持的文件类型 / unsupported file type "
                 f"(accepted: {' '.join(ALLOWED_SUFFIXES)})")
+    if SURROGATE.search(name):  # bytes of another encoding: no doc_id or manifest entry
+        return (f"{printable_path(name)}：文件名不是 UTF-8 / the file name is not UTF-8 text; "
+                "rename the file")
     if name.startswith("."):
         return (f"{name}：隐藏文件不会被索引 / hidden files (names starting with '.') are not "
                 "indexed; rename the file")
@@ -99,7 +106,7 @@ def validate_upload(path: Path | str, max_bytes: int = MAX_UPLOAD_BYTES) -> str 
 
 
 def _check_jsonl(name: str, text: str) -> str | None:
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(jsonl_lines(text), 1):
         if not line.strip():
             continue
         try:
@@ -117,6 +124,10 @@ def _check_jsonl(name: str, text: str) -> str | None:
             return f"{name}：第 {n} 行缺少 text 或 html / line {n} has no text or html"
         if obj.get("id") in (None, "") and obj.get("doc_id") in (None, ""):
             return f"{name}：第 {n} 行缺少 id / line {n} has no id"
+        try:  # as the corpus reads it: a record it would skip is not silently left out
+            document_from_record(obj, f"{name}:{n}")
+        except (CorpusError, ValueError, RecursionError) as exc:
+            return f"{name}：第 {n} 行无法读取 / line {n} cannot be read ({exc})"
     return None
 
 
@@ -159,6 +170,12 @@ def plan_uploads(paths: list[Path | str], added_dir: Path, doc_ids: set[str],
         stem = path.name[:-len(suffix)] if suffix else path.name
         ending = path.name[len(stem):]  # the suffix as the file spells it
         if suffix in JSONL_SUFFIXES:
+            records = _record_count(path)
+            if len(docs) < records:  # e.g. a record over the size limit: never half added
+                report.errors.append(f"{path.name}：{records - len(docs)} 条记录无法读取 / "
+                                     f"{records - len(docs)} of {records} records cannot be "
+                                     "read (too large or no text); fix or remove them")
+                continue
             ids = [d.doc_id for d in docs]
             repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
             if repeated:  # a later record would silently lose to the first one
@@ -179,6 +196,12 @@ def plan_uploads(paths: list[Path | str], added_dir: Path, doc_ids: set[str],
         hashes[digest] = str(path)
         plans.append(Staged(path, target, ids, digest))
     return plans, report
+
+
+def _record_count(path: Path) -> int:
+    """Non-blank lines of a JSONL upload (already validated: each is one record)."""
+    raw = gunzip(path, GZIP_FACTOR * MAX_UPLOAD_BYTES) if is_gzip(path) else path.read_bytes()
+    return sum(1 for line in jsonl_lines(decode_text(raw, path.name)) if line.strip())
 
 
 def _free_name(folder: Path, stem: str, suffix: str, taken: set[str], check_ids: bool) -> Path:

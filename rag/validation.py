@@ -14,8 +14,9 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from rag.config import MAX_QUESTION_CHARS
 from rag.errors import InvalidArgumentError
-from rag.textnorm import is_cjk
+from rag.textnorm import SURROGATE, is_cjk
 from rag.types import Filters
 
 MAX_K = 100
@@ -25,7 +26,10 @@ _CODE = (
     re.compile(r"<\s*/?\s*[a-z][a-z0-9-]*(?:\s[^<>]*)?/?\s*>", re.I),
     re.compile(r"\b(?:SELECT|INSERT|UPDATE|DELETE|DROP|UNION)\b.*"
                r"\b(?:FROM|INTO|TABLE|SET|WHERE|SELECT)\b"),
-    re.compile(r"\b(?:select|union|insert|delete|update)\b.*[*=;'\"]", re.I),
+    # an apostrophe inside a word ("JD Health's", "patients'") or a double quote is English,
+    # not SQL: "the latest update on JD Health's hospitals?" was refused as code
+    re.compile(r"\b(?:select|union|insert|delete|update)\b.*(?:[*=;]|--|(?<![A-Za-z])')",
+               re.I),
     re.compile(r"\bdrop\s+(?:table|database)\b|\bor\s+1\s*=\s*1\b|--\s*$|/\*.*\*/"
                r"|\$\(|\{\{.*\}\}|\bjavascript:", re.I),
 )
@@ -81,9 +85,13 @@ def check_filters(filters: Filters | None) -> Filters | None:
         raise InvalidArgumentError(f"source must be a string, not {source!r}")
     doc_ids = filters.doc_ids
     if doc_ids is not None:
-        if isinstance(doc_ids, str) or not all(isinstance(d, str) for d in doc_ids):
+        try:  # a list first: a generator checked item by item was then empty ("no doc_ids")
+            items = None if isinstance(doc_ids, (str, bytes)) else list(doc_ids)
+        except TypeError:  # not iterable
+            items = None
+        if items is None or not all(isinstance(d, str) for d in items):
             raise InvalidArgumentError(f"doc_ids must be a list of strings, not {doc_ids!r}")
-        doc_ids = list(doc_ids)
+        doc_ids = items
         if not doc_ids:  # "search none of them" is never meant; "all" is doc_ids=None
             raise InvalidArgumentError("doc_ids is empty: give the doc_ids to search in, or "
                                        "None (the default) to search every document")
@@ -99,8 +107,17 @@ def check_history(history: Any) -> list[str] | None:
     """Earlier questions of a conversation: a list of strings (or None)."""
     if history is None:
         return None
-    if isinstance(history, str) or not all(isinstance(h, str) for h in history):
+    try:  # a list first: a generator checked item by item was then empty (no context)
+        items = None if isinstance(history, (str, bytes)) else list(history)
+    except TypeError:  # not iterable
+        items = None
+    if items is None or not all(isinstance(h, str) for h in items):
         raise InvalidArgumentError("history must be a list of earlier questions (strings)")
+    history = items
+    for h in history:  # each was a question: a 2M-character one took 45 s and became the query
+        if len(h) > MAX_QUESTION_CHARS:
+            raise InvalidArgumentError(f"history holds a question of {len(h)} characters; "
+                                       f"earlier questions have at most {MAX_QUESTION_CHARS}")
     return [h for h in history if h.strip()]
 
 
@@ -130,7 +147,24 @@ def check_path(value: Any, name: str) -> Path:
     if not text.strip():
         raise InvalidArgumentError(f"{name} is empty: give a folder or file path, or leave it "
                                    "out (None) for the default")
+    problem = _not_utf8(text)
+    if problem:
+        raise InvalidArgumentError(f"{name} {problem}")
     return Path(text).expanduser()
+
+
+def _not_utf8(text: str) -> str | None:
+    """Why a path that holds bytes that are not UTF-8 (lone surrogates: a terminal in another
+    encoding, a GBK name from a zip archive) cannot be used, else None: such a name cannot
+    be written into an index's manifest, or printed as text."""
+    if not SURROGATE.search(text):
+        return None
+    try:  # the bytes as typed, with \xNN for those that are not UTF-8
+        shown = os.fsencode(text).decode("utf-8", "backslashreplace")
+    except UnicodeError:  # a lone surrogate that stands for no byte ("\ud800")
+        shown = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return (f"'{shown}' is not valid UTF-8 text (a terminal or file name in another "
+            "encoding?); rename the folder or file to a UTF-8 name, or use another one")
 
 
 def check_paths(value: Any, name: str) -> list[str | os.PathLike]:
@@ -157,9 +191,80 @@ def check_optional(value: Any, kind: type, name: str, what: str) -> None:
 def path_option(text: str) -> str:
     """A path option's value (``--index``, ``--corpus``, ``--feedback``): empty text, as an
     unset shell variable gives, is an error, not the default (argparse type)."""
-    if not text.strip():
-        import argparse
+    import argparse
 
+    if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty (leave the option out for the "
                                          "default)")
+    problem = _not_utf8(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
     return text
+
+
+def check_config(config: Any) -> None:
+    """A ``Config``'s settings in range, before anything is built or answered: a chunk size of
+    0 used to hang the build (an endless loop filling memory), a negative overlap crashed it
+    after embedding, ``candidates=0`` refused every question, and an unknown encoder or
+    reader setting was a traceback on the first question. Each is an InvalidArgumentError
+    naming the setting, its value and what it may be."""
+    from embeddings.choice import ENCODERS
+    from rag.backends.base import BACKENDS
+    from rag.reader.onnx_runtime import RUNTIMES
+    from rag.retriever import MODES
+
+    def whole(value: Any, name: str, low: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise InvalidArgumentError(f"config.{name} must be a whole number ≥ {low}, not "
+                                       f"{value!r}")
+
+    def number(value: Any, name: str, low: float, high: float) -> None:
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or not low <= value <= high):
+            raise InvalidArgumentError(f"config.{name} must be a number from {low} to {high}, "
+                                       f"not {value!r}")
+
+    def choice(value: Any, name: str, allowed: tuple[str, ...]) -> None:
+        if value not in allowed:
+            raise InvalidArgumentError(f"config.{name} must be one of {', '.join(allowed)}, "
+                                       f"not {value!r}")
+
+    chunking, retrieval, answer = config.chunking, config.retrieval, config.answer
+    whole(chunking.max_chars, "chunking.max_chars", 1)
+    whole(chunking.min_chars, "chunking.min_chars", 0)
+    whole(chunking.overlap, "chunking.overlap", 0)
+    whole(config.corpus.max_document_bytes, "corpus.max_document_bytes", 1)
+    whole(config.batch_size, "batch_size", 1)
+    choice(config.encoder, "encoder", ENCODERS)
+    choice(config.storage.backend, "storage.backend", BACKENDS)
+    choice(retrieval.mode, "retrieval.mode", MODES)
+    choice(retrieval.fusion, "retrieval.fusion", ("rrf", "weighted"))
+    whole(retrieval.rrf_k, "retrieval.rrf_k", 0)
+    number(retrieval.dense_weight, "retrieval.dense_weight", 0, 1)
+    number(retrieval.foreign_keyword_weight, "retrieval.foreign_keyword_weight", 0, 1)
+    whole(retrieval.candidates, "retrieval.candidates", 1)
+    whole(retrieval.ann_threshold, "retrieval.ann_threshold", 1)
+    choice(retrieval.ann_index, "retrieval.ann_index", ("ivf", "hnsw"))
+    number(retrieval.ann_recall_target, "retrieval.ann_recall_target", 0, 1)
+    whole(answer.context_chunks, "answer.context_chunks", 1)
+    whole(answer.reader_chunks, "answer.reader_chunks", 1)
+    if answer.reader_chunks_foreign is not None:
+        whole(answer.reader_chunks_foreign, "answer.reader_chunks_foreign", 1)
+    whole(answer.min_snippet_chars, "answer.min_snippet_chars", 0)
+    whole(answer.max_snippet_chars, "answer.max_snippet_chars", 1)
+    choice(answer.reader_runtime, "answer.reader_runtime", RUNTIMES)
+    whole(answer.reader_threads, "answer.reader_threads", 1)
+    whole(answer.reader_focus_chars, "answer.reader_focus_chars", 0)
+    whole(answer.reader_stride, "answer.reader_stride", 0)
+    whole(answer.reader_max_length, "answer.reader_max_length", 1)
+    # a window holds the question (up to 48 tokens), its separators and more passage tokens
+    # than the stride (else the tokenizer refuses the stride on the first question)
+    if answer.reader_max_length < answer.reader_stride + 64:
+        raise InvalidArgumentError(
+            f"config.answer.reader_max_length ({answer.reader_max_length}) must exceed "
+            f"config.answer.reader_stride ({answer.reader_stride}) by at least 64 tokens (the "
+            "question and separators)")
+    choice(answer.reader_reads_foreign, "answer.reader_reads_foreign",
+           ("translation", "original", "both"))
+    choice(answer.reader_candidates, "answer.reader_candidates", ("window", "sentence"))
+    choice(answer.reader_passages, "answer.reader_passages", ("chunk", "sentence"))

@@ -47,6 +47,14 @@ def test_search_json_and_filters(assistant, capsys):
     assert code == 0 and hits and {h["doc_id"] for h in hits} == {"000_b3be6aaf6ae97e79"}
 
 
+def test_search_with_a_source_no_article_has_says_so(assistant, capsys):
+    """A mistyped source printed only "No results." (``ask`` named the filter)."""
+    code, out, _ = run(capsys, "search", "互联网医院", "--source", "新华社网",
+                       "--index", str(assistant.index_dir))
+    assert code == 0 and "No document matches the filters" in out and "新华社网" in out
+    assert "新华网" in out  # the sources the index has
+
+
 @pytest.mark.parametrize("question", ["", "   ", "长" * 10_001])
 def test_bad_questions_exit_non_zero_with_a_message(assistant, capsys, question):
     code, out, err = run(capsys, "ask", question, "--index", str(assistant.index_dir))

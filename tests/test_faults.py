@@ -582,7 +582,7 @@ def test_ctrl_c_during_ask_is_one_line_and_status_130(fake_index):
                         interrupt=True)
     out, err = proc.communicate(timeout=120)
     lines = [line for line in err.splitlines() if line.strip()]
-    assert proc.returncode == 130 and out == ""
+    assert proc.returncode == 130 and out == "", err
     assert len(lines) == 1 and "interrupted" in lines[0] and "rag ask" in lines[0], err
 
 
