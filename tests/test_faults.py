@@ -532,6 +532,9 @@ def test_reindexing_keeps_the_recorded_model(tmp_path, capsys, monkeypatch):
 # `python -m rag` as a process, embedding with FakeEncoder; INTERRUPT: Ctrl-C while answering
 RAG_PROCESS = textwrap.dedent("""
     import os, runpy, signal, sys, time
+    # Ctrl-C as in a terminal: a suite started in the background by a script (`make test &`)
+    # hands its processes SIGINT ignored, and the interrupt below would never arrive
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path.insert(0, {repo!r})
     import rag.assistant
     from tests.fault_support import FakeEncoder
