@@ -65,7 +65,16 @@ class Analyzer:
         if self._pos is None:
             import jieba.posseg
 
-            self._pos = jieba.posseg.POSTokenizer(self.jieba)
+            tokenizer = self.jieba
+            if tokenizer.dictionary == jieba.DEFAULT_DICT:
+                # the module's tagger read the same dictionary's tags on import: copied, not
+                # read from the file a second time (0.25 s of a cold who-question)
+                tagger = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
+                tagger.tokenizer = tokenizer
+                tagger.word_tag_tab = dict(jieba.posseg.dt.word_tag_tab)
+            else:
+                tagger = jieba.posseg.POSTokenizer(tokenizer)
+            self._pos = tagger
         return self._pos
 
     def tokens(self, text: str) -> list[str]:

@@ -10,6 +10,7 @@ questions; dense retrieval keeps the original question (the encoder is multiling
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from rag.textnorm import cjk_share
 
+log = logging.getLogger(__name__)
 WORDS_FILE = Path(__file__).with_name("resources") / "english_query_words.json"
 MAX_PHRASE = 4  # English words in one dictionary phrase
 DICTIONARY_VERSION = 3  # of the cached gloss index (2: acronyms in parentheses are keys;
@@ -155,8 +157,10 @@ class QueryTranslator:
     def __init__(self, vocabulary: Mapping[str, int],
                  dictionary: Callable[[], Dictionary] = default_dictionary,
                  word_freq: Callable[[str], int] | None = None,
-                 proper_noun: Callable[[str], bool] | None = None) -> None:
+                 proper_noun: Callable[[str], bool] | None = None,
+                 cache_folder: Path | None = None) -> None:
         self.vocabulary = vocabulary
+        self._cache_folder = cache_folder  # the words' pinyin is kept there (`_pinyin_of`)
         self._dictionary = dictionary
         self._word_freq = word_freq or (lambda w: 0)
         self._proper_noun = proper_noun or (lambda w: False)
@@ -292,23 +296,60 @@ class QueryTranslator:
         such words, most frequent first."""
         with self._lock:
             if self._pinyin is None or self._initials is None:
-                from pypinyin import lazy_pinyin
-
+                words = [w for w in self.vocabulary if 2 <= len(w) <= 6 and _HAN.match(w)]
+                pinyin = _pinyin_of(words, self._cache_folder)
                 table: dict[str, tuple[int, str]] = {}
                 initials: dict[str, list[tuple[int, str]]] = {}
-                for word, df in self.vocabulary.items():
-                    if 2 <= len(word) <= 6 and _HAN.match(word):
-                        syllables = lazy_pinyin(word)
-                        key = "".join(syllables)
-                        rank = (self._proper_noun(word), df)
-                        if rank > table.get(key, ((False, 0), ""))[0]:
-                            table[key] = (rank, word)
-                        letters = "".join(s[:1] for s in syllables)
-                        initials.setdefault(letters, []).append((df, word))
+                for word in words:
+                    df, syllables = self.vocabulary[word], pinyin[word]
+                    key = "".join(syllables)
+                    rank = (self._proper_noun(word), df)
+                    if rank > table.get(key, ((False, 0), ""))[0]:
+                        table[key] = (rank, word)
+                    letters = "".join(s[:1] for s in syllables)
+                    initials.setdefault(letters, []).append((df, word))
                 self._pinyin = {k: w for k, (_, w) in table.items()}
                 self._initials = {k: [w for _, w in sorted(v, key=lambda p: (-p[0], p[1]))]
                                   for k, v in initials.items()}
         return self._pinyin, self._initials
+
+
+def _pinyin_of(words: list[str], folder: Path | None) -> dict[str, tuple[str, ...]]:
+    """Toneless pinyin syllables of ``words`` (pypinyin), kept in ``folder`` across processes:
+    importing pypinyin and reading a corpus vocabulary with it took 1.5–2 s of a cold English
+    question with an acronym or a name, and a corpus's words barely change between
+    questions. One pickle per pypinyin version, grown with new words and replaced
+    atomically; an unreadable one counts as empty."""
+    import pickle
+    from importlib.metadata import version
+
+    # pypinyin itself is imported only for words not in the cache: its tables take ~1 s
+    path = folder / f"pinyin-{version('pypinyin')}.pickle" if folder is not None else None
+    known: dict[str, tuple[str, ...]] = {}
+    if path is not None:
+        try:
+            with path.open("rb") as fh:
+                loaded = pickle.load(fh)
+            if isinstance(loaded, dict):
+                known = loaded
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+            pass
+    missing = [w for w in words if w not in known]
+    if missing:
+        from pypinyin import lazy_pinyin
+
+        for word in missing:
+            known[word] = tuple(lazy_pinyin(word))
+    if missing and path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            with tmp.open("wb") as fh:
+                pickle.dump(known, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except OSError as exc:  # a read-only cache: computed again next time
+            log.warning("cannot write the pinyin cache %s: %s", path, exc)
+    return known
 
 
 def _is_verb(lower: list[str], i: int, capitalised: bool = False) -> bool | None:

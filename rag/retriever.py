@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.analyzer import Analyzer
-from rag.config import RetrievalConfig
+from rag.config import RetrievalConfig, cache_dir
 from rag.crosslingual import QueryTranslator, Translation
 from rag.errors import InvalidArgumentError
 from rag.fusion import reciprocal_rank_fusion, weighted_score_fusion
@@ -46,7 +46,8 @@ class Retriever:
         self.analyzer = analyzer
         self.config = config
         self.translator = QueryTranslator(data.keyword.doc_freq, word_freq=analyzer.frequency,
-                                          proper_noun=analyzer.is_proper_noun)
+                                          proper_noun=analyzer.is_proper_noun,
+                                          cache_folder=cache_dir() / "crosslingual")
 
     def translate(self, query: str) -> Translation | None:
         """The query in the corpus's words when it is not Chinese (``translate_questions``)."""

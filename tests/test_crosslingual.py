@@ -226,3 +226,25 @@ def test_the_gloss_cache_is_one_file_and_replaces_older_ones(tmp_path, monkeypat
         assert default_dictionary().lookup("insurance") == built.lookup("insurance")  # read back
     finally:
         default_dictionary.cache_clear()
+
+
+@pytest.mark.unit
+def test_pinyin_is_kept_in_the_cache_folder_and_pypinyin_not_imported_again(tmp_path,
+                                                                          monkeypatch):
+    """Importing pypinyin and reading a vocabulary with it was most of a cold English question
+    with an acronym; the words' pinyin is kept, and a damaged file is only a cache."""
+    import sys
+
+    from rag.crosslingual import _pinyin_of
+
+    words = ["京东", "慧医天下", "银行"]
+    first = _pinyin_of(words, tmp_path)
+    assert first["京东"] == ("jing", "dong") and first["银行"] == ("yin", "hang")
+    monkeypatch.setitem(sys.modules, "pypinyin", None)  # an import would now fail
+    assert {w: _pinyin_of(words, tmp_path)[w] for w in words} == {w: first[w] for w in words}
+    with pytest.raises(ImportError):
+        _pinyin_of(["广慈"], tmp_path)  # a new word needs pypinyin
+    monkeypatch.undo()
+    (cache,) = tmp_path.glob("pinyin-*.pickle")
+    cache.write_bytes(b"not a pickle")
+    assert _pinyin_of(["广慈"], tmp_path)["广慈"] == ("guang", "ci")

@@ -87,3 +87,20 @@ def test_proper_nouns_are_those_jiebas_tagger_tags_as_names(tmp_path):
     for word in ("京东", "阶段", "慧医天下", "季度", "阿里巴巴", "上海", "医院", "不存在的词"):
         tagged = pos.word_tag_tab.get(word) in jieba_dictionary.PROPER_NOUN_TAGS
         assert analyzer.is_proper_noun(word) == tagged, word
+
+
+@pytest.mark.unit
+def test_the_analyzers_tagger_tags_like_jiebas_own(tmp_path):
+    """The tagger takes the tag table jieba.posseg read on import instead of reading the
+    dictionary file a second time: the same tags, its own words (nz) included, and the
+    module's table is left without them."""
+    import jieba.posseg
+
+    words = ["慧医天下", "京东健康"]
+    ours = Analyzer(user_words=words, cache_dir=tmp_path)
+    fresh = Analyzer(user_words=words, cache_dir=tmp_path)
+    reference = jieba.posseg.POSTokenizer(fresh.jieba)  # reads jieba's dictionary file
+    for text in ("周恩来在北京会见了尼克松", "慧医天下的CEO是谁？", "京东健康与阿里健康合作。"):
+        assert list(ours.posseg.cut(text)) == list(reference.cut(text))
+    assert ours.posseg.word_tag_tab == reference.word_tag_tab
+    assert "慧医天下" not in jieba.posseg.dt.word_tag_tab
