@@ -38,8 +38,9 @@ _ACRONYM = re.compile(r"^[A-Z][A-Z0-9&]{1,7}$")  # "JD", "CCTV", "WHO": looked u
 _GLOSS_ACRONYM = re.compile(r"\(([A-Z][A-Z0-9&]{1,7})\)")  # "China Central Television (CCTV)"
 # the word before an English word that makes it a noun ("which act", "the station") or a verb
 # ("to act", "did … station"): a noun is not given a verb's gloss ("to station" → 驻扎), nor a
-# verb a noun's, when the corpus has a word of the other kind
-_BEFORE_NOUN = frozenset({"the", "a", "an", "which", "what", "whose", "this", "that", "these",
+# verb a noun's, when the corpus has a word of the other kind ("that" is left out: as often
+# a relative pronoun before a verb, "the company that signed")
+_BEFORE_NOUN = frozenset({"the", "a", "an", "which", "what", "whose", "this", "these",
                           "those", "its", "his", "her", "their", "our", "my", "your", "each",
                           "every", "any", "another", "of"})
 _BEFORE_VERB = frozenset({"to", "will", "would", "can", "could", "did", "does", "do", "must",
