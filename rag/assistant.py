@@ -348,10 +348,7 @@ class Assistant:
                           ) -> str | None:
         """The message naming ``filters`` when no indexed document passes them (a mistyped
         source is not "no results"), else None."""
-        filters = _filters(filters, filter_kwargs)
-        if self._retriever.passes_any(filters):
-            return None
-        return _no_match(filters, self.sources())
+        return _unmatched(self._retriever, _filters(filters, filter_kwargs))
 
     def answer(self, question: str, k: int = 5, *, mode: str | None = None,
                filters: Filters | None = None, history: list[str] | None = None,
@@ -369,8 +366,9 @@ class Assistant:
             return Answer(question, False, [], REFUSAL, [], question)
         self._follow_live()
         retriever = self._retriever  # one build for the whole question
-        if not retriever.passes_any(filters):  # a mistyped source is not "not in the corpus"
-            return Answer(question, False, [], _no_match(filters, self.sources()), [], question)
+        unmatched = _unmatched(retriever, filters)  # a mistyped source: not "not in the corpus"
+        if unmatched:
+            return Answer(question, False, [], unmatched, [], question)
         timings = timings if timings is not None else {}
         query = question
         if history:
@@ -418,8 +416,7 @@ class Assistant:
 
     def sources(self) -> list[str]:
         """Distinct ``source`` metadata values, for filters."""
-        return sorted({d.metadata["source"] for d in self._data.documents
-                       if d.metadata.get("source")})
+        return _sources(self._data)
 
     @property
     def n_documents(self) -> int:
@@ -497,6 +494,17 @@ class Assistant:
     def _build_name(self) -> str | None:
         return self._data.manifest.get("build")
 
+
+def _sources(data: IndexData) -> list[str]:
+    return sorted({d.metadata["source"] for d in data.documents if d.metadata.get("source")})
+
+
+def _unmatched(retriever: Retriever, filters: Filters | None) -> str | None:
+    """The message naming ``filters`` when no document of ``retriever``'s build passes
+    them, else None."""
+    if retriever.passes_any(filters):
+        return None
+    return _no_match(filters, _sources(retriever.data))
 
 
 def _hit(data: IndexData, idx: int, score: float) -> Hit:

@@ -243,18 +243,18 @@ class QueryTranslator:
                     return n, best
         return 1, None
 
-    def _best(self, heads: tuple[tuple, ...], require_corpus: bool, verb: bool | None = None
-              ) -> str | None:
+    def _best(self, heads: tuple[tuple[str, int, bool, bool], ...], require_corpus: bool,
+              verb: bool | None = None) -> str | None:
         """A headword the corpus uses (of the word's kind when ``verb`` says it, a whole
         gloss, a main sense, then the most frequent); a single-word phrase must find a word
         of the corpus, a longer one may bring a dictionary word whose whole gloss it is."""
         scored = []
-        for head, rank, whole, *kind in heads:
+        for head, rank, whole, verb_gloss in heads:
             df = self.vocabulary.get(head, 0)
             if df == 0 and (require_corpus or not whole):
                 continue
             single = len(head) == 1
-            fits = verb is None or bool(kind and kind[0]) == verb
+            fits = verb is None or verb_gloss == verb
             scored.append(((df > 0, not single, fits, whole, -min(rank, 3),
                             math.log1p(df) + 0.1 * math.log1p(self._word_freq(head))), head))
         return max(scored)[1] if scored else None

@@ -67,68 +67,82 @@ def validate_upload(path: Path | str, max_bytes: int = MAX_UPLOAD_BYTES) -> str 
     Checks the name (accepted suffix, not hidden), that it is a readable regular file, its
     size, that it is text (UTF-8, UTF-16 or a detected CJK encoding) and not blank, and
     for ``.jsonl`` that every line is a JSON object with an ``id`` and a ``text``/``html``."""
-    path = Path(path)
+    return _checked(Path(path), max_bytes)[0]
+
+
+def _checked(path: Path, max_bytes: int) -> tuple[str | None, int]:
+    """`validate_upload`'s message (None: fine) and, for a good JSONL file, its records (the
+    file is read and decoded once for both)."""
+    problem, text = _read_checked(path, max_bytes)
+    if problem or file_suffix(path) not in JSONL_SUFFIXES:
+        return problem, 0
+    return _check_jsonl(path.name or str(path), text)
+
+
+def _read_checked(path: Path, max_bytes: int) -> tuple[str | None, str]:
+    """The file checks' message (None: fine) and the file's decoded text."""
     name = path.name or str(path)
     suffix = file_suffix(path)
     if suffix not in ALLOWED_SUFFIXES:
         return (f"{name}：不支持的文件类型 / unsupported file type "
-                f"(accepted: {' '.join(ALLOWED_SUFFIXES)})")
+                f"(accepted: {' '.join(ALLOWED_SUFFIXES)})"), ""
     if SURROGATE.search(name):  # bytes of another encoding: no doc_id or manifest entry
         return (f"{printable_path(name)}：文件名不是 UTF-8 / the file name is not UTF-8 text; "
-                "rename the file")
+                "rename the file"), ""
     if name.startswith("."):
         return (f"{name}：隐藏文件不会被索引 / hidden files (names starting with '.') are not "
-                "indexed; rename the file")
+                "indexed; rename the file"), ""
     try:
         if not path.is_file():
-            return f"{name}：文件不存在 / file not found (or not a regular file)"
+            return f"{name}：文件不存在 / file not found (or not a regular file)", ""
         size = path.stat().st_size
     except OSError:
-        return f"{name}：无法读取文件 / cannot read the file"
+        return f"{name}：无法读取文件 / cannot read the file", ""
     if size == 0:
-        return f"{name}：文件为空 / the file is empty"
+        return f"{name}：文件为空 / the file is empty", ""
     if size > max_bytes:
         return (f"{name}：文件太大 / file too large ({size / 1048576:.1f} MB > "
-                f"{max_bytes / 1048576:g} MB)")
+                f"{max_bytes / 1048576:g} MB)"), ""
     try:
         raw = (gunzip(path, GZIP_FACTOR * max_bytes) if suffix in JSONL_SUFFIXES
                and is_gzip(path) else path.read_bytes())
         text = decode_text(raw, name)
     except CorpusError as exc:
-        return str(exc).replace(str(path), name)
+        return str(exc).replace(str(path), name), ""
     except OSError as exc:
-        return f"{name}：无法读取文件 / cannot read the file ({exc.strerror or exc})"
+        return f"{name}：无法读取文件 / cannot read the file ({exc.strerror or exc})", ""
     if not text.strip():
-        return f"{name}：文件为空 / the file is empty"
-    if suffix in JSONL_SUFFIXES:
-        return _check_jsonl(name, text)
-    return None
+        return f"{name}：文件为空 / the file is empty", ""
+    return None, text
 
 
-def _check_jsonl(name: str, text: str) -> str | None:
+def _check_jsonl(name: str, text: str) -> tuple[str | None, int]:
+    """The first bad line's message, or None and the number of records."""
+    records = 0
     for n, line in enumerate(jsonl_lines(text), 1):
         if not line.strip():
             continue
+        records += 1
         try:
             obj: Any = json.loads(line)
         except (ValueError, RecursionError):
             obj = None
         if n == 1 and (obj is None or isinstance(obj, list)) and line.lstrip().startswith("["):
             return (f"{name}：是 JSON 数组，不是 JSON Lines / is a JSON array, not JSON Lines "
-                    "(one JSON object per line)")
+                    "(one JSON object per line)"), records
         if obj is None:
-            return f"{name}：第 {n} 行不是合法 JSON / line {n} is not valid JSON"
+            return f"{name}：第 {n} 行不是合法 JSON / line {n} is not valid JSON", records
         if not isinstance(obj, dict):
-            return f"{name}：第 {n} 行不是 JSON 对象 / line {n} is not a JSON object"
+            return f"{name}：第 {n} 行不是 JSON 对象 / line {n} is not a JSON object", records
         if not (obj.get("text") or obj.get("html")):
-            return f"{name}：第 {n} 行缺少 text 或 html / line {n} has no text or html"
+            return f"{name}：第 {n} 行缺少 text 或 html / line {n} has no text or html", records
         if obj.get("id") in (None, "") and obj.get("doc_id") in (None, ""):
-            return f"{name}：第 {n} 行缺少 id / line {n} has no id"
+            return f"{name}：第 {n} 行缺少 id / line {n} has no id", records
         try:  # as the corpus reads it: a record it would skip is not silently left out
             document_from_record(obj, f"{name}:{n}")
         except (CorpusError, ValueError, RecursionError) as exc:
-            return f"{name}：第 {n} 行无法读取 / line {n} cannot be read ({exc})"
-    return None
+            return f"{name}：第 {n} 行无法读取 / line {n} cannot be read ({exc})", records
+    return None, records
 
 
 def plan_uploads(paths: list[Path | str], added_dir: Path, doc_ids: set[str],
@@ -145,7 +159,7 @@ def plan_uploads(paths: list[Path | str], added_dir: Path, doc_ids: set[str],
     hashes = dict(known_hashes)
     for raw in paths:
         path = Path(raw)
-        problem = validate_upload(path, max_bytes)
+        problem, records = _checked(path, max_bytes)
         if problem:
             report.errors.append(problem)
             continue
@@ -170,7 +184,6 @@ def plan_uploads(paths: list[Path | str], added_dir: Path, doc_ids: set[str],
         stem = path.name[:-len(suffix)] if suffix else path.name
         ending = path.name[len(stem):]  # the suffix as the file spells it
         if suffix in JSONL_SUFFIXES:
-            records = _record_count(path)
             if len(docs) < records:  # e.g. a record over the size limit: never half added
                 report.errors.append(f"{path.name}：{records - len(docs)} 条记录无法读取 / "
                                      f"{records - len(docs)} of {records} records cannot be "
@@ -196,12 +209,6 @@ def plan_uploads(paths: list[Path | str], added_dir: Path, doc_ids: set[str],
         hashes[digest] = str(path)
         plans.append(Staged(path, target, ids, digest))
     return plans, report
-
-
-def _record_count(path: Path) -> int:
-    """Non-blank lines of a JSONL upload (already validated: each is one record)."""
-    raw = gunzip(path, GZIP_FACTOR * MAX_UPLOAD_BYTES) if is_gzip(path) else path.read_bytes()
-    return sum(1 for line in jsonl_lines(decode_text(raw, path.name)) if line.strip())
 
 
 def _free_name(folder: Path, stem: str, suffix: str, taken: set[str], check_ids: bool) -> Path:

@@ -85,11 +85,8 @@ def check_filters(filters: Filters | None) -> Filters | None:
         raise InvalidArgumentError(f"source must be a string, not {source!r}")
     doc_ids = filters.doc_ids
     if doc_ids is not None:
-        try:  # a list first: a generator checked item by item was then empty ("no doc_ids")
-            items = None if isinstance(doc_ids, (str, bytes)) else list(doc_ids)
-        except TypeError:  # not iterable
-            items = None
-        if items is None or not all(isinstance(d, str) for d in items):
+        items = _strings(doc_ids)
+        if items is None:
             raise InvalidArgumentError(f"doc_ids must be a list of strings, not {doc_ids!r}")
         doc_ids = items
         if not doc_ids:  # "search none of them" is never meant; "all" is doc_ids=None
@@ -103,15 +100,24 @@ def check_filters(filters: Filters | None) -> Filters | None:
                    date_to=date_to, doc_ids=doc_ids)
 
 
+def _strings(value: Any) -> list[str] | None:
+    """``value``'s items as a list when it is an iterable of strings (not one string), else
+    None. Listed first: a generator checked item by item was then empty."""
+    if isinstance(value, (str, bytes)):
+        return None
+    try:
+        items = list(value)
+    except TypeError:  # not iterable
+        return None
+    return items if all(isinstance(item, str) for item in items) else None
+
+
 def check_history(history: Any) -> list[str] | None:
     """Earlier questions of a conversation: a list of strings (or None)."""
     if history is None:
         return None
-    try:  # a list first: a generator checked item by item was then empty (no context)
-        items = None if isinstance(history, (str, bytes)) else list(history)
-    except TypeError:  # not iterable
-        items = None
-    if items is None or not all(isinstance(h, str) for h in items):
+    items = _strings(history)
+    if items is None:
         raise InvalidArgumentError("history must be a list of earlier questions (strings)")
     history = items
     for h in history:  # each was a question: a 2M-character one took 45 s and became the query

@@ -8,16 +8,17 @@ import pytest
 
 from rag.crosslingual import Dictionary, QueryTranslator, _gloss_phrases, needs_translation
 
-GLOSSES = {  # a tiny CC-CEDICT stand-in: phrase → (headword, gloss rank, whole gloss)
-    "insurance": (("保险", 0, True),),
-    "company": (("公司", 0, True), ("行", 3, False)),
-    "insurance company": (("友邦保险公司", 1, False),),
-    "chairman": (("主席", 0, False), ("董事长", 1, True)),
-    "pharmacy": (("药店", 0, True),),
-    "health": (("健康", 0, True),),
-    "hold": (("举行", 0, True),),
-    "large": (("大", 0, True),),
-    "nominee": (("提名人", 0, True),),
+GLOSSES = {  # a tiny CC-CEDICT stand-in: phrase → (headword, gloss rank, whole gloss,
+    # a verb's gloss)
+    "insurance": (("保险", 0, True, False),),
+    "company": (("公司", 0, True, False), ("行", 3, False, False)),
+    "insurance company": (("友邦保险公司", 1, False, False),),
+    "chairman": (("主席", 0, False, False), ("董事长", 1, True, False)),
+    "pharmacy": (("药店", 0, True, False),),
+    "health": (("健康", 0, True, False),),
+    "hold": (("举行", 0, True, False),),
+    "large": (("大", 0, True, False),),
+    "nominee": (("提名人", 0, True, False),),
 }
 VOCAB = {"保险": 9, "公司": 12, "董事长": 3, "药店": 2, "健康": 30, "慧医天下": 4, "广慈": 1,
          "ceo": 5, "举行": 7, "大": 40, "提名人": 2}
@@ -171,7 +172,7 @@ PROPER_NOUNS = {"京东", "央视"}  # 阶段 and 季度 are common nouns
 
 
 def acronym_translator(vocab: dict[str, int]) -> QueryTranslator:
-    glosses = dict(GLOSSES, CCTV=(("中国中央电视台", 0, True), ("央视", 0, True)))
+    glosses = dict(GLOSSES, CCTV=(("中国中央电视台", 0, True, False), ("央视", 0, True, False)))
     return QueryTranslator(vocab, dictionary=lambda: Dictionary(glosses),
                            proper_noun=PROPER_NOUNS.__contains__)
 

@@ -361,13 +361,14 @@ def test_corpus_updates_only_when_the_corpus_changed():
     from rag.web.ui import ALL_SOURCES, _corpus_updates
 
     sources = ["甲报"]
-    fake = SimpleNamespace(n_documents=3, sources=lambda: list(sources))
+    fake = SimpleNamespace(n_documents=3, sources=lambda: list(sources),
+                           manifest={"build": "b1"})
     state: dict = {}
     label, choices = _corpus_updates(fake, state, "甲报")
     assert "**3**" in label and choices["choices"] == [ALL_SOURCES, "甲报"]
     assert choices["value"] == "甲报"
     assert _corpus_updates(fake, state, "甲报") == ({"__type__": "update"},) * 2
-    fake.n_documents, sources[:] = 5, ["乙报"]  # a new build, without 甲报
+    fake.manifest, fake.n_documents, sources[:] = {"build": "b2"}, 5, ["乙报"]  # without 甲报
     label, choices = _corpus_updates(fake, state, "甲报")
     assert "**5**" in label and choices["choices"] == [ALL_SOURCES, "乙报"]
     assert choices["value"] == ALL_SOURCES

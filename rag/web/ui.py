@@ -87,12 +87,14 @@ cited snippets from the articles; nothing is generated.</span></div>
 def _corpus_updates(assistant: Any, st: dict, source: str | None) -> tuple[Any, Any]:
     """The corpus label and source choices, when the corpus differs from what this session
     last showed (the assistant followed a build another process swapped in, or an upload
-    added documents); no update otherwise. A chosen source that is gone resets to all."""
-    choices = _source_choices(assistant)
-    seen = [assistant.n_documents, choices]
+    added documents); no update otherwise. A chosen source that is gone resets to all. The
+    build's name tells (every change of the corpus is a new build), so that an answer does
+    not read every document's source."""
+    seen = [assistant.manifest.get("build"), assistant.n_documents]
     if st.get("corpus") == seen:
         return gr.update(), gr.update()
     st["corpus"] = seen
+    choices = _source_choices(assistant)
     kept = source if source in choices else ALL_SOURCES
     return _doc_count_md(assistant), gr.update(choices=choices, value=kept)
 
