@@ -31,15 +31,36 @@ log = logging.getLogger(__name__)
 
 
 def default_index_dir(corpus: Path | str | None = None) -> Path:
-    """``RAG_INDEX_DIR``, else one folder per corpus under the cache directory."""
+    """``RAG_INDEX_DIR``, else one folder per corpus under the cache directory.
+
+    ``RAG_INDEX_DIR`` holding the index of another corpus than ``corpus`` is an error: a
+    ``rag ask --corpus B`` (or ``Assistant.build(B)``) rebuilt the user's index of A from B,
+    so that the chat and ``rag ask`` then answered from B."""
     if os.environ.get("RAG_INDEX_DIR"):
-        return Path(os.environ["RAG_INDEX_DIR"]).expanduser()
+        folder = Path(os.environ["RAG_INDEX_DIR"]).expanduser()
+        if corpus is not None:
+            _index_of_this_corpus(folder, Path(corpus))
+        return folder
     if corpus is None or Path(corpus).resolve() == BUNDLED_CORPUS:
         return cache_dir() / "indexes" / "bundled"
     path = Path(corpus).resolve()
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
     slug = re.sub(r"[^\w.-]+", "_", path.stem)[:40]
     return cache_dir() / "indexes" / f"{slug}-{digest}"
+
+
+def _index_of_this_corpus(folder: Path, corpus: Path) -> None:
+    """An InvalidArgumentError when the index in ``folder`` records another corpus."""
+    manifest = IndexStore(folder).live_manifest() or {}
+    sources = manifest.get("corpus", {}).get("sources") or []
+    if not sources or Path(sources[0]) == corpus.expanduser().resolve():
+        return
+    from rag.errors import InvalidArgumentError
+
+    raise InvalidArgumentError(
+        f"RAG_INDEX_DIR={folder} holds the index of the corpus {sources[0]}, not of "
+        f"{corpus}; give the index folder for {corpus} (--index / index_dir=), or "
+        "unset RAG_INDEX_DIR")
 
 
 def fingerprint(sources: list[Path], exclude: list[Path] | None = None) -> dict[str, Any]:
