@@ -156,3 +156,21 @@ def test_an_unwritable_dictionary_cache_does_not_fail_english_questions(tmp_path
     finally:
         default_dictionary.cache_clear()  # the other tests read the real cache again
     assert dictionary.glosses and "cannot write the dictionary cache" in caplog.text
+
+
+# ------------------------------------------------------------ an upload named by a long title
+def test_an_upload_with_a_long_name_is_added_and_renamed_within_the_name_limit(built,
+                                                                              tmp_path):
+    """85 Chinese characters fill a file name (255 bytes): the staging copy's longer name
+    was an OSError traceback (the chat: "adding the files failed") for any name over 241
+    bytes, and so was the ``-2`` of a taken one."""
+    assistant, _, index = built
+    name = "京东健康" * 21 + ".md"  # 255 bytes
+    first = write_article(tmp_path / "a", name, "星河科技", "星河科技的CEO是周八。")
+    second = write_article(tmp_path / "b", name, "云杉集团", "云杉集团的总裁是罗七。")
+    assert assistant.add_files([first]).added == [name[:-3]]
+    added = assistant.add_files([second]).added  # the name is taken: "-2", shortened
+    assert len(added) == 1 and added[0].endswith("-2")
+    assert assistant.document(added[0]).title == "云杉集团"
+    names = [p.name for p in (index / "added").iterdir()]
+    assert len(names) == 2 and all(len(n.encode()) <= 255 for n in names)
