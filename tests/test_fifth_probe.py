@@ -174,3 +174,22 @@ def test_an_upload_with_a_long_name_is_added_and_renamed_within_the_name_limit(b
     assert assistant.document(added[0]).title == "云杉集团"
     names = [p.name for p in (index / "added").iterdir()]
     assert len(names) == 2 and all(len(n.encode()) <= 255 for n in names)
+
+
+# ------------------------------------------------------- a JSONL record with its own "path"
+def test_a_jsonl_record_with_a_path_field_keeps_its_doc_id_and_its_article(tmp_path):
+    """A scraper's ``"path": "/news/2022/b.html"`` replaced the file the record came from,
+    so the record lost its doc_id to a post added later (``b.md``) and was dropped."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    record = {"id": "b", "title": "星河科技", "text": "星河科技的CEO是周八。",
+              "path": "/news/2022/b.html"}
+    (corpus / "news.jsonl").write_text(json.dumps(record, ensure_ascii=False), "utf-8")
+    Assistant.build(corpus, tmp_path / "index")
+    write_article(corpus, "b.md", "月球药房", "月球药房由李四经营。")
+    assistant = Assistant.build(corpus, tmp_path / "index")
+    assert assistant.document("b").title == "星河科技"  # was: 月球药房, the record gone
+    assert assistant.document("b.md").title == "月球药房"
+    meta = assistant.document("b").metadata
+    assert meta["path"] == str((corpus / "news.jsonl").resolve())
+    assert meta["record_path"] == "/news/2022/b.html"  # the record's own value is kept
