@@ -159,7 +159,9 @@ def _feedback_log(path: Path | None, index_dir: Path | str) -> Path:
     warning when it cannot be written (a read-only index can still be served)."""
     if path is not None:
         return path
-    default = Path(index_dir) / "feedback.jsonl"
+    from rag.index_store import FEEDBACK
+
+    default = Path(index_dir) / FEEDBACK
     try:
         FeedbackLog(default).check()
     except ValueError as e:

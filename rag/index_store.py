@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
+FEEDBACK = "feedback.jsonl"  # the chat's 👍/👎 log, by default in the index folder
 # the name of a build folder (``new_build``): only such folders in ``builds/`` are ever
 # removed, so that an ``--index`` folder that already held a ``builds/`` of its own (a
 # project's release folders) loses nothing

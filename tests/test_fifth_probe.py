@@ -193,3 +193,24 @@ def test_a_jsonl_record_with_a_path_field_keeps_its_doc_id_and_its_article(tmp_p
     meta = assistant.document("b").metadata
     assert meta["path"] == str((corpus / "news.jsonl").resolve())
     assert meta["record_path"] == "/news/2022/b.html"  # the record's own value is kept
+
+
+# ------------------------------------------------- an index folder that holds articles
+def test_an_index_folder_holding_articles_of_its_corpus_is_refused(tmp_path, capsys):
+    """`--index news/2023` for a folder of the articles: the index folder is never read as
+    articles, so its articles were silently left out of the index."""
+    from rag.cli import main
+    from rag.errors import CorpusError
+
+    corpus = small_corpus(tmp_path / "corpus")
+    write_article(corpus / "2023", "star.md", "星河科技", "星河科技的CEO是周八。")
+    with pytest.raises(CorpusError, match="holds 1 article file"):
+        Assistant.build(corpus, corpus / "2023")  # was: built without star, no warning
+    assert main(["index", "--corpus", str(corpus), "--index", str(corpus / "2023")]) == 2
+    assert ".rag-index" in capsys.readouterr().err
+    assert not (corpus / "2023" / "CURRENT").exists()
+    # an index folder of its own inside the corpus (new, or with its log) is still fine
+    (corpus / "index").mkdir()
+    (corpus / "index" / "feedback.jsonl").write_text('{"vote": "up"}\n', "utf-8")
+    assert Assistant.build(corpus, corpus / "index").n_documents == 4
+    assert Assistant.build(corpus, corpus / "index").n_documents == 4  # and re-opens
