@@ -31,6 +31,7 @@ def _one_line_interrupt(kind: type[BaseException], value: BaseException, tb: Any
 if __name__ == "__main__":
     sys.excepthook = _one_line_interrupt
 
+from rag.console import tolerant_streams  # noqa: E402
 from rag.validation import path_option  # noqa: E402
 from rag.web.feedback import FeedbackLog  # noqa: E402 - after the analytics switch
 from rag.web.limits import DEFAULT_PER_MINUTE  # noqa: E402
@@ -158,7 +159,9 @@ def _feedback_log(path: Path | None, index_dir: Path | str) -> Path:
     warning when it cannot be written (a read-only index can still be served)."""
     if path is not None:
         return path
-    default = Path(index_dir) / "feedback.jsonl"
+    from rag.index_store import FEEDBACK
+
+    default = Path(index_dir) / FEEDBACK
     try:
         FeedbackLog(default).check()
     except ValueError as e:
@@ -183,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    tolerant_streams()  # a GBK console: "✅ Index ready" was a UnicodeEncodeError at start
     args = parse_args(argv)
     auth, error = _check_args(args)
     if error:

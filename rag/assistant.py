@@ -208,8 +208,7 @@ class Assistant:
             raise ModelMismatchError(
                 f"model {manifest['model']!r} now gives {encoder.dim}-d vectors but the index "
                 f"at {store.root} holds {manifest['dim']}-d ones; rebuild the index")
-        sources = manifest.get("corpus", {}).get("sources") or []
-        corpus = Path(sources[0]) if sources else BUNDLED_CORPUS
+        corpus = _corpus_of(manifest) or BUNDLED_CORPUS
         assistant = cls(store, data, config, encoder, Analyzer(), corpus, backend)
         if refresh:
             assistant._refresh_on_open(manifest)
@@ -263,6 +262,9 @@ class Assistant:
         self.close()
 
     def _set_data(self, data: IndexData) -> None:
+        # the build's own corpus: a build another process made of another corpus (`rag index
+        # --index X --corpus B`, followed) is refreshed from B, never rebuilt from the old one
+        self.corpus = _corpus_of(data.manifest) or self.corpus
         self._data = data
         self._retriever = Retriever(data, self.encoder, self.analyzer, self.config.retrieval)
         self._answerer = Answerer(data, self.analyzer, self.config.answer)
@@ -460,8 +462,9 @@ class Assistant:
             if not plans:
                 return result
             written = stage(plans)
-            try:
-                data = indexer.refresh(self.store, self.corpus, self.config, self.encoder,
+            try:  # the live build's corpus (another process may have switched it)
+                corpus = _corpus_of(current.manifest) or self.corpus
+                data = indexer.refresh(self.store, corpus, self.config, self.encoder,
                                        self.analyzer, self.backend, False, current=current)
             except BaseException:
                 unstage(written)
@@ -612,6 +615,12 @@ def _upgrade(store: IndexStore, model: str | None, config: Config | None) -> Ass
     return Assistant.build(sources[0], store.root, model=model or manifest.get("model"),
                            config=config, backend=entry.get("name", "faiss"),
                            uri=entry.get("uri"))
+
+
+def _corpus_of(manifest: dict[str, Any]) -> Path | None:
+    """The corpus a build was made from (the first source its manifest records), or None."""
+    sources = manifest.get("corpus", {}).get("sources") or []
+    return Path(sources[0]) if sources else None
 
 
 def _backend_of(data: IndexData) -> Backend:

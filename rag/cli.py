@@ -16,6 +16,7 @@ from typing import NoReturn
 from embeddings.loader import ModelLoadError
 from rag.assistant import Assistant, check_question, default_index_dir
 from rag.backends import BACKENDS, open_backend
+from rag.console import encodes_everything, tolerant_streams
 from rag.errors import IndexNotWritableError, RagError
 from rag.index_data import IndexData
 from rag.index_store import IndexStore, read_manifest
@@ -44,6 +45,7 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    tolerant_streams()  # a GBK or ASCII terminal: an emoji in an article is no traceback
     try:
         args = _parser().parse_args(argv)
     except _UsageError as exc:
@@ -114,7 +116,13 @@ def _wants_json(argv: Sequence[str]) -> bool:
 
 def _print_json_error(message: str, kind: str) -> None:
     """The error as ``{"error": …, "type": …}`` on stdout, for scripts reading ``--json``."""
-    print(json.dumps({"error": message, "type": kind}, ensure_ascii=False))
+    print(_json({"error": message, "type": kind}, indent=None))
+
+
+def _json(value: object, indent: int | None = 1) -> str:
+    """``value`` as JSON for stdout: characters as they are on a Unicode stdout, else as
+    ``\\uXXXX`` escapes (still valid, lossless JSON in any encoding)."""
+    return json.dumps(value, ensure_ascii=not encodes_everything(sys.stdout), indent=indent)
 
 
 _NOT_AN_INDEX = (errno.EEXIST, errno.EISDIR, errno.ENOTDIR)
@@ -319,7 +327,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     assistant = _open(args)
     hits = assistant.retrieve(args.question, args.k, mode=args.mode, filters=_filters(args))
     if args.json:
-        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
+        print(_json([h.to_dict() for h in hits]))
         return 0
     if not hits:
         print(assistant.unmatched_filters(_filters(args)) or "没有检索到结果。No results.")
@@ -337,7 +345,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     answer = assistant.answer(args.question, args.k, mode=args.mode, filters=_filters(args),
                               reader=args.reader)
     if args.json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
+        print(_json(answer.to_dict()))
         return 0
     print(format_answer(answer, color=sys.stdout.isatty()))
     return 0
@@ -346,7 +354,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 def _cmd_doc(args: argparse.Namespace) -> int:
     doc = _open(args).document(args.doc_id)
     if args.json:
-        print(json.dumps(doc.__dict__, ensure_ascii=False, indent=1))
+        print(_json(doc.__dict__))
     else:
         print(f"{doc.title}\n{json.dumps(doc.metadata, ensure_ascii=False)}\n\n{doc.text}")
     return 0

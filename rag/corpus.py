@@ -389,6 +389,8 @@ def document_from_record(record: dict[str, Any], where: str = "") -> Document:
     if not text.strip():
         raise CorpusError(f"{where or doc_id}: the document has no text")
     rest = {k: v for k, v in record.items() if k not in ("id", "doc_id", "title", "text", "html")}
+    if "path" in rest:  # "path" is the corpus file's (a doc_id stays with its file by it)
+        rest["record_path"] = rest.pop("path")
     meta = _metadata(rest, text, where or doc_id)
     meta.update({k: v for k, v in rest.items() if k not in meta and k not in _META_KEYS})
     title = _worded(_field_text(record, "title", where or doc_id)) or _first_line(text, doc_id)
@@ -438,7 +440,7 @@ def _read_jsonl(raw: str | Iterable[str], path: Path,
         except (ValueError, RecursionError) as exc:
             problems.append(f"{where}: {exc if isinstance(exc, ValueError) else 'too deep'}")
             continue
-        doc.metadata.setdefault("path", str(path.resolve()))
+        doc.metadata["path"] = str(path.resolve())
         docs.append(doc)
     for problem in problems[:MAX_LINE_WARNINGS]:
         log.warning("%s", problem)

@@ -9,6 +9,7 @@ questions; dense retrieval keeps the original question (the encoder is multiling
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -128,14 +129,19 @@ def default_dictionary() -> Dictionary:
     except (OSError, pickle.UnpicklingError, EOFError):
         pass
     dictionary = Dictionary.from_cedict(source)
-    cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(f".tmp{os.getpid()}")
-    with tmp.open("wb") as fh:
-        pickle.dump(dict(dictionary.glosses), fh, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, cached)
-    for old in cached.parent.glob("cedict-*.pickle"):  # a reinstall or an older version's
-        if old != cached:
-            old.unlink(missing_ok=True)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("wb") as fh:
+            pickle.dump(dict(dictionary.glosses), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, cached)
+        for old in cached.parent.glob("cedict-*.pickle"):  # a reinstall or an older version's
+            if old != cached:
+                old.unlink(missing_ok=True)
+    except OSError as exc:  # a read-only or full cache: parsed again by the next process
+        log.warning("cannot write the dictionary cache %s: %s", cached, exc)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
     return dictionary
 
 

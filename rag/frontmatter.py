@@ -15,8 +15,11 @@ from rag.textnorm import SURROGATE
 log = logging.getLogger(__name__)
 
 _FRONT = re.compile(r"\A\s*---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
+# single-digit months and days too (``2022-6-7``, ``2022.6.7``: YAML reads them as text,
+# and ISO parsing refused them, so such an article lost its date and every date filter)
 _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M:%S",
-                 "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d", "%Y年%m月%d日")
+                 "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
+                 "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日")
 
 
 class _NoAliases:

@@ -12,6 +12,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import uuid
@@ -25,6 +26,11 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
+FEEDBACK = "feedback.jsonl"  # the chat's 👍/👎 log, by default in the index folder
+# the name of a build folder (``new_build``): only such folders in ``builds/`` are ever
+# removed, so that an ``--index`` folder that already held a ``builds/`` of its own (a
+# project's release folders) loses nothing
+BUILD_NAME = re.compile(r"\d{8}-\d{6}-[0-9a-f]{8}")
 
 
 class IndexStore:
@@ -204,7 +210,7 @@ class IndexStore:
     def _prune(self, keep: set[str]) -> None:
         """Drop old builds, keeping the live one and the one before it (a reader may hold it)."""
         builds = sorted(p for p in self.builds.iterdir()
-                        if p.is_dir() and not p.name.startswith("."))
+                        if p.is_dir() and BUILD_NAME.fullmatch(p.name))
         for old in builds[:-2]:
             if old.name not in keep:
                 shutil.rmtree(old, ignore_errors=True)
@@ -212,9 +218,11 @@ class IndexStore:
 
     def _drop_orphans(self) -> None:
         """Remove temporary folders of builds killed part way (kill -9, power loss, SIGBUS):
-        only the lock holder builds, so every one found is an orphan."""
+        only the lock holder builds, so every one found is an orphan. Only folders named as
+        builds are (``.tmp-<build name>``): nothing else in ``builds/`` is ours."""
         for tmp in self.builds.glob(".tmp-*"):
-            shutil.rmtree(tmp, ignore_errors=True)
+            if tmp.is_dir() and BUILD_NAME.fullmatch(tmp.name.removeprefix(".tmp-")):
+                shutil.rmtree(tmp, ignore_errors=True)
 
 
 def read_manifest(build: Path) -> dict[str, Any]:

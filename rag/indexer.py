@@ -21,25 +21,46 @@ from rag.analyzer import Analyzer
 from rag.backends import BackendSpec, default_uri
 from rag.backends.base import Backend
 from rag.config import BUNDLED_CORPUS, Config, cache_dir
-from rag.corpus import corpus_files, load_corpus, printable_path
+from rag.corpus import SUFFIXES, corpus_files, file_suffix, load_corpus, printable_path
 from rag.diskspace import disk_is_full, os_error
 from rag.index_data import IndexData
-from rag.index_store import IndexStore, read_manifest
+from rag.index_store import FEEDBACK, IndexStore, read_manifest
 from rag.integrity import sha256_file
 
 log = logging.getLogger(__name__)
 
 
 def default_index_dir(corpus: Path | str | None = None) -> Path:
-    """``RAG_INDEX_DIR``, else one folder per corpus under the cache directory."""
+    """``RAG_INDEX_DIR``, else one folder per corpus under the cache directory.
+
+    ``RAG_INDEX_DIR`` holding the index of another corpus than ``corpus`` is an error: a
+    ``rag ask --corpus B`` (or ``Assistant.build(B)``) rebuilt the user's index of A from B,
+    so that the chat and ``rag ask`` then answered from B."""
     if os.environ.get("RAG_INDEX_DIR"):
-        return Path(os.environ["RAG_INDEX_DIR"]).expanduser()
+        folder = Path(os.environ["RAG_INDEX_DIR"]).expanduser()
+        if corpus is not None:
+            _index_of_this_corpus(folder, Path(corpus))
+        return folder
     if corpus is None or Path(corpus).resolve() == BUNDLED_CORPUS:
         return cache_dir() / "indexes" / "bundled"
     path = Path(corpus).resolve()
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
     slug = re.sub(r"[^\w.-]+", "_", path.stem)[:40]
     return cache_dir() / "indexes" / f"{slug}-{digest}"
+
+
+def _index_of_this_corpus(folder: Path, corpus: Path) -> None:
+    """An InvalidArgumentError when the index in ``folder`` records another corpus."""
+    manifest = IndexStore(folder).live_manifest() or {}
+    sources = manifest.get("corpus", {}).get("sources") or []
+    if not sources or Path(sources[0]) == corpus.expanduser().resolve():
+        return
+    from rag.errors import InvalidArgumentError
+
+    raise InvalidArgumentError(
+        f"RAG_INDEX_DIR={folder} holds the index of the corpus {sources[0]}, not of "
+        f"{corpus}; give the index folder for {corpus} (--index / index_dir=), or "
+        "unset RAG_INDEX_DIR")
 
 
 def fingerprint(sources: list[Path], exclude: list[Path] | None = None) -> dict[str, Any]:
@@ -179,18 +200,48 @@ def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analy
 def _not_its_own_corpus(store: IndexStore, corpus: Path) -> None:
     """An index folder that is its corpus folder would read its own builds back as articles
     (deleted ones kept coming back, and every open rebuilt): refused with the fix. An index
-    folder *inside* the corpus folder is fine: it is skipped when the corpus is read."""
+    folder *inside* the corpus folder is fine: it is skipped when the corpus is read, so
+    one that holds articles of the corpus (they would be left out) is refused too."""
     try:
         same = Path(corpus).is_dir() and Path(corpus).resolve() == store.root.resolve()
     except OSError:
         return
+    hidden = Path(corpus) / ".rag-index"
     if same:
         from rag.errors import CorpusError
 
-        hidden = Path(corpus) / ".rag-index"
         raise CorpusError(
             f"the index folder {store.root} is the corpus folder; keep the index beside the "
             f"articles or in a hidden folder inside them, e.g. --index {hidden}")
+    articles = _articles_in_index_folder(store, Path(corpus))
+    if articles:
+        from rag.errors import CorpusError
+
+        raise CorpusError(
+            f"the index folder {store.root} holds {len(articles)} article file(s) of the "
+            f"corpus {corpus} (e.g. {printable_path(articles[0])}), which the corpus would "
+            f"leave out; give --index a new or hidden folder instead, e.g. --index {hidden}")
+
+
+def _articles_in_index_folder(store: IndexStore, corpus: Path) -> list[Path]:
+    """Corpus files inside an index folder that lies inside the (non-hidden part of the)
+    corpus folder: the index folder is never read as articles, so they were silently left
+    out (`--index news/2023` for a folder of the articles). Its own ``builds/`` and
+    ``added/`` and the chat's feedback log are not articles."""
+    try:
+        inside = store.root.resolve().relative_to(corpus.resolve())
+    except (ValueError, OSError):
+        return []
+    if not corpus.is_dir() or any(part.startswith(".") for part in inside.parts):
+        return []
+    found = []
+    for folder, dirs, names in os.walk(store.root):
+        top = Path(folder) == store.root
+        dirs[:] = [d for d in dirs if not d.startswith(".")
+                   and not (top and d in ("builds", "added"))]
+        found += [Path(folder) / n for n in names if not n.startswith(".")
+                  and file_suffix(n) in SUFFIXES and not (top and n == FEEDBACK)]
+    return sorted(found)
 
 
 def _load_same_backend(store: IndexStore, backend: Backend) -> IndexData | None:

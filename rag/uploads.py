@@ -39,6 +39,7 @@ __all__ = ["ALLOWED_SUFFIXES", "MAX_UPLOAD_BYTES", "Staged", "UploadReport", "ad
 
 ALLOWED_SUFFIXES = tuple(sorted(SUFFIXES))
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+NAME_MAX = 255  # bytes of one file name (ext4, XFS, APFS…): a long Chinese title is ~85 chars
 GZIP_FACTOR = 20  # a compressed upload may hold this many times its size limit of text
 
 
@@ -212,14 +213,24 @@ def plan_uploads(paths: list[Path | str], added_dir: Path, doc_ids: set[str],
 
 
 def _free_name(folder: Path, stem: str, suffix: str, taken: set[str], check_ids: bool) -> Path:
+    """The first free ``stem``, ``stem-2``, … in ``folder``; the stem is shortened when the
+    name would not fit in a file name (an upload named by a long title, then taken)."""
     n = 1
     while True:
-        name = stem if n == 1 else f"{stem}-{n}"
+        tail = "" if n == 1 else f"-{n}"
+        name = _fitting(stem, tail + suffix) + tail
         target = folder / f"{name}{suffix}"
         free = not target.exists() and f"file:{target.name}" not in taken
         if free and (not check_ids or name not in taken):
             return target
         n += 1
+
+
+def _fitting(stem: str, tail: str) -> str:
+    """``stem`` cut (at a character) so that ``stem + tail`` fits in ``NAME_MAX`` bytes."""
+    while stem and len((stem + tail).encode("utf-8", "surrogateescape")) > NAME_MAX:
+        stem = stem[:-1]
+    return stem
 
 
 def stage(plans: list[Staged]) -> list[Path]:
@@ -230,7 +241,8 @@ def stage(plans: list[Staged]) -> list[Path]:
     try:
         for plan in plans:
             plan.target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = plan.target.with_name(f".{plan.target.name}.{uuid.uuid4().hex[:8]}.tmp")
+            # a short name: the file's own may already use all NAME_MAX bytes
+            tmp = plan.target.with_name(f".upload-{uuid.uuid4().hex[:12]}.tmp")
             shutil.copyfile(plan.source, tmp)
             try:
                 _place(tmp, plan.target)
