@@ -31,7 +31,7 @@ from rag.errors import (
     UnknownDocumentError,
 )
 from rag.index_data import IndexData, embedding_text
-from rag.index_store import IndexStore, read_manifest
+from rag.index_store import IndexStore, corpus_of, read_manifest
 from rag.indexer import backend_spec, default_index_dir, fingerprint, stored_spec
 from rag.reader.answerer import ReaderAnswerer
 from rag.reader.inference import Reader
@@ -208,7 +208,7 @@ class Assistant:
             raise ModelMismatchError(
                 f"model {manifest['model']!r} now gives {encoder.dim}-d vectors but the index "
                 f"at {store.root} holds {manifest['dim']}-d ones; rebuild the index")
-        corpus = _corpus_of(manifest) or BUNDLED_CORPUS
+        corpus = corpus_of(manifest) or BUNDLED_CORPUS
         assistant = cls(store, data, config, encoder, Analyzer(), corpus, backend)
         if refresh:
             assistant._refresh_on_open(manifest)
@@ -264,7 +264,7 @@ class Assistant:
     def _set_data(self, data: IndexData) -> None:
         # the build's own corpus: a build another process made of another corpus (`rag index
         # --index X --corpus B`, followed) is refreshed from B, never rebuilt from the old one
-        self.corpus = _corpus_of(data.manifest) or self.corpus
+        self.corpus = corpus_of(data.manifest) or self.corpus
         self._data = data
         self._retriever = Retriever(data, self.encoder, self.analyzer, self.config.retrieval)
         self._answerer = Answerer(data, self.analyzer, self.config.answer)
@@ -463,7 +463,7 @@ class Assistant:
                 return result
             written = stage(plans)
             try:  # the live build's corpus (another process may have switched it)
-                corpus = _corpus_of(current.manifest) or self.corpus
+                corpus = corpus_of(current.manifest) or self.corpus
                 data = indexer.refresh(self.store, corpus, self.config, self.encoder,
                                        self.analyzer, self.backend, False, current=current)
             except BaseException:
@@ -606,21 +606,15 @@ def _upgrade(store: IndexStore, model: str | None, config: Config | None) -> Ass
         manifest = read_manifest(store.current())
     except Exception:  # noqa: BLE001
         return None
-    sources = manifest.get("corpus", {}).get("sources") or []
-    if not sources or not Path(sources[0]).exists():
+    corpus = corpus_of(manifest)
+    if corpus is None or not corpus.exists():
         return None
     log.warning("index at %s has an older format; rebuilding it from its corpus %s",
-                store.root, sources[0])
+                store.root, corpus)
     entry = manifest.get("backend") or {}
-    return Assistant.build(sources[0], store.root, model=model or manifest.get("model"),
+    return Assistant.build(corpus, store.root, model=model or manifest.get("model"),
                            config=config, backend=entry.get("name", "faiss"),
                            uri=entry.get("uri"))
-
-
-def _corpus_of(manifest: dict[str, Any]) -> Path | None:
-    """The corpus a build was made from (the first source its manifest records), or None."""
-    sources = manifest.get("corpus", {}).get("sources") or []
-    return Path(sources[0]) if sources else None
 
 
 def _backend_of(data: IndexData) -> Backend:

@@ -148,11 +148,11 @@ class IndexStore:
             candidates = builds
         for build in candidates:
             try:
-                sources = read_manifest(build).get("corpus", {}).get("sources") or []
+                corpus = corpus_of(read_manifest(build))
             except CorruptIndexError:
                 continue
-            if sources:
-                return str(sources[0])
+            if corpus is not None:
+                return str(corpus)
         raise CorruptIndexError(
             f"{self.root} holds an index, but no readable manifest names the corpus it was "
             f"built from; give it: `python -m rag index --index {self.root} --corpus "
@@ -223,6 +223,12 @@ class IndexStore:
         for tmp in self.builds.glob(".tmp-*"):
             if tmp.is_dir() and BUILD_NAME.fullmatch(tmp.name.removeprefix(".tmp-")):
                 shutil.rmtree(tmp, ignore_errors=True)
+
+
+def corpus_of(manifest: dict[str, Any]) -> Path | None:
+    """The corpus a build was made from (the first source its manifest records), or None."""
+    sources = manifest.get("corpus", {}).get("sources") or []
+    return Path(sources[0]) if sources else None
 
 
 def read_manifest(build: Path) -> dict[str, Any]:

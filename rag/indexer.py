@@ -24,7 +24,7 @@ from rag.config import BUNDLED_CORPUS, Config, cache_dir
 from rag.corpus import SUFFIXES, corpus_files, file_suffix, load_corpus, printable_path
 from rag.diskspace import disk_is_full, os_error
 from rag.index_data import IndexData
-from rag.index_store import FEEDBACK, IndexStore, read_manifest
+from rag.index_store import FEEDBACK, IndexStore, corpus_of, read_manifest
 from rag.integrity import sha256_file
 
 log = logging.getLogger(__name__)
@@ -51,14 +51,13 @@ def default_index_dir(corpus: Path | str | None = None) -> Path:
 
 def _index_of_this_corpus(folder: Path, corpus: Path) -> None:
     """An InvalidArgumentError when the index in ``folder`` records another corpus."""
-    manifest = IndexStore(folder).live_manifest() or {}
-    sources = manifest.get("corpus", {}).get("sources") or []
-    if not sources or Path(sources[0]) == corpus.expanduser().resolve():
+    recorded = corpus_of(IndexStore(folder).live_manifest() or {})
+    if recorded is None or recorded == corpus.expanduser().resolve():
         return
     from rag.errors import InvalidArgumentError
 
     raise InvalidArgumentError(
-        f"RAG_INDEX_DIR={folder} holds the index of the corpus {sources[0]}, not of "
+        f"RAG_INDEX_DIR={folder} holds the index of the corpus {recorded}, not of "
         f"{corpus}; give the index folder for {corpus} (--index / index_dir=), or "
         "unset RAG_INDEX_DIR")
 
