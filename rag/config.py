@@ -15,7 +15,14 @@ def cache_dir() -> Path:
     """Where models, embedding caches and default indexes live (``RAG_CACHE_DIR``)."""
     env = os.environ.get("RAG_CACHE_DIR")
     if env:
-        return Path(env).expanduser()
+        folder = Path(env).expanduser()
+        if folder.exists() and not folder.is_dir():  # failed later as "Not a directory: …"
+            from rag.errors import InvalidArgumentError
+
+            raise InvalidArgumentError(
+                f"RAG_CACHE_DIR={env} is a file, not a folder; point it at a folder (created "
+                "if missing) or unset it")
+        return folder
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "rag-news"
 

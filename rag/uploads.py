@@ -40,6 +40,7 @@ __all__ = ["ALLOWED_SUFFIXES", "MAX_UPLOAD_BYTES", "Staged", "UploadReport", "ad
 ALLOWED_SUFFIXES = tuple(sorted(SUFFIXES))
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 NAME_MAX = 255  # bytes of one file name (ext4, XFS, APFS…): a long Chinese title is ~85 chars
+_TMP_PREFIX = ".upload-"  # a file being copied into added/ (hidden: never read as an article)
 GZIP_FACTOR = 20  # a compressed upload may hold this many times its size limit of text
 
 
@@ -236,13 +237,18 @@ def _fitting(stem: str, tail: str) -> str:
 def stage(plans: list[Staged]) -> list[Path]:
     """Copy each file into place (temporary copy, then rename); never replaces a file.
 
+    Called under the index's write lock, so a temporary copy already in a target folder is
+    that of an upload killed part way (``kill -9``): it is removed.
     Returns the files written, for ``unstage``; on error removes what it wrote."""
     written: list[Path] = []
+    for folder in {plan.target.parent for plan in plans}:
+        for orphan in folder.glob(f"{_TMP_PREFIX}*.tmp"):
+            orphan.unlink(missing_ok=True)
     try:
         for plan in plans:
             plan.target.parent.mkdir(parents=True, exist_ok=True)
             # a short name: the file's own may already use all NAME_MAX bytes
-            tmp = plan.target.with_name(f".upload-{uuid.uuid4().hex[:12]}.tmp")
+            tmp = plan.target.with_name(f"{_TMP_PREFIX}{uuid.uuid4().hex[:12]}.tmp")
             shutil.copyfile(plan.source, tmp)
             try:
                 _place(tmp, plan.target)

@@ -214,3 +214,33 @@ def test_an_index_folder_holding_articles_of_its_corpus_is_refused(tmp_path, cap
     (corpus / "index" / "feedback.jsonl").write_text('{"vote": "up"}\n', "utf-8")
     assert Assistant.build(corpus, corpus / "index").n_documents == 4
     assert Assistant.build(corpus, corpus / "index").n_documents == 4  # and re-opens
+
+
+# ------------------------------------------------------------ RAG_CACHE_DIR naming a file
+def test_rag_cache_dir_naming_a_file_is_one_clear_error(tmp_path, monkeypatch):
+    """Before: "[Errno 20] Not a directory: …/models" from `rag index`, and from `rag ask` a
+    message telling the user to remove an index lock inside the file."""
+    from rag.cli import main
+
+    cache = tmp_path / "cache"
+    cache.write_text("not a folder")
+    monkeypatch.setenv("RAG_CACHE_DIR", str(cache))
+    with pytest.raises(InvalidArgumentError, match="RAG_CACHE_DIR=.* is a file, not a folder"):
+        Assistant.build(small_corpus(tmp_path / "corpus"))
+    assert main(["ask", "星河科技的CEO是谁？"]) == 2
+    assert cache.read_text() == "not a folder"  # untouched
+
+
+# ------------------------------------------------- a staging copy left by a killed upload
+def test_a_staging_copy_left_by_a_killed_upload_is_removed_by_the_next_one(built, tmp_path):
+    """An upload killed while its file was being copied (kill -9) left a hidden
+    ``.upload-….tmp`` in ``added/`` for ever; the next upload, under the same lock, removes
+    it (it was never read as an article)."""
+    assistant, _, index = built
+    added = index / "added"
+    added.mkdir(exist_ok=True)
+    orphan = added / ".upload-0123456789ab.tmp"
+    orphan.write_text("half a file", encoding="utf-8")
+    upload = write_article(tmp_path / "up", "sky.md", "云杉集团", "云杉集团的总裁是罗七。")
+    assert assistant.add_files([upload]).added == ["sky"]
+    assert sorted(p.name for p in added.iterdir()) == ["sky.md"]
