@@ -326,11 +326,14 @@ def _cmd_search(args: argparse.Namespace) -> int:
     check_question(args.question)
     assistant = _open(args)
     hits = assistant.retrieve(args.question, args.k, mode=args.mode, filters=_filters(args))
+    unmatched = None if hits else assistant.unmatched_filters(_filters(args))
     if args.json:
         print(_json([h.to_dict() for h in hits]))
+        if unmatched:  # stdout stays the (empty) list; a typo in a filter is still named
+            print(unmatched, file=sys.stderr)
         return 0
     if not hits:
-        print(assistant.unmatched_filters(_filters(args)) or "没有检索到结果。No results.")
+        print(unmatched or "没有检索到结果。No results.")
     for n, hit in enumerate(hits, 1):
         print(f"[{n}] {hit.score:.4f}  {_cite(hit)}\n    {hit.text}\n")
     return 0

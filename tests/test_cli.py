@@ -55,6 +55,14 @@ def test_search_with_a_source_no_article_has_says_so(assistant, capsys):
     assert "新华网" in out  # the sources the index has
 
 
+def test_search_json_with_a_source_no_article_has_names_it_on_stderr(assistant, capsys):
+    """``--json`` printed ``[]`` alone: a script could not tell a typo from no results."""
+    code, out, err = run(capsys, "search", "互联网医院", "--source", "新华社网", "--json",
+                         "--index", str(assistant.index_dir))
+    assert code == 0 and json.loads(out) == []  # stdout stays valid JSON
+    assert "No document matches the filters" in err and "新华社网" in err
+
+
 @pytest.mark.parametrize("question", ["", "   ", "长" * 10_001])
 def test_bad_questions_exit_non_zero_with_a_message(assistant, capsys, question):
     code, out, err = run(capsys, "ask", question, "--index", str(assistant.index_dir))
