@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from eval.metrics import RETRIEVAL_METRICS
+from eval.questions import EvalInputError
 
 HIGHER_IS_BETTER = (*RETRIEVAL_METRICS, "hit@1", "hit@3", "em", "f1", "refusal_rate",
                     "citation_validity")
@@ -107,3 +110,28 @@ def compare(
     if old_n != new_n:
         lines.append(f"note: question counts differ ({old_n} vs {new_n})")
     return lines, regressions
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """An older ``results.json`` for :func:`compare`, checked before any evaluation: a file
+    that is not one (a details.jsonl, a hand-edited number) is an :class:`EvalInputError`,
+    never a comparison that finds "no quality regression" in nothing."""
+    try:
+        old = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise EvalInputError(f"--compare {path}: cannot read it as JSON ({exc})") from exc
+    modes = old.get("modes") if isinstance(old, dict) else None
+    if not isinstance(modes, dict) or not modes:
+        raise EvalInputError(f"--compare {path}: not a results file of `python -m eval` (no "
+                             '"modes"; results are written as <out>/<set name>/results.json)')
+    for mode, block in modes.items():
+        metrics = block.get("metrics") if isinstance(block, dict) else None
+        if not isinstance(metrics, dict):
+            raise EvalInputError(f'--compare {path}: mode {mode!r} has no "metrics" object')
+        for name in (*QUALITY, *INFO):
+            value = metrics.get(name)
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, (int, float))):
+                raise EvalInputError(f"--compare {path}: {mode} {name} is {value!r:.40}, "
+                                     "not a number")
+    return old

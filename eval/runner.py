@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -12,14 +11,31 @@ from typing import Any
 
 from eval.collect import ALIASES, MODES, run_mode
 from eval.output import code_version
-from eval.questions import Question, load_questions, spread_sample
-from eval.report import category_table, compare, metrics_table
+from eval.questions import (
+    EvalInputError,
+    Question,
+    load_questions,
+    spread_sample,
+    unknown_gold_docs,
+)
+from eval.report import category_table, compare, load_results, metrics_table
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO / "data" / "articles"
 DEFAULT_QUESTIONS = REPO / "eval" / "data" / "bundled_qa.jsonl"
 DEFAULT_OUT = REPO / "eval" / "results"
 MANIFEST_KEYS = ("build_seconds", "counts", "model", "dim", "vector_index", "backend")
+
+
+def positive_int(text: str) -> int:
+    """``--limit``: a whole number of at least 1 (0 used to evaluate every question)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -33,7 +49,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--index", type=Path, help="index folder (default: one per corpus in cache)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results folder")
     p.add_argument("--modes", default=",".join(MODES), help="comma-separated: " + ",".join(MODES))
-    p.add_argument("--limit", type=int, help="evaluate N questions, evenly spread over the set")
+    p.add_argument("--limit", type=positive_int,
+                   help="evaluate N questions, evenly spread over the set")
     p.add_argument("--compare", type=Path, help="older results.json: print deltas, exit 1 if worse")
     p.add_argument("--tolerance", type=float, default=0.01, help="allowed drop of a quality metric")
     p.add_argument("--backend", choices=("faiss", "milvus"), default="faiss",
@@ -45,9 +62,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = sorted(set(args.modes) - set(MODES))
     if unknown:
         p.error(f"unknown mode(s): {', '.join(unknown)}")
-    if args.compare is not None and not args.compare.is_file():  # before minutes of eval
-        p.error(f"--compare {args.compare}: no such file (results are written as "
-                "<out>/<set name>/results.json)")
+    args.old_results = None
+    if args.compare is not None:  # checked before minutes of evaluation
+        if not args.compare.is_file():
+            p.error(f"--compare {args.compare}: no such file (results are written as "
+                    "<out>/<set name>/results.json)")
+        try:
+            args.old_results = load_results(args.compare)
+        except EvalInputError as exc:
+            p.error(str(exc))
     return args
 
 
@@ -122,9 +145,11 @@ def print_report(results: dict[str, Any]) -> None:
     print(category_table(results))
 
 
-def check_regressions(old_path: Path, results: dict[str, Any], tolerance: float) -> int:
-    """Print deltas against an older results file; 1 if a quality metric regressed."""
-    old = json.loads(old_path.read_text(encoding="utf-8"))
+def check_regressions(old_path: Path, results: dict[str, Any], tolerance: float,
+                      old: dict[str, Any] | None = None) -> int:
+    """Print deltas against an older results file (``old``: already read from it); 1 if a
+    quality metric regressed."""
+    old = old if old is not None else load_results(old_path)
     lines, regressions = compare(old, results, tolerance)
     print(f"\ncompared with {old_path} (tolerance {tolerance})")
     print("\n".join(lines))
@@ -136,11 +161,25 @@ def check_regressions(old_path: Path, results: dict[str, Any], tolerance: float)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Bad input (a malformed question or SQuAD file, gold doc_ids the corpus lacks, a
+    missing corpus) is one ``error:`` line and exit status 2; results are written only for
+    an evaluation that means what it says."""
+    from rag.errors import RagError
+
     args = parse_args(argv)
+    try:
+        return run(args)
+    except (EvalInputError, RagError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
     name, corpus, questions = load_eval_set(args)
     questions = spread_sample(questions, args.limit)
     if not questions:
-        print("no questions to evaluate", file=sys.stderr)
+        print(f"error: no questions to evaluate in {args.squad or args.questions}",
+              file=sys.stderr)
         return 2
     from eval.workspace import index_dir_for
 
@@ -152,6 +191,13 @@ def main(argv: list[str] | None = None) -> int:
           f"backend {args.backend}")
     load_start = os.getloadavg()
     assistant, open_seconds = open_assistant(corpus, index_dir, args.backend, args.uri)
+    unknown = unknown_gold_docs(questions, {d.doc_id for d in assistant.documents()})
+    if unknown:
+        qid, doc_id = unknown[0]
+        raise EvalInputError(
+            f"{len(unknown)} gold doc_id(s) of the questions are not in the corpus {corpus} "
+            f"(e.g. question {qid!r}: {doc_id!r}); they could never be retrieved. doc_ids are "
+            "the corpus's: a file's path without suffix, or a JSONL record's id")
     meta = {
         "name": name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -172,4 +218,6 @@ def main(argv: list[str] | None = None) -> int:
     print_report(results)
     for path in write_outputs(results, details, args.out / name):
         print(f"wrote {path}")
-    return check_regressions(args.compare, results, args.tolerance) if args.compare else 0
+    if args.compare is None:
+        return 0
+    return check_regressions(args.compare, results, args.tolerance, args.old_results)

@@ -7,33 +7,41 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eval.questions import Question
+from eval.questions import EvalInputError, Question
 
 
-def squad_to_eval(data: dict[str, Any], lang: str = "") -> tuple[list[dict], list[Question]]:
+def squad_to_eval(data: Any, lang: str = "") -> tuple[list[dict], list[Question]]:
     """Documents (``{"id","title","text",...}``) and questions of a parsed SQuAD v1 dict.
 
     Paragraph ``i`` (counting over all articles) becomes doc ``p{i:04d}``; every question's
     single gold document is its own paragraph and its gold answers are the distinct answer texts.
+    Anything not shaped so is a ValueError naming where (``data[0].paragraphs[2]: ...``).
     """
     docs: list[dict] = []
     questions: list[Question] = []
-    for article in data["data"]:
-        title = article.get("title", "")
-        for para in article["paragraphs"]:
+    for a, article in enumerate(_items(data, "data", "the file")):
+        where = f"data[{a}]"
+        title = _text(article, "title", where, required=False)
+        for p, para in enumerate(_items(article, "paragraphs", where)):
+            at = f"{where}.paragraphs[{p}]"
             doc_id = f"p{len(docs):04d}"
-            doc = {"id": doc_id, "title": title, "text": para["context"]}
+            doc = {"id": doc_id, "title": title, "text": _text(para, "context", at)}
             if "id" in para:
                 doc["squad_id"] = para["id"]
             docs.append(doc)
-            for qa in para.get("qas", []):
-                answers = list(dict.fromkeys(a["text"] for a in qa.get("answers", [])))
+            for n, qa in enumerate(_items(para, "qas", at, required=False)):
+                here = f"{at}.qas[{n}]"
+                answers = [_text(ans, "text", f"{here}.answers[{i}]")
+                           for i, ans in enumerate(_items(qa, "answers", here, required=False))]
+                qid = qa.get("id")
+                if isinstance(qid, bool) or not isinstance(qid, (str, int)) or qid == "":
+                    raise ValueError(f'{here}: "id" must be a non-empty string, not {qid!r:.80}')
                 questions.append(
                     Question(
-                        id=str(qa["id"]),
-                        question=qa["question"],
+                        id=str(qid),
+                        question=_text(qa, "question", here),
                         doc_ids=[doc_id],
-                        answers=answers,
+                        answers=list(dict.fromkeys(answers)),
                         category="squad",
                         lang=lang,
                     )
@@ -41,10 +49,47 @@ def squad_to_eval(data: dict[str, Any], lang: str = "") -> tuple[list[dict], lis
     return docs, questions
 
 
+def _items(parent: Any, key: str, where: str, required: bool = True) -> list[Any]:
+    """``parent[key]`` as a list of JSON objects (absent: empty unless ``required``)."""
+    if not isinstance(parent, dict):
+        raise ValueError(f"{where}: a JSON object was expected, not {type(parent).__name__} "
+                         "(is this a SQuAD v1 file?)")
+    value = parent.get(key)
+    if value is None and not required:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValueError(f'{where}: "{key}" must be a list of JSON objects, not '
+                         f"{value!r:.80} (is this a SQuAD v1 file?)")
+    return value
+
+
+def _text(parent: dict, key: str, where: str, required: bool = True) -> str:
+    """``parent[key]``, a string (absent: "" unless ``required``)."""
+    value = parent.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ValueError(f'{where}: "{key}" must be a non-empty string, not {value!r:.80}')
+    return value
+
+
 def load_squad(path: Path) -> tuple[list[dict], list[Question]]:
-    """Read a SQuAD v1 JSON file; see :func:`squad_to_eval`."""
-    with Path(path).open(encoding="utf-8") as fh:
-        return squad_to_eval(json.load(fh))
+    """Read a SQuAD v1 JSON file; see :func:`squad_to_eval`. A file that cannot be read or
+    is not shaped as SQuAD v1 is an :class:`EvalInputError` naming the file."""
+    try:
+        with Path(path).open(encoding="utf-8") as fh:
+            data = json.load(fh)
+    except UnicodeDecodeError as exc:
+        raise EvalInputError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    except OSError as exc:
+        raise EvalInputError(f"cannot read the SQuAD file {path}: {exc.strerror or exc}"
+                             ) from exc
+    except (ValueError, RecursionError) as exc:
+        raise EvalInputError(f"{path}: not JSON ({exc})") from exc
+    try:
+        return squad_to_eval(data)
+    except ValueError as exc:
+        raise EvalInputError(f"{path}: {exc}") from exc
 
 
 def write_corpus(docs: list[dict], path: Path) -> Path:
@@ -73,6 +118,6 @@ def translate_questions(questions: list[Question], other: Path) -> list[Question
     text = {q.id: q.question for q in asked}
     missing = [q.id for q in questions if q.id not in text]
     if missing:
-        raise ValueError(f"{other}: {len(missing)} question ids missing (e.g. {missing[0]})")
+        raise EvalInputError(f"{other}: {len(missing)} question ids missing (e.g. {missing[0]})")
     return [Question(q.id, text[q.id], q.doc_ids, q.answers, q.category, other.stem)
             for q in questions]

@@ -14,11 +14,12 @@ import logging
 import os
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rag.analyzer import Analyzer
-from rag.backends import BackendSpec, default_uri
+from rag.backends import BackendSpec, default_uri, open_backend
 from rag.backends.base import Backend
 from rag.config import BUNDLED_CORPUS, Config, cache_dir
 from rag.corpus import SUFFIXES, corpus_files, file_suffix, load_corpus, printable_path
@@ -159,6 +160,9 @@ def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analy
     _not_its_own_corpus(store, corpus)
     store.check_pointer()  # a CURRENT that cannot be replaced fails now, not after the build
     prints = fingerprint(sources, [store.root])  # an index dir inside the corpus is not read
+    # a bad uri, an old server or a Lite file another process holds fails before reading
+    # and embedding, and is not taken for an unreadable index to rebuild
+    backend.connect()
     if current is None and store.exists():
         try:
             current = _load_same_backend(store, backend)
@@ -166,7 +170,6 @@ def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analy
             log.warning("rebuilding unreadable index: %s", exc)
     if current is not None and _matches(current, config, prints):
         return current
-    backend.connect()  # a bad uri or an old server fails before reading and embedding
     owners = {d.doc_id: path for d in (current.documents if current is not None else [])
               if isinstance(path := d.metadata.get("path"), str)}  # a doc_id keeps its file
     if not Path(corpus).exists():  # the files added to the index alone are no corpus
@@ -177,6 +180,7 @@ def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analy
     documents = load_corpus([s for s in sources if s.exists()],
                             config.corpus.max_document_bytes, progress, exclude=[store.root],
                             owners=owners, required=sources[0])
+    earlier = _other_storage(store, backend)  # builds of a backend this index left
     started = time.perf_counter()
     try:
         with store.new_build() as folder:  # sentence vectors are written into it as embedded
@@ -190,7 +194,7 @@ def refresh(store: IndexStore, corpus: Path, config: Config, encoder: Any, analy
         if exc.errno is None and disk_is_full(store.builds):
             raise os_error(errno.ENOSPC, store.builds) from exc
         raise
-    _prune(store, backend)
+    _prune(store, backend, earlier)
     log.info("indexed %d documents, %d chunks (%d embedded) in %.1fs", len(documents),
              len(data.chunks), data.manifest["embedded"], data.manifest["build_seconds"])
     return data
@@ -251,8 +255,26 @@ def _load_same_backend(store: IndexStore, backend: Backend) -> IndexData | None:
     return IndexData.load(build, backend=backend)
 
 
-def _prune(store: IndexStore, backend: Backend) -> None:
-    """Drop the backend's storage of builds that are gone (the store keeps two)."""
+def _other_storage(store: IndexStore, backend: Backend) -> list[BackendSpec]:
+    """The Milvus storage (another uri, or Milvus while ``backend`` is FAISS) that builds
+    of this index still hold after a switch (`rag index --backend faiss` on a Milvus index):
+    their collections go when those builds are pruned, as the backend's own do."""
+    this = BackendSpec(backend.name, getattr(backend, "uri", None))
+    found: set[BackendSpec] = set()
+    builds = store.builds.iterdir() if store.builds.is_dir() else []
+    for build in builds:
+        try:
+            spec = stored_spec(read_manifest(build))
+        except Exception:  # noqa: BLE001 - unreadable, or a server uri never recorded
+            continue
+        if spec.name != "faiss" and spec != this:
+            found.add(spec)
+    return sorted(found, key=lambda spec: (spec.name, spec.uri or ""))
+
+
+def _prune(store: IndexStore, backend: Backend, earlier: Sequence[BackendSpec] = ()) -> None:
+    """Drop the backend's storage of builds that are gone (the store keeps two), and that
+    of the ``earlier`` backends (:func:`_other_storage`)."""
     kept = []
     for build in store.builds.iterdir():
         if build.is_dir() and not build.name.startswith("."):
@@ -264,3 +286,13 @@ def _prune(store: IndexStore, backend: Backend) -> None:
         backend.prune(kept)
     except Exception as exc:  # noqa: BLE001 - the new build is live; retry next time
         log.warning("could not drop old collections: %s", exc)
+    for spec in earlier:
+        other = None
+        try:
+            other = open_backend(spec, store.root)
+            other.prune(kept)
+        except Exception as exc:  # noqa: BLE001 - e.g. a Lite file the old chat holds
+            log.warning("could not drop old collections at %s: %s", spec.uri, exc)
+        finally:
+            if other is not None:
+                other.close()

@@ -190,6 +190,9 @@ class FakeAssistant:
     def document(self, doc_id: str) -> SimpleNamespace:
         return SimpleNamespace(doc_id=doc_id, text=DOCS[doc_id])
 
+    def documents(self) -> list[SimpleNamespace]:
+        return [self.document(d) for d in DOCS]
+
     def retrieve(self, query: str, k: int = 5, *, mode=None, timings=None) -> list:
         ranked = sorted(DOCS, key=lambda d: -len(set(query) & set(DOCS[d])))
         return [SimpleNamespace(doc_id=d, text=DOCS[d], score=1.0) for d in ranked[:k]]

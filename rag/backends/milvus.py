@@ -119,24 +119,31 @@ _CLIENTS = _Clients()
 
 
 class _LiteNoise(logging.Filter):
-    """Drops two tracebacks that Milvus Lite's in-process server logs at ERROR: its file
-    lock held by another process (``_connect`` then raises a clear BackendError; the traceback
-    came first, on the CLI and the chat's console) and pymilvus's ``AllocTimestamp`` call,
-    which Lite does not implement (twice per build, while the index is built all the same)."""
+    """Drops the tracebacks that Milvus Lite's in-process server and pymilvus log at ERROR
+    for a failure that pymilvus then raises, so that the one-line error made of it is all
+    the console shows: the Lite file's lock held by another process or a Lite file that
+    cannot be opened (``_connect`` says why), a damaged collection (its RPC fails, logged
+    twice: by Lite's servicer and by pymilvus's ``_log_rpc_error``), and pymilvus's
+    ``AllocTimestamp`` call, which Lite does not implement (twice per build, while the index
+    is built all the same)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
         if record.name == "grpc._server":
             return not isinstance(error, NotImplementedError)
-        return type(error).__name__ != "DataDirLockedError"
+        if record.name == "pymilvus.decorators":
+            return not record.getMessage().startswith("RPC error")
+        return error is None  # Lite's server manager and servicer: raised to the caller
 
 
 _LITE_NOISE = _LiteNoise()
+_NOISY_LOGGERS = ("milvus_lite.server_manager", "milvus_lite.adapter.grpc.servicer",
+                  "grpc._server", "pymilvus.decorators")
 
 
 def _quiet_lite_logs() -> None:
-    """Attach :class:`_LiteNoise` to the two loggers (once)."""
-    for name in ("milvus_lite.server_manager", "grpc._server"):
+    """Attach :class:`_LiteNoise` to the loggers of :data:`_NOISY_LOGGERS` (once)."""
+    for name in _NOISY_LOGGERS:
         logger = logging.getLogger(name)
         if _LITE_NOISE not in logger.filters:
             logger.addFilter(_LITE_NOISE)
@@ -150,24 +157,38 @@ def _connect(uri: str) -> Any:
                            "'pymilvus[milvus-lite]>=2.6' (or `pip install rag-news[milvus]`)"
                            ) from exc
     token = os.environ.get(TOKEN_ENV, "")
+    _quiet_lite_logs()
     try:
         if is_lite(uri):
-            _quiet_lite_logs()
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
             return MilvusClient(uri)
         client = MilvusClient(uri=uri, token=token) if token else MilvusClient(uri=uri)
     except Exception as exc:  # noqa: BLE001 - pymilvus raises several kinds for one cause
-        if is_lite(uri) and _lite_locked(uri):
-            raise BackendError(
-                f"cannot open the Milvus Lite file {uri}: another process has it open "
-                "(DataDirLockedError: Milvus Lite allows one process per file). Stop that "
-                "process (e.g. the chat) first, or run a Milvus server so that the chat and "
-                "the indexer can share it: --uri http://localhost:19530 (see README, "
-                "'Scaling out')") from exc
-        where = "Milvus Lite file" if is_lite(uri) else "Milvus server"
-        raise BackendError(f"cannot connect to the {where} {uri}: {exc}") from exc
+        if is_lite(uri):
+            raise _lite_error(uri, exc) from exc
+        raise BackendError(f"cannot connect to the Milvus server {uri}: {exc}") from exc
     check_server_version(client, uri)
     return client
+
+
+def _lite_error(uri: str, exc: Exception) -> BackendError:
+    """Why the Lite file ``uri`` could not be opened, with the fix (pymilvus only says
+    "Open local milvus failed")."""
+    if Path(uri).is_file():
+        return BackendError(
+            f"cannot open the Milvus Lite file {uri}: it is a file, but Milvus Lite keeps "
+            "its data in a folder of that name (a file of an older Milvus Lite or of another "
+            "program cannot be used); give another --uri, or move the file away")
+    cause = _lite_open_error(uri)
+    if type(cause).__name__ == "DataDirLockedError":
+        return BackendError(
+            f"cannot open the Milvus Lite file {uri}: another process has it open "
+            "(DataDirLockedError: Milvus Lite allows one process per file). Stop that "
+            "process (e.g. the chat) first, or run a Milvus server so that the chat and "
+            "the indexer can share it: --uri http://localhost:19530 (see README, "
+            "'Scaling out')")
+    reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else cause or exc
+    return BackendError(f"cannot open the Milvus Lite file {uri}: {reason}")
 
 
 def check_server_version(client: Any, uri: str) -> None:
@@ -188,20 +209,18 @@ def check_server_version(client: Any, uri: str) -> None:
             "out'), or use the default backend or a Milvus Lite file")
 
 
-def _lite_locked(uri: str) -> bool:
-    """True if another process holds Milvus Lite's lock on ``uri``."""
+def _lite_open_error(uri: str) -> Exception | None:
+    """The error Milvus Lite gives when it opens ``uri`` directly (its lock held by another
+    process: ``DataDirLockedError``; a path it cannot create: an OSError), else None."""
     try:
         from milvus_lite.db import MilvusLite
-        from milvus_lite.exceptions import DataDirLockedError
     except ImportError:
-        return False
+        return None
     try:
         MilvusLite(uri).close()
-    except DataDirLockedError:
-        return True
-    except Exception:  # noqa: BLE001 - any other failure is not the lock
-        return False
-    return False
+    except Exception as exc:  # noqa: BLE001 - whatever it is, it is the reason
+        return exc
+    return None
 
 
 def collection_prefix(index_root: Path) -> str:
