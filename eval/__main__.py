@@ -8,18 +8,22 @@ import sys
 
 
 def main(argv: list[str]) -> int:
+    """Bad input to any command is one ``error:`` line and exit status 2
+    (`eval.questions.errors_reported`)."""
+    from eval.questions import errors_reported
+
     if argv[:1] == ["speed"]:
         from eval.bench_speed import main as speed_main
 
-        return speed_main(argv[1:])
+        return errors_reported(lambda: speed_main(argv[1:]))
     if argv[:1] == ["fit-heuristic"]:
         from eval.fit_heuristic import main as fit_heuristic_main
 
-        return fit_heuristic_main(argv[1:])
+        return errors_reported(lambda: fit_heuristic_main(argv[1:]))
     if argv[:1] == ["fit-reader"]:
         from eval.fit_reader import main as fit_main
 
-        return fit_main(argv[1:])
+        return errors_reported(lambda: fit_main(argv[1:]))
     from eval.runner import main as runner_main
 
     return runner_main(argv)

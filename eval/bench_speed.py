@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"code": code_version(REPO), "cpus": os.cpu_count(),
                               "load_avg_start": os.getloadavg()}
     assistant = None
+    # read first: a malformed question file is an error before minutes of ingest
+    questions = (latency_questions(args.questions, args.max_questions)
+                 if "latency" in args.parts else [])
     with tempfile.TemporaryDirectory(prefix="rag-speed-") as tmp:
         if "ingest" in args.parts:
             from eval.ingest import ingest_report
@@ -91,7 +94,6 @@ def main(argv: list[str] | None = None) -> int:
                 from rag import Assistant
 
                 assistant = Assistant.build(corpus=args.corpus, progress=True)
-            questions = latency_questions(args.questions, args.max_questions)
             result["latency"] = stage_latency(assistant, questions, args.repeats)
         del assistant
     if "sweep" in args.parts:
@@ -112,4 +114,6 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(REPO))
-    sys.exit(main(sys.argv[1:]))
+    from eval.questions import errors_reported
+
+    sys.exit(errors_reported(lambda: main(sys.argv[1:])))

@@ -57,4 +57,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from eval.questions import errors_reported
+
+    raise SystemExit(errors_reported(main))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,18 @@ class Question:
 class EvalInputError(ValueError):
     """A question, SQuAD or results file that cannot be evaluated as given: ``python -m
     eval`` prints it as one ``error:`` line (exit status 2), never a traceback."""
+
+
+def errors_reported(run: Callable[[], int]) -> int:
+    """``run()`` (an eval command), with bad input (:class:`EvalInputError`, rag's own
+    errors: a missing corpus…) printed as one ``error:`` line and exit status 2."""
+    from rag.errors import RagError
+
+    try:
+        return run()
+    except (EvalInputError, RagError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def read_json_lines(path: Path, what: str) -> list[tuple[int, object]]:

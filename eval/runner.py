@@ -14,6 +14,7 @@ from eval.output import code_version
 from eval.questions import (
     EvalInputError,
     Question,
+    errors_reported,
     load_questions,
     spread_sample,
     unknown_gold_docs,
@@ -164,14 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     """Bad input (a malformed question or SQuAD file, gold doc_ids the corpus lacks, a
     missing corpus) is one ``error:`` line and exit status 2; results are written only for
     an evaluation that means what it says."""
-    from rag.errors import RagError
-
     args = parse_args(argv)
-    try:
-        return run(args)
-    except (EvalInputError, RagError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return errors_reported(lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eval.questions import EvalInputError, Question
+from eval.questions import UNANSWERABLE, EvalInputError, Question
 
 
 def squad_to_eval(data: Any, lang: str = "") -> tuple[list[dict], list[Question]]:
@@ -15,6 +15,8 @@ def squad_to_eval(data: Any, lang: str = "") -> tuple[list[dict], list[Question]
 
     Paragraph ``i`` (counting over all articles) becomes doc ``p{i:04d}``; every question's
     single gold document is its own paragraph and its gold answers are the distinct answer texts.
+    A SQuAD 2.0 question marked ``is_impossible`` is unanswerable (no gold document): the
+    assistant should refuse it.
     Anything not shaped so is a ValueError naming where (``data[0].paragraphs[2]: ...``).
     """
     docs: list[dict] = []
@@ -33,6 +35,9 @@ def squad_to_eval(data: Any, lang: str = "") -> tuple[list[dict], list[Question]
                 here = f"{at}.qas[{n}]"
                 answers = [_text(ans, "text", f"{here}.answers[{i}]")
                            for i, ans in enumerate(_items(qa, "answers", here, required=False))]
+                impossible = qa.get("is_impossible") is True  # SQuAD 2.0: not answerable
+                if impossible:
+                    answers = []  # (its "plausible_answers" are not answers)
                 qid = qa.get("id")
                 if isinstance(qid, bool) or not isinstance(qid, (str, int)) or qid == "":
                     raise ValueError(f'{here}: "id" must be a non-empty string, not {qid!r:.80}')
@@ -40,9 +45,9 @@ def squad_to_eval(data: Any, lang: str = "") -> tuple[list[dict], list[Question]
                     Question(
                         id=str(qid),
                         question=_text(qa, "question", here),
-                        doc_ids=[doc_id],
+                        doc_ids=[] if impossible else [doc_id],
                         answers=list(dict.fromkeys(answers)),
-                        category="squad",
+                        category=UNANSWERABLE if impossible else "squad",
                         lang=lang,
                     )
                 )

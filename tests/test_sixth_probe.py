@@ -221,3 +221,36 @@ def test_a_milvus_index_switched_to_faiss_drops_its_collections_with_its_builds(
         assert [c for c in lite.client.list_collections() if c.startswith(lite.prefix)] == []
     finally:
         lite.close()
+
+
+# ------------------------------------------------- SQuAD 2.0 files and the other eval commands
+@pytest.mark.unit
+def test_a_squad2_impossible_question_is_unanswerable():
+    """SQuAD 2.0's ``is_impossible`` questions were read as answerable (their paragraph as
+    gold document), so refusing them counted as a miss."""
+    from eval.squad import squad_to_eval
+
+    para = {"context": "北京是中国的首都。", "qas": [
+        {"id": "a", "question": "中国的首都是哪里？", "is_impossible": False,
+         "answers": [{"text": "北京", "answer_start": 0}]},
+        {"id": "b", "question": "日本的首都是哪里？", "is_impossible": True, "answers": [],
+         "plausible_answers": [{"text": "北京", "answer_start": 0}]}]}
+    _, (a, b) = squad_to_eval({"version": "v2.0", "data": [{"title": "t", "paragraphs": [para]}]})
+    assert a.answerable and a.doc_ids == ["p0000"] and a.answers == ["北京"]
+    assert not b.answerable and b.answers == [] and b.category == "unanswerable"
+
+
+@pytest.mark.unit
+def test_the_speed_bench_reports_a_malformed_question_file_in_one_line(tmp_path, capsys,
+                                                                      fake_encoder):
+    """``python -m eval speed`` with a malformed question file ended in a traceback (only the
+    quality report caught it)."""
+    from eval.__main__ import main
+
+    questions = tmp_path / "qa.jsonl"
+    questions.write_text('{"id": "a"}\n', encoding="utf-8")
+    argv = ["speed", "--parts", "latency", "--questions", str(questions), "--corpus",
+            str(small_corpus(tmp_path / "corpus")), "--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {questions}:1: ") and '"question" must be' in err, err
