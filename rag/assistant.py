@@ -126,7 +126,7 @@ class Assistant:
         elif uri is not None:
             config.storage.backend, config.storage.uri = "milvus", uri
         if backend is None and uri is None and config.storage == StorageConfig():
-            config.storage = _recorded_storage(live)
+            config.storage = _recorded_storage(live, store.root)
         # the encoder that embeds this index (recorded in its manifest's config)
         config.encoder = resolve_encoder(_env_encoder() or config.encoder, config.model)
         encoder = make_encoder(config.model, cache_dir() / "embeddings", config.batch_size,
@@ -162,7 +162,8 @@ class Assistant:
             index_dir = check_path(index_dir, "index_dir")
         _check_settings(model, config, uri)
         store = IndexStore(index_dir if index_dir is not None else default_index_dir())
-        backend = open_backend(stored_spec(read_manifest(store.current()), uri), store.root)
+        backend = open_backend(stored_spec(read_manifest(store.current()), uri, store.root),
+                               store.root)
         try:
             data = IndexData.load(store.current(), backend=backend)
         except IndexFormatError as exc:
@@ -192,8 +193,8 @@ class Assistant:
         for name in ("ann_threshold", "ann_index", "ann_recall_target"):  # in the build key
             setattr(config.retrieval, name, getattr(saved.retrieval, name))
         config.storage = saved.storage
-        if config.storage.backend == "milvus":
-            config.storage.uri = uri or config.storage.uri
+        if config.storage.backend == "milvus":  # the uri opened (given, or a moved Lite file)
+            config.storage.uri = uri or getattr(backend, "uri", None) or config.storage.uri
         if model and canonical_model_name(model) != manifest["model"]:
             raise ModelMismatchError(
                 f"the index at {store.root} was built with model {manifest['model']!r} "
@@ -633,12 +634,13 @@ def _recorded_model(manifest: dict[str, Any] | None) -> str | None:
     return model if isinstance(model, str) and model else None
 
 
-def _recorded_storage(manifest: dict[str, Any] | None) -> StorageConfig:
-    """The backend a build was written with (FAISS when there is no build)."""
+def _recorded_storage(manifest: dict[str, Any] | None, index_root: Path) -> StorageConfig:
+    """The backend a build of the index at ``index_root`` was written with (FAISS when there
+    is no build)."""
     if manifest is None:
         return StorageConfig()
     try:
-        spec = stored_spec(manifest)
+        spec = stored_spec(manifest, index_root=index_root)
     except Exception:  # noqa: BLE001 - no recorded uri (it carried credentials): the default
         return StorageConfig()
     return StorageConfig(spec.name, spec.uri) if spec.name == "milvus" else StorageConfig()

@@ -306,7 +306,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     index_dir = args.index_dir or args.index or os.environ.get("RAG_INDEX_DIR")
     store = IndexStore(index_dir or default_index_dir())
     build = store.current()
-    backend = open_backend(stored_spec(read_manifest(build), args.uri), store.root)
+    backend = open_backend(stored_spec(read_manifest(build), args.uri, store.root), store.root)
     try:
         data = IndexData.load(build, full_check=True, backend=backend)
     finally:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.analyzer import Analyzer
-from rag.backends import BackendSpec, default_uri, open_backend
+from rag.backends import LITE_FILE, BackendSpec, default_uri, open_backend
 from rag.backends.base import Backend
 from rag.config import BUNDLED_CORPUS, Config, cache_dir
 from rag.corpus import SUFFIXES, corpus_files, file_suffix, load_corpus, printable_path
@@ -101,20 +101,39 @@ def backend_spec(config: Config, store: IndexStore) -> BackendSpec:
     return BackendSpec(storage.backend, storage.uri if storage.backend == "milvus" else None)
 
 
-def stored_spec(manifest: dict[str, Any], uri: str | None = None) -> BackendSpec:
+def stored_spec(manifest: dict[str, Any], uri: str | None = None,
+                index_root: Path | None = None) -> BackendSpec:
     """The backend a build was written with (``uri`` overrides the recorded one, e.g. a
-    server URL with credentials, which is never recorded)."""
+    server URL with credentials, which is never recorded). An index folder moved with its
+    own Lite file (`moved_lite_file`) uses the file it holds now."""
     entry = manifest.get("backend") or {}
     name = entry.get("name", "faiss")
     if name == "faiss":
         return BackendSpec("faiss")
-    uri = uri or entry.get("uri")
+    if uri:
+        return BackendSpec(name, uri)
+    uri = entry.get("uri")
     if not uri:
         from rag.errors import BackendError
 
         raise BackendError("this index is stored on a Milvus server whose address was not "
                            "saved (it carried credentials); give it again with --uri / uri=")
-    return BackendSpec(name, uri)
+    return BackendSpec(name, moved_lite_file(uri, index_root) or uri)
+
+
+def moved_lite_file(recorded: str, index_root: Path | None) -> str | None:
+    """The index's own Lite file (``<index_root>/milvus.db``) when the recorded one was the
+    default file of a folder the index has since left (``mv idx idx2``: the recorded path is
+    gone and the folder holds its file), else None. Before, the old path was used: the
+    collection was "missing" and an empty Lite file was created where the index had been."""
+    if index_root is None or "://" in recorded or Path(recorded).name != LITE_FILE:
+        return None
+    here = default_uri(index_root)
+    if recorded == here or Path(recorded).exists() or not Path(here).exists():
+        return None
+    log.info("the index moved to %s: using its Lite file %s (recorded: %s)", index_root, here,
+             recorded)
+    return here
 
 
 def load_current(store: IndexStore, backend: Backend) -> IndexData:
@@ -264,7 +283,7 @@ def _other_storage(store: IndexStore, backend: Backend) -> list[BackendSpec]:
     builds = store.builds.iterdir() if store.builds.is_dir() else []
     for build in builds:
         try:
-            spec = stored_spec(read_manifest(build))
+            spec = stored_spec(read_manifest(build), index_root=store.root)
         except Exception:  # noqa: BLE001 - unreadable, or a server uri never recorded
             continue
         if spec.name != "faiss" and spec != this:

@@ -223,6 +223,32 @@ def test_a_milvus_index_switched_to_faiss_drops_its_collections_with_its_builds(
         lite.close()
 
 
+@pytest.mark.integration
+def test_a_milvus_index_moved_with_its_lite_file_opens_from_its_new_place(tmp_path,
+                                                                        fake_encoder):
+    """``mv idx idx2`` of an index with its own Lite file: the recorded absolute uri was
+    used, so every question failed ("collection … is missing at …/idx/milvus.db") and an
+    empty Lite file was made where the index had been."""
+    from rag import Assistant
+
+    corpus, old, new = small_corpus(tmp_path / "corpus"), tmp_path / "idx", tmp_path / "idx2"
+    Assistant.build(corpus, old, backend="milvus").close()
+    old.rename(new)
+    moved = Assistant.load(new)
+    try:
+        assert moved.retrieve("火星医院的院长是谁？", 1, mode="dense")[0].doc_id == "mars"
+        assert moved.backend.uri == str((new / "milvus.db").resolve())
+    finally:
+        moved.close()
+    assert not old.exists()
+    rebuilt = Assistant.build(corpus, new)  # a re-index keeps the moved file
+    try:
+        assert rebuilt.manifest["backend"]["uri"] == str((new / "milvus.db").resolve())
+    finally:
+        rebuilt.close()
+    assert not old.exists()
+
+
 # ------------------------------------------------- SQuAD 2.0 files and the other eval commands
 @pytest.mark.unit
 def test_a_squad2_impossible_question_is_unanswerable():
