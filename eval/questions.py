@@ -53,8 +53,10 @@ def read_json_lines(path: Path, what: str) -> list[tuple[int, object]]:
                              f"{exc.start})") from exc
     except OSError as exc:
         raise EvalInputError(f"cannot read the {what} {path}: {exc.strerror or exc}") from exc
+    from rag.corpus import jsonl_lines
+
     rows = []
-    for line_no, line in enumerate(text.split("\n"), 1):
+    for line_no, line in enumerate(jsonl_lines(text), 1):
         if line.strip():
             try:
                 rows.append((line_no, json.loads(line)))
@@ -77,20 +79,26 @@ def _strings(row: dict, key: str, ints: bool = False) -> list[str]:
     return [str(v) for v in value]
 
 
+def question_id(value: object) -> str:
+    """A question's ``id`` as a string: a non-empty string or an integer, else a ValueError
+    (question files and SQuAD files alike)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
+        raise ValueError(f'"id" must be a non-empty string or an integer, not {value!r:.80}')
+    return str(value)
+
+
 def question_of(row: object) -> Question:
     """One question from a parsed JSONL line; a ValueError says which field is wrong."""
     if not isinstance(row, dict):
         raise ValueError(f"a question must be a JSON object, not {type(row).__name__}")
-    qid, question = row.get("id"), row.get("question")
-    if isinstance(qid, bool) or not isinstance(qid, (str, int)) or qid == "":
-        raise ValueError(f'"id" must be a non-empty string or an integer, not {qid!r:.80}')
+    qid, question = question_id(row.get("id")), row.get("question")
     if not isinstance(question, str) or not question.strip():
         raise ValueError(f'"question" must be a non-empty string, not {question!r:.80}')
     for key in ("category", "lang"):
         if row.get(key) is not None and not isinstance(row[key], str):
             raise ValueError(f'"{key}" must be a string, not {row[key]!r:.80}')
     doc_ids = _strings(row, "doc_ids", ints=True)
-    return Question(id=str(qid), question=question, doc_ids=doc_ids,
+    return Question(id=qid, question=question, doc_ids=doc_ids,
                     answers=_strings(row, "answers"),
                     category=row.get("category") or ("" if doc_ids else UNANSWERABLE),
                     lang=row.get("lang") or "")

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eval.questions import UNANSWERABLE, EvalInputError, Question
+from eval.questions import UNANSWERABLE, EvalInputError, Question, question_id
 
 
 def squad_to_eval(data: Any, lang: str = "") -> tuple[list[dict], list[Question]]:
@@ -38,12 +38,13 @@ def squad_to_eval(data: Any, lang: str = "") -> tuple[list[dict], list[Question]
                 impossible = qa.get("is_impossible") is True  # SQuAD 2.0: not answerable
                 if impossible:
                     answers = []  # (its "plausible_answers" are not answers)
-                qid = qa.get("id")
-                if isinstance(qid, bool) or not isinstance(qid, (str, int)) or qid == "":
-                    raise ValueError(f'{here}: "id" must be a non-empty string, not {qid!r:.80}')
+                try:
+                    qid = question_id(qa.get("id"))
+                except ValueError as exc:
+                    raise ValueError(f"{here}: {exc}") from None
                 questions.append(
                     Question(
-                        id=str(qid),
+                        id=qid,
                         question=_text(qa, "question", here),
                         doc_ids=[] if impossible else [doc_id],
                         answers=list(dict.fromkeys(answers)),
