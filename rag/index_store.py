@@ -132,9 +132,7 @@ class IndexStore:
         damaged). None for a folder without an index; a :class:`CorruptIndexError` when the
         folder holds builds but none names its corpus, so that a re-index never swaps in
         another corpus (the bundled articles) unasked."""
-        builds = sorted((p for p in self.builds.iterdir() if p.is_dir()
-                         and not p.name.startswith(".")), reverse=True) \
-            if self.builds.is_dir() else []
+        builds = self.build_folders()[::-1]
         if not builds and not (self.root / CURRENT).exists():
             if self.building_elsewhere():  # a first build: its corpus is not recorded yet
                 raise IndexNotFoundError(
@@ -193,7 +191,8 @@ class IndexStore:
         """A temporary build folder; committed only if the block finishes without error."""
         self.builds.mkdir(parents=True, exist_ok=True)
         self._drop_orphans()  # a crashed build's leftovers may hold the space this one needs
-        name = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
+        previous = self._live_name()
+        name = build_name()
         tmp = self.builds / f".tmp-{name}"
         tmp.mkdir()
         try:
@@ -205,13 +204,31 @@ class IndexStore:
             _write_atomic(self.root / CURRENT, name)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        self._prune(keep={name})
+        self._prune(name, previous)
 
-    def _prune(self, keep: set[str]) -> None:
-        """Drop old builds, keeping the live one and the one before it (a reader may hold it)."""
-        builds = sorted(p for p in self.builds.iterdir()
-                        if p.is_dir() and BUILD_NAME.fullmatch(p.name))
-        for old in builds[:-2]:
+    def build_folders(self) -> list[Path]:
+        """The finished builds, oldest first: only folders named as builds (``BUILD_NAME``);
+        anything else in ``builds/`` is not ours."""
+        if not self.builds.is_dir():
+            return []
+        return sorted(p for p in self.builds.iterdir()
+                      if p.is_dir() and BUILD_NAME.fullmatch(p.name))
+
+    def _live_name(self) -> str | None:
+        """The name ``CURRENT`` holds, if it names a build folder (else None)."""
+        try:
+            name = (self.root / CURRENT).read_text(encoding="utf-8").strip()
+        except (OSError, ValueError):
+            return None
+        return name if BUILD_NAME.fullmatch(name) and (self.builds / name).is_dir() else None
+
+    def _prune(self, live: str, previous: str | None) -> None:
+        """Drop old builds, keeping the live one and the one it replaced (a reader may hold
+        it); without a previous live build (a first build, or ``CURRENT`` was damaged), the
+        newest other one."""
+        others = [p for p in self.build_folders() if p.name != live]
+        keep = {previous} if previous else {p.name for p in others[-1:]}
+        for old in others:
             if old.name not in keep:
                 shutil.rmtree(old, ignore_errors=True)
         self._drop_orphans()
@@ -223,6 +240,15 @@ class IndexStore:
         for tmp in self.builds.glob(".tmp-*"):
             if tmp.is_dir() and BUILD_NAME.fullmatch(tmp.name.removeprefix(".tmp-")):
                 shutil.rmtree(tmp, ignore_errors=True)
+
+
+def build_name() -> str:
+    """A new build's folder name: its time to the microsecond, then random digits, so that
+    names sort by age even for builds made within one second (``BUILD_NAME``; older names
+    have eight random digits after the second)."""
+    now = time.time_ns() // 1000
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now // 1_000_000))
+    return f"{stamp}-{now % 1_000_000:05x}{uuid.uuid4().hex[:3]}"
 
 
 def corpus_of(manifest: dict[str, Any]) -> Path | None:

@@ -280,8 +280,7 @@ def _other_storage(store: IndexStore, backend: Backend) -> list[BackendSpec]:
     their collections go when those builds are pruned, as the backend's own do."""
     this = BackendSpec(backend.name, getattr(backend, "uri", None))
     found: set[BackendSpec] = set()
-    builds = store.builds.iterdir() if store.builds.is_dir() else []
-    for build in builds:
+    for build in store.build_folders():
         try:
             spec = stored_spec(read_manifest(build), index_root=store.root)
         except Exception:  # noqa: BLE001 - unreadable, or a server uri never recorded
@@ -295,12 +294,11 @@ def _prune(store: IndexStore, backend: Backend, earlier: Sequence[BackendSpec] =
     """Drop the backend's storage of builds that are gone (the store keeps two), and that
     of the ``earlier`` backends (:func:`_other_storage`)."""
     kept = []
-    for build in store.builds.iterdir():
-        if build.is_dir() and not build.name.startswith("."):
-            try:
-                kept.append(read_manifest(build))
-            except Exception:  # noqa: BLE001 - an unreadable build keeps nothing
-                continue
+    for build in store.build_folders():
+        try:
+            kept.append(read_manifest(build))
+        except Exception:  # noqa: BLE001 - an unreadable build keeps nothing
+            continue
     try:
         backend.prune(kept)
     except Exception as exc:  # noqa: BLE001 - the new build is live; retry next time

@@ -292,3 +292,41 @@ def test_asking_over_a_changed_corpus_on_a_read_only_index_answers(built, capsys
                           str(index), "--model", FakeEncoder.model_name, "-k", "1")
     assert code == 0 and "moon" in out
     assert "answering from the last build" in caplog.text
+
+
+# ------------------------------------------------------------- builds within one second
+def _finish_build(store: IndexStore) -> str:
+    with store.new_build() as tmp:
+        (tmp / "manifest.json").write_text("{}", encoding="utf-8")
+    return (store.root / "CURRENT").read_text(encoding="utf-8").strip()
+
+
+@pytest.mark.unit
+def test_builds_within_one_second_prune_the_oldest(tmp_path, monkeypatch):
+    """Three builds in one second: their names sorted by a random suffix, so pruning could
+    drop the live build's predecessor (which a reader may hold) and keep an older one."""
+    import uuid
+
+    import rag.index_store as index_store
+
+    second = 1_790_000_000 * 10**9
+    ticks = iter(range(second, second + 10**9, 10**6))  # 1 ms apart, one second
+    monkeypatch.setattr(index_store.time, "time_ns", lambda: next(ticks))
+    falling = iter(range(16**32 - 1, 0, -(16**31)))  # random parts in falling order
+    monkeypatch.setattr(index_store.uuid, "uuid4", lambda: uuid.UUID(int=next(falling)))
+    store = IndexStore(tmp_path / "index")
+    names = [_finish_build(store) for _ in range(3)]
+    assert len({n[:15] for n in names}) == 1  # the same second
+    assert [p.name for p in store.build_folders()] == names[1:]
+    assert store.current().name == names[2]
+
+
+@pytest.mark.unit
+def test_pruning_keeps_the_build_that_was_live_before(tmp_path):
+    """The build a reader may hold is the one ``CURRENT`` named before the switch, whatever
+    its name's place in the sort."""
+    store = IndexStore(tmp_path / "index")
+    first = _finish_build(store)
+    (store.builds / "99999999-999999-ffffffff").mkdir()  # newer by name, never live
+    second = _finish_build(store)
+    assert {p.name for p in store.build_folders()} == {first, second}
