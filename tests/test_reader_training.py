@@ -96,3 +96,63 @@ def test_without_translations_an_epoch_is_unchanged(tokenizer):
     a = epoch_items(_corpus({}), tokenizer, settings, TrainConfig(seed=3), 1)
     b = epoch_items(_corpus({}), tokenizer, settings, TrainConfig(seed=3, english_share=0.5), 1)
     assert [(i.input_ids, i.start, i.end) for i in a] == [(i.input_ids, i.start, i.end) for i in b]
+
+
+# ------------------------------------------------------------- DRCD files of another shape
+GOOD = {"data": [{"title": "t", "paragraphs": [{"context": CONTEXT, "qas": [
+    {"id": "1-1", "question": "什么保险？", "answers": [{"text": ANSWER, "answer_start": 0}]}]}]}]}
+
+
+def _bench(tmp_path: Path, dev) -> Path:
+    (tmp_path / "drcd").mkdir(parents=True, exist_ok=True)
+    for name, data in (("DRCD_dev.json", dev), ("DRCD_test.json", GOOD)):
+        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+        (tmp_path / "drcd" / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+BROKEN = {
+    "a list of articles": [GOOD["data"][0]],
+    "paragraphs as text": {"data": [{"title": "t", "paragraphs": "段落"}]},
+    "a number for a context": {"data": [{"paragraphs": [{"context": 3, "qas": []}]}]},
+    "an answer start as text": {"data": [{"paragraphs": [{"context": CONTEXT, "qas": [
+        {"id": "1", "question": "？", "answers": [{"text": ANSWER, "answer_start": "0"}]}]}]}]},
+    "a question without an id": {"data": [{"paragraphs": [{"context": CONTEXT, "qas": [
+        {"question": "？", "answers": []}]}]}]},
+    "not JSON": "{",
+}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("shape", sorted(BROKEN))
+def test_fit_and_training_commands_name_a_drcd_file_of_another_shape(tmp_path, capsys, shape):
+    """`fit-reader` / `fit-heuristic` / training on DRCD files that are not SQuAD v1 raised a
+    TypeError or KeyError inside the training module."""
+    from eval.__main__ import main as eval_main
+    from rag.reader.training import main as train_main
+
+    bench = _bench(tmp_path, BROKEN[shape])
+    for command in ("fit-reader", "fit-heuristic"):
+        assert eval_main([command, "--bench", str(bench), "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and "DRCD_dev.json" in err and "\n" not in err
+    with pytest.raises(SystemExit) as exit_:
+        train_main(["--bench", str(bench), "--out", str(tmp_path / "w"),
+                    "--work", str(tmp_path / "work")])
+    assert exit_.value.code == 2 and "DRCD_dev.json" in capsys.readouterr().err
+    assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.unit
+def test_a_bench_folder_without_drcd_is_named(tmp_path, capsys):
+    from eval.__main__ import main as eval_main
+
+    assert eval_main(["fit-reader", "--bench", str(tmp_path)]) == 2
+    assert "--bench names the folder" in capsys.readouterr().err
+
+
+@pytest.mark.unit
+def test_well_formed_drcd_files_pass_the_check(tmp_path):
+    from rag.reader.training import read_drcd
+
+    assert len(read_drcd(_bench(tmp_path, GOOD))) == 2

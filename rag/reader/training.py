@@ -19,12 +19,14 @@ import json
 import logging
 import math
 import random
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from rag.errors import InvalidArgumentError
 from rag.integrity import sha256_file
 from rag.reader.decode import best_span
 from rag.reader.features import Window, answer_tokens, make_windows
@@ -120,12 +122,59 @@ def _example(conv, qid, article, question, context, answer, start) -> tuple[Exam
     return simp, trad
 
 
+def read_drcd(bench: Path) -> list[dict]:
+    """The articles of DRCD's two files under ``bench``, checked to be SQuAD v1 shaped (the
+    fields training reads, with their types); a file missing or of another shape is an
+    :class:`InvalidArgumentError` naming it, not a TypeError part way through."""
+    articles: list[dict] = []
+    for name in DRCD_FILES:
+        path = Path(bench) / name
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except OSError as exc:
+            raise InvalidArgumentError(
+                f"cannot read {path}: {exc.strerror or exc} (--bench names the folder holding "
+                f"{' and '.join(DRCD_FILES)})") from exc
+        except ValueError as exc:  # not UTF-8, not JSON
+            raise InvalidArgumentError(f"{path}: not a JSON file ({exc})") from exc
+        try:
+            found = _squad_articles(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidArgumentError(
+                f"{path}: not a DRCD (SQuAD v1) file: {exc}") from exc
+        articles += found
+    return articles
+
+
+def _squad_articles(data) -> list[dict]:
+    """``data["data"]`` after checking every field training reads; an error says where."""
+    def check(value, kind, where: str):
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise TypeError(f"{where} is {type(value).__name__}, not {kind.__name__}")
+        return value
+
+    articles = check(check(data, dict, "the file").get("data"), list, "data")
+    for a, art in enumerate(articles):
+        for p, para in enumerate(check(check(art, dict, f"data[{a}]").get("paragraphs"), list,
+                                       f"data[{a}].paragraphs")):
+            at = f"data[{a}].paragraphs[{p}]"
+            check(check(para, dict, at).get("context"), str, f"{at}.context")
+            for n, qa in enumerate(check(para.get("qas"), list, f"{at}.qas")):
+                here = f"{at}.qas[{n}]"
+                check(check(qa, dict, here).get("question"), str, f"{here}.question")
+                if qa.get("id") is None:
+                    raise ValueError(f"{here} has no id")
+                for i, ans in enumerate(check(qa.get("answers") or [], list, f"{here}.answers")):
+                    check(check(ans, dict, f"{here}.answers[{i}]").get("text"), str,
+                          f"{here}.answers[{i}].text")
+                    check(ans.get("answer_start"), int, f"{here}.answers[{i}].answer_start")
+    return articles
+
+
 def load_corpus(bench: Path, cfg: TrainConfig) -> Corpus:
     conv = _converter()
     rng = random.Random(cfg.heldout_seed)
-    articles = []
-    for name in DRCD_FILES:
-        articles += json.loads((bench / name).read_text("utf-8"))["data"]
+    articles = read_drcd(bench)
     order = list(range(len(articles)))
     rng.shuffle(order)
     heldout = set(order[: max(1, int(len(order) * cfg.heldout_articles))])
@@ -530,7 +579,11 @@ def main(argv: list[str] | None = None) -> None:
                       english_share=args.english_share,
                       same_paragraph_negatives=args.same_paragraph_negatives,
                       bm25_negatives=args.bm25_negatives)
-    train(args.bench, args.out, args.work, settings, cfg)
+    try:
+        train(args.bench, args.out, args.work, settings, cfg)
+    except InvalidArgumentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
