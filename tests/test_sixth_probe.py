@@ -156,6 +156,29 @@ def test_a_lite_uri_that_is_a_file_or_cannot_be_made_says_why(tmp_path):
 
 
 @pytest.mark.integration
+def test_a_folder_named_db_that_is_not_milvus_lites_is_refused(tmp_path):
+    """`--uri ~/photos.db`, a folder of one's own: Milvus Lite wrote its store among the
+    files without a word (a later session's fix)."""
+    from rag.backends.milvus import MilvusBackend
+    from rag.errors import BackendError
+
+    mine = tmp_path / "photos.db"
+    mine.mkdir()
+    (mine / "holiday.jpg").write_bytes(b"jpeg")
+    with pytest.raises(BackendError, match="not a Milvus Lite store .*'holiday.jpg'"):
+        MilvusBackend(str(mine), tmp_path / "index").connect()
+    assert sorted(p.name for p in mine.iterdir()) == ["holiday.jpg"]
+    empty = tmp_path / "empty.db"
+    empty.mkdir()
+    backend = MilvusBackend(str(empty), tmp_path / "index")
+    backend.connect()  # an empty folder is Milvus Lite's to fill
+    backend.close()
+    again = MilvusBackend(str(empty), tmp_path / "index")
+    again.connect()  # and once filled, it is recognised as its store
+    again.close()
+
+
+@pytest.mark.integration
 def test_a_damaged_lite_collection_is_one_error_line_without_tracebacks(tmp_path, monkeypatch,
                                                                         capfd, caplog):
     """A collection whose data file was truncated printed Milvus Lite's and pymilvus's

@@ -158,6 +158,8 @@ def _connect(uri: str) -> Any:
                            ) from exc
     token = os.environ.get(TOKEN_ENV, "")
     _quiet_lite_logs()
+    if is_lite(uri):
+        _refuse_foreign_folder(uri)
     try:
         if is_lite(uri):
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
@@ -169,6 +171,27 @@ def _connect(uri: str) -> Any:
         raise BackendError(f"cannot connect to the Milvus server {uri}: {exc}") from exc
     check_server_version(client, uri)
     return client
+
+
+# what Milvus Lite keeps in its folder (milvus-lite 2.5): one of them marks a folder as its own
+LITE_MARKERS = ("LOCK", "collections", "databases", ".database-staging")
+
+
+def _refuse_foreign_folder(uri: str) -> None:
+    """A folder named ``*.db`` holding files, none of them Milvus Lite's, is someone else's
+    (``--uri ~/photos.db``): Milvus Lite would write its data among them."""
+    path = Path(uri)
+    if not path.is_dir() or any((path / name).exists() for name in LITE_MARKERS):
+        return
+    try:
+        found = next(path.iterdir(), None)
+    except OSError:
+        return  # unreadable: Milvus Lite's own error says so
+    if found is not None:
+        raise BackendError(
+            f"{uri} is a folder that is not a Milvus Lite store (it holds {found.name!r} and "
+            "no Milvus Lite data): give another --uri (a new name ending in .db), or an empty "
+            "folder")
 
 
 def _lite_error(uri: str, exc: Exception) -> BackendError:
