@@ -44,9 +44,9 @@ from pathlib import Path
 import numpy as np
 
 from eval.metrics import answer_hit
-from eval.span_metrics import f1 as span_f1
 from rag.config import AnswerConfig
 from rag.reader.calibration import FEATURES, Calibration
+from rag.reader.span_metrics import f1 as span_f1
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO.parent / "shared" / "bench"

@@ -7,7 +7,7 @@ from typing import Any
 
 from eval.collect import Record
 from eval.metrics import RETRIEVAL_METRICS, answer_hit, mean, percentile, retrieval_scores
-from eval.span_metrics import exact_match, f1
+from rag.reader.span_metrics import exact_match, f1
 
 STAGES = ("encode", "dense", "keyword", "fusion", "answer", "total")
 

@@ -156,3 +156,33 @@ def test_well_formed_drcd_files_pass_the_check(tmp_path):
     from rag.reader.training import read_drcd
 
     assert len(read_drcd(_bench(tmp_path, GOOD))) == 2
+
+
+# ------------------------------------------------------------------------------ the device
+@pytest.mark.unit
+def test_training_takes_a_gpu_when_torch_sees_one(monkeypatch):
+    import torch
+
+    from rag.reader.training import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == "cuda"
+    assert resolve_device("cpu") == "cpu"
+
+
+@pytest.mark.unit
+def test_a_device_that_cannot_be_used_is_one_error_line(tmp_path, capsys):
+    import torch
+
+    from rag.reader.training import main as train_main
+
+    device = "cuda:7" if torch.cuda.device_count() < 8 else "nonsense"
+    with pytest.raises(SystemExit) as exit_:
+        train_main(["--bench", str(_bench(tmp_path, GOOD)), "--out", str(tmp_path / "w"),
+                    "--work", str(tmp_path / "work"), "--device", device])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and f"cannot train on device '{device}'" in err
+    assert not (tmp_path / "w").exists()
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eval.span_metrics import exact_match, f1, segment
+from rag.reader.span_metrics import exact_match, f1, segment
 
 pytestmark = pytest.mark.unit
 

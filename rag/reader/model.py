@@ -84,7 +84,7 @@ def build_network(base_dir: Path, settings: ReaderSettings, trainable: bool = Tr
 
 def learned_state(net) -> dict[str, torch.Tensor]:
     """The LoRA and head tensors: everything that training changes."""
-    return {k: v.detach() for k, v in net.state_dict().items()
+    return {k: v.detach().cpu() for k, v in net.state_dict().items()
             if "lora_" in k or k.startswith("qa.")}
 
 

@@ -23,6 +23,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -39,6 +40,9 @@ from rag.reader.model import (
     save_weights,
 )
 from rag.reader.tokenizer import reader_tokenizer
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger("rag.reader.training")
 DRCD_FILES = ("drcd/DRCD_dev.json", "drcd/DRCD_test.json")
@@ -65,6 +69,7 @@ class TrainConfig:
     validate_every: int = 200
     validation_questions: int = 100
     threads: int = 2
+    device: str = "auto"  # "auto": a CUDA GPU when torch sees one, else the CPU
     max_steps: int | None = None  # stop early (probes); None = all epochs
     init: str | None = None  # start from these saved weights (a second stage) instead of fresh
     english: str | None = None  # JSONL of English translations of DRCD questions ({id, en})
@@ -308,10 +313,29 @@ def _batch(items: list[Item], pad_id: int):
     return ids, att, allowed, starts, ends
 
 
+def resolve_device(name: str) -> str:
+    """``"auto"`` → ``"cuda"`` when torch sees a GPU, else ``"cpu"``; another name as given
+    (an unusable one is an :class:`InvalidArgumentError` before any work)."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        torch.empty(1, device=name)
+    except (RuntimeError, AssertionError, ValueError) as exc:
+        raise InvalidArgumentError(f"cannot train on device {name!r}: {exc}") from exc
+    return name
+
+
+def _device_of(net) -> torch.device:
+    return next(net.parameters()).device
+
+
 def span_loss(net, batch):
     import torch.nn.functional as F
 
-    ids, att, allowed, starts, ends = batch
+    device = _device_of(net)
+    ids, att, allowed, starts, ends = (t.to(device) for t in batch)
     s_logits, e_logits = net(ids, att)
     s_logits = s_logits.masked_fill(~allowed, -1e4)
     e_logits = e_logits.masked_fill(~allowed, -1e4)
@@ -324,7 +348,7 @@ def validate(net, tokenizer, corpus: Corpus, settings: ReaderSettings, cfg: Trai
     in English (``en_*``)."""
     import torch
 
-    from eval.span_metrics import exact_match, f1
+    from rag.reader.span_metrics import exact_match, f1
 
     rng = random.Random(cfg.heldout_seed)  # the same questions at every stage
     sample = rng.sample(corpus.heldout, min(cfg.validation_questions, len(corpus.heldout)))
@@ -371,8 +395,9 @@ def read_best(net, tokenizer, question: str, passages: list[str],
         return "", -math.inf
     items = [_item(w, None) for w in windows]
     ids, att, _allowed, _s, _e = _batch(items, tokenizer.pad_token_id)
-    s_logits, e_logits = net(ids, att)
-    s_logits, e_logits = s_logits.float().numpy(), e_logits.float().numpy()
+    device = _device_of(net)
+    s_logits, e_logits = net(ids.to(device), att.to(device))
+    s_logits, e_logits = s_logits.float().cpu().numpy(), e_logits.float().cpu().numpy()
     best, best_text = -math.inf, ""
     for i, w in enumerate(windows):
         pad = [False] * (ids.shape[1] - len(w.offsets))
@@ -430,7 +455,7 @@ def write_card(out: Path, settings: ReaderSettings, cfg: TrainConfig, info: dict
         *([f"- Started from the weights (sha256 `{info['init_sha256'][:16]}…`) of earlier "
            f"stages, oldest first: {'; '.join(stages)}."] if info.get("init_sha256") else []),
         f"- Trained: {info.get('steps_done')} of {info.get('steps_total')} steps, "
-        f"{info.get('train_seconds', 0) / 60:.0f} min on {cfg.threads} CPU threads; "
+        f"{info.get('train_seconds', 0) / 60:.0f} min on {_hardware(info, cfg)}; "
         f"final loss {info.get('loss')}.",
         f"- Held-out DRCD ({v.get('questions', 0)} questions drawn by heldout_seed, gold "
         f"paragraph): EM {v.get('em')}, "
@@ -443,10 +468,16 @@ def write_card(out: Path, settings: ReaderSettings, cfg: TrainConfig, info: dict
         "Retrain: `make reader` (runs of `python -m rag.reader.training --bench BENCH`, "
         "BENCH holding `drcd/`: the first stage, then each next one with `--init` on the "
         "previous output; the Makefile has every command); each resumes from its `--work` "
-        "checkpoint after an interruption.",
+        "checkpoint after an interruption. It trains on a CUDA GPU when torch sees one "
+        "(`--device auto`, the default; `--device cpu` to keep to the CPU).",
         "",
     ]
     (out / "MODEL_CARD.md").write_text("\n".join(lines), "utf-8")
+
+
+def _hardware(info: dict, cfg: TrainConfig) -> str:
+    device = info.get("device", "cpu")
+    return f"{cfg.threads} CPU threads" if device == "cpu" else f"{device} ({info.get('gpu')})"
 
 
 def train(bench: Path, out: Path, work: Path, settings: ReaderSettings, cfg: TrainConfig) -> None:
@@ -456,8 +487,13 @@ def train(bench: Path, out: Path, work: Path, settings: ReaderSettings, cfg: Tra
 
     from embeddings.convert import default_model_dir
 
+    device = resolve_device(cfg.device)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
+    hardware = {"device": device}
+    if device.startswith("cuda"):
+        hardware["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    log.info("training on %s", device)
     base = default_model_dir()
     tokenizer = reader_tokenizer(base)
     t0 = time.time()
@@ -479,6 +515,7 @@ def train(bench: Path, out: Path, work: Path, settings: ReaderSettings, cfg: Tra
             init_info["init_stages"] = [*first_stage.get("init_stages", []),
                                         init_info["init_summary"]]
         log.info("initialised from %s", init)
+    net.to(device)
     net.train()
     params = [p for p in net.parameters() if p.requires_grad]
     log.info("trainable parameters: %d", sum(p.numel() for p in params))
@@ -493,7 +530,7 @@ def train(bench: Path, out: Path, work: Path, settings: ReaderSettings, cfg: Tra
     ckpt = work / CHECKPOINT
     step, rows, elapsed = 0, [], 0.0
     if ckpt.is_file():
-        state = torch.load(ckpt, weights_only=False)
+        state = torch.load(ckpt, weights_only=False, map_location="cpu")
         net.load_state_dict(state["learned"], strict=False)
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -539,7 +576,7 @@ def train(bench: Path, out: Path, work: Path, settings: ReaderSettings, cfg: Tra
                 "train_questions": len(corpus.train), "heldout_questions": len(corpus.heldout),
                 "english_questions": sum(1 for ex, _ in corpus.train
                                          if ex.qid in corpus.english),
-                "windows_per_epoch": len(first), "log": rows[-12:], **init_info})
+                "windows_per_epoch": len(first), "log": rows[-12:], **hardware, **init_info})
             log.info("checkpoint at step %d (loss %.3f)", step, rows[-1]["loss"])
     bar.close()
 
@@ -557,6 +594,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
     p.add_argument("--lora-r", type=int, default=ReaderSettings.lora_r)
     p.add_argument("--threads", type=int, default=TrainConfig.threads)
+    p.add_argument("--device", default=TrainConfig.device,
+                   help="auto (a CUDA GPU when torch sees one, else the CPU), cpu, cuda, cuda:1…")
+    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
     p.add_argument("--init", type=Path, default=None,
                    help="a second stage: start from the weights saved in this reader folder")
@@ -573,6 +613,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     settings = ReaderSettings(lora_r=args.lora_r, lora_alpha=2 * args.lora_r)
     cfg = TrainConfig(epochs=args.epochs, lr=args.lr, threads=args.threads,
+                      device=args.device, batch_size=args.batch_size,
                       max_steps=args.max_steps, seed=args.seed,
                       init=str(args.init) if args.init else None,
                       english=str(args.english) if args.english else None,
