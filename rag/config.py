@@ -153,6 +153,9 @@ class AnswerConfig:
     # chunk count: the best mean hit@1 over the fit groups (`make fit-reader ARGS=
     # "--reads-foreign V"` for each V: original 0.769, both 0.763, translation 0.761)
     reader_reads_foreign: str = "original"
+    # a Chinese question in the other script than the passages read (Traditional over
+    # Simplified articles, or the reverse) is read converted to theirs (opencc)
+    reader_matches_script: bool = True
     # the spans ranked: "window" (the best span of each window read) or "sentence" (the best
     # span starting in each sentence of each window, so that the calibration's sentence
     # features can prefer a sentence whose span the reader scored second). Chosen like the

@@ -47,6 +47,31 @@ def to_simplified(text: str) -> str:
     return _T2S.convert(text)
 
 
+_S2T = None
+
+
+def to_traditional(text: str) -> str:
+    """Simplified → Traditional Chinese (opencc s2t)."""
+    global _S2T
+    if _S2T is None:
+        import opencc
+
+        _S2T = opencc.OpenCC("s2t")
+    return _S2T.convert(text)
+
+
+def chinese_script(text: str, least: float = 0.03) -> str | None:
+    """"traditional" when t2s changes at least ``least`` of the CJK characters of ``text``,
+    else "simplified"; None for text without CJK characters. (Most characters are the same
+    in both scripts, so a Traditional text changes some 10–30 % of them; a Simplified one
+    none.)"""
+    cjk = sum(map(is_cjk, text))
+    if not cjk:
+        return None
+    changed = sum(a != b for a, b in zip(text, to_simplified(text), strict=False))
+    return "traditional" if changed >= max(1.0, least * cjk) else "simplified"
+
+
 def cjk_share(text: str) -> float:
     """Share of CJK ideographs among the letters of ``text`` (1.0 when it has no letters)."""
     letters = [ch for ch in text if ch.isalpha()]

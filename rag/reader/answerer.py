@@ -4,6 +4,7 @@ sentence answers (rag/reader/calibration.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -17,6 +18,7 @@ from rag.reader.calibration import Calibration, SpanFeatures, overlap, question_
 from rag.reader.decode import trim_answer
 from rag.reader.inference import Reader, ReadSpan
 from rag.retriever import Retrieval, Retriever
+from rag.textnorm import chinese_script, to_simplified, to_traditional
 from rag.types import Snippet
 
 
@@ -91,8 +93,8 @@ class ReaderAnswerer:
                   if how == "sentence" else None)
         vector = self.similarity_vector(retrieval)
         cands = [self._place(s, chunks, bounds, grams, vector)
-                 for s in self.reader.read(self.reader_question(question, retrieval), passages,
-                                           starts)]
+                 for s in self.reader.read(self.reader_question(question, retrieval, passages),
+                                           passages, starts)]
         if cands:  # the similarity gap: to the best-matching sentence read for this question
             top = max(c.features.similarity for c in cands)
             calibration = self.calibration
@@ -155,12 +157,14 @@ class ReaderAnswerer:
             return retrieval.source_vector
         return retrieval.query_vector
 
-    def reader_question(self, question: str, retrieval: Retrieval) -> str:
-        """What the reader reads: ``question``, or for a translated (non-Chinese) question the
-        original and/or its translation (``reader_reads_foreign``)."""
+    def reader_question(self, question: str, retrieval: Retrieval,
+                        passages: Sequence[str] = ()) -> str:
+        """What the reader reads: ``question`` (in the script of the ``passages``, with
+        ``reader_matches_script``), or for a translated (non-Chinese) question the original
+        and/or its translation (``reader_reads_foreign``)."""
         translation = retrieval.translation
         if translation is None:
-            return question
+            return self._in_script_of(question, passages)
         how = self.config.reader_reads_foreign
         if how == "original":
             return translation.source
@@ -170,6 +174,17 @@ class ReaderAnswerer:
             raise ValueError(f"reader_reads_foreign must be translation, original or both, "
                              f"not {how!r}")
         return question
+
+    def _in_script_of(self, question: str, passages: Sequence[str]) -> str:
+        """A Traditional question over Simplified passages converted to Simplified, and the
+        other way round: the reader was trained on questions in their paragraph's script."""
+        if not self.config.reader_matches_script:
+            return question
+        asked = chinese_script(question)
+        read = chinese_script("".join(passages))
+        if asked is None or read is None or asked == read:
+            return question
+        return to_simplified(question) if read == "simplified" else to_traditional(question)
 
     def run(self, question: str, retrieval: Retrieval, k: int) -> Extraction:
         """``question`` as searched (a non-Chinese question's translation); what the reader
