@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
 
 
 @lru_cache(maxsize=65536)
@@ -32,32 +32,24 @@ def fold_with_offsets(text: str) -> tuple[str, list[int]]:
     return "".join(out), offsets
 
 
-_T2S = None
+@cache
+def _opencc(config: str):
+    """The opencc converter of ``config`` (immutable and thread-safe once built)."""
+    import opencc
+
+    return opencc.OpenCC(config)
 
 
 def to_simplified(text: str) -> str:
     """Traditional → Simplified Chinese (opencc t2s), for script-insensitive word matching.
 
     Used on search words only: stored text and offsets keep the original script."""
-    global _T2S
-    if _T2S is None:  # the converter is immutable and thread-safe once built
-        import opencc
-
-        _T2S = opencc.OpenCC("t2s")
-    return _T2S.convert(text)
-
-
-_S2T = None
+    return _opencc("t2s").convert(text)
 
 
 def to_traditional(text: str) -> str:
     """Simplified → Traditional Chinese (opencc s2t)."""
-    global _S2T
-    if _S2T is None:
-        import opencc
-
-        _S2T = opencc.OpenCC("s2t")
-    return _S2T.convert(text)
+    return _opencc("s2t").convert(text)
 
 
 def chinese_script(text: str, least: float = 0.03) -> str | None:
