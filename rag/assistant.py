@@ -230,8 +230,9 @@ class Assistant:
             if self._refresh(wait=False) is None:
                 log.warning("another process is writing the index at %s; answering from "
                             "the index built %s until it is done", self.store.root, built)
-        except (CorpusError, IndexNotWritableError, OSError) as exc:
-            # OSError: a folder made read-only, a full disk (the new build is discarded)
+        except (CorpusError, IndexNotWritableError, ModelMismatchError, OSError) as exc:
+            # OSError: a folder made read-only, a full disk (the new build is discarded);
+            # ModelMismatchError: another process swapped in a build of other settings
             log.warning("%s; answering from the index built %s in %s", exc, built,
                         self.store.root)
 
@@ -245,6 +246,9 @@ class Assistant:
         with self._write_lock, self.store.locked(wait) as held:
             if not held:
                 return None
+            live = self.store.live_manifest()  # None: no readable one (rebuilt below)
+            if live is not None and live.get("build") != self._build_name():
+                self._check_settings_of(live, "refresh it")
             old = self._data
             data = indexer.refresh(self.store, self.corpus, self.config, self.encoder,
                                    self.analyzer, self.backend, progress, current=old)
@@ -454,6 +458,8 @@ class Assistant:
         result = AddResult()
         with self._write_lock, self.store.locked():
             current = self._latest()
+            if current is not self._data:
+                self._check_settings_of(current.manifest, "add files")
             known = {digest: path for path, digest in
                      current.manifest.get("corpus", {}).get("files", {}).items()}
             plans, report = plan_uploads(
@@ -478,6 +484,19 @@ class Assistant:
                                      "(see the server log)")
             result.added.extend(d for d in plan.doc_ids if d in data.doc_pos)
         return result
+
+    def _check_settings_of(self, live: dict[str, Any], action: str) -> None:
+        """A ModelMismatchError when ``live`` (the build another process swapped in) was made
+        with other settings than this assistant's: refreshing, or adding files, would
+        rebuild the whole index with this assistant's model and chunking, undoing that
+        process's re-index (`rag index --model …` while the chat ran)."""
+        if live.get("build_key") == self.config.build_key():
+            return
+        raise ModelMismatchError(
+            f"the index at {self.store.root} was rebuilt by another process with other "
+            f"settings (model {live.get('model')!r}; this process uses "
+            f"{self._data.manifest.get('model')!r}); reopen the index (restart the chat) "
+            f"to {action}, so that its new build is kept")
 
     def _latest(self) -> IndexData:
         """The live build on disk (another process may have added files since we loaded)."""

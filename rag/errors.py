@@ -24,7 +24,8 @@ class CorruptIndexError(RagError):
 
 
 class ModelMismatchError(RagError):
-    """The index was built with another embedding model than the one requested."""
+    """The index was built with another embedding model (or other index settings) than the one
+    requested or in use."""
 
 
 class UnknownDocumentError(RagError, KeyError):

@@ -1,0 +1,54 @@
+"""Faults found by the seventh robustness probe (concurrency across processes, corpus
+content, the chat's API, 2026-11-24); each test failed before its fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import Assistant, ModelMismatchError
+from rag.index_store import IndexStore
+from tests.fault_support import FakeEncoder, small_corpus, write_article
+
+
+class NamedEncoder(FakeEncoder):
+    """``FakeEncoder`` that reports the model it was made for, so that indexes of two
+    models can be told apart."""
+
+    def __init__(self, model: str | None = None, *args: object, **kwargs: object) -> None:
+        super().__init__(model, *args, **kwargs)
+        self.model_name = model or "fake-hash"
+
+
+# ------------------------------------------------------- a re-index with another model
+@pytest.mark.parametrize("action", ["add_files", "refresh"])
+def test_a_running_assistant_never_undoes_another_processs_reindex_with_another_model(
+        tmp_path, monkeypatch, action):
+    """A chat open on an index that `rag index --model m-new` rebuilt meanwhile: an upload
+    (or a refresh after a corpus edit) rebuilt the whole index with the chat's old model."""
+    monkeypatch.setattr("rag.assistant.make_encoder", NamedEncoder)
+    corpus, index = small_corpus(tmp_path / "corpus"), tmp_path / "index"
+    chat = Assistant.build(corpus, index, model="m-old")
+    Assistant.build(corpus, index, model="m-new", reuse_current=False)  # another process
+    write_article(tmp_path / "up", "x.md", "新文", "火星医院扩建了新的住院楼。")
+    with pytest.raises(ModelMismatchError, match="m-new.*reopen the index"):
+        if action == "add_files":
+            chat.add_files([tmp_path / "up" / "x.md"])
+        else:
+            write_article(corpus, "mars.md", "火星医院", "火星医院改名为火星第一医院。")
+            chat.refresh()
+    assert IndexStore(index).manifest()["model"] == "m-new"
+    assert not (index / "added" / "x.md").exists()
+    reopened = Assistant.load(index)  # the new build serves, and takes the upload
+    assert reopened.add_files([tmp_path / "up" / "x.md"]).added == ["x"]
+    assert IndexStore(index).manifest()["model"] == "m-new"
+
+
+def test_an_assistant_still_refreshes_and_adds_to_its_own_build(tmp_path, monkeypatch):
+    monkeypatch.setattr("rag.assistant.make_encoder", NamedEncoder)
+    corpus, index = small_corpus(tmp_path / "corpus"), tmp_path / "index"
+    chat = Assistant.build(corpus, index, model="m-old")
+    write_article(corpus, "new.md", "新文", "月球药房开设了第二家分店。")
+    assert chat.refresh()
+    write_article(tmp_path / "up", "x.md", "新文", "火星医院扩建了新的住院楼。")
+    assert chat.add_files([tmp_path / "up" / "x.md"]).added == ["x"]
+    assert IndexStore(index).manifest()["model"] == "m-old"
