@@ -35,7 +35,15 @@ class _NoAliases:
 
 
 class _SafeNoAliasLoader(_NoAliases, yaml.SafeLoader):
-    """Safe YAML without aliases."""
+    """Safe YAML without aliases, whose plain scalars stay text as written except dates and
+    nulls: YAML 1.1 made ``title: 12:30`` the number 750, ``source: 010`` "8", ``title:
+    yes`` "True" and dropped ``source: no`` (False)."""
+
+
+_AS_WRITTEN = {f"tag:yaml.org,2002:{kind}" for kind in ("bool", "int", "float")}
+_SafeNoAliasLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag not in _AS_WRITTEN]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
 
 class _TextNoAliasLoader(_NoAliases, yaml.BaseLoader):

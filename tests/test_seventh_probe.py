@@ -52,3 +52,21 @@ def test_an_assistant_still_refreshes_and_adds_to_its_own_build(tmp_path, monkey
     write_article(tmp_path / "up", "x.md", "新文", "火星医院扩建了新的住院楼。")
     assert chat.add_files([tmp_path / "up" / "x.md"]).added == ["x"]
     assert IndexStore(index).manifest()["model"] == "m-old"
+
+
+# ------------------------------------------------------------ front matter values as written
+@pytest.mark.parametrize(("line", "field", "value"), [
+    ("title: 12:30", "title", "12:30"),      # YAML 1.1 base 60: 750
+    ("title: yes", "title", "yes"),          # True
+    ("title: 0x1F", "title", "0x1F"),        # 31
+    ("source: 010", "source", "010"),        # octal: "8"
+    ("source: no", "source", "no"),          # False: the source was dropped
+    ("date: 20220607", "date", "2022-06-07T00:00:00"),  # dates are still dates
+    ("date: 2022-06-07", "date", "2022-06-07"),
+])
+def test_front_matter_values_are_read_as_written(line, field, value):
+    from rag.corpus import parse_post
+
+    doc = parse_post(f"---\n{line}\n---\n火星医院于2031年开业。", "post")
+    got = doc.title if field == "title" else doc.metadata.get(field)
+    assert got == value
