@@ -445,9 +445,12 @@ class Assistant:
         """The exact chunk strings embedded at index time (prompt excluded)."""
         return [embedding_text(c) for c in self._data.chunks]
 
-    def add_files(self, paths: list[Path | str] | Path | str) -> AddResult:
+    def add_files(self, paths: list[Path | str] | Path | str, *,
+                  wait: bool = True) -> AddResult:
         """Validate, copy into the index's ``added/`` folder and re-index incrementally.
-        ``paths``: a list of files, or one file.
+        ``paths``: a list of files, or one file. ``wait=False``: while another process
+        writes the index (a `rag index` can take hours), an ``IndexNotWritableError`` at
+        once instead of waiting for it (the chat's upload).
 
         Bad files (type, hidden name, size, binary, encoding, no text) are reported and change
         nothing. Nothing is ever overwritten: a name already taken gets a new doc_id
@@ -456,7 +459,11 @@ class Assistant:
         lock per index directory, across processes)."""
         paths = check_paths(paths, "paths")
         result = AddResult()
-        with self._write_lock, self.store.locked():
+        with self._write_lock, self.store.locked(bool(wait)) as held:
+            if not held:
+                raise IndexNotWritableError(
+                    f"another process is writing the index at {self.store.root} (`rag index` "
+                    "or an upload elsewhere); nothing was added, try again when it is done")
             current = self._latest()
             if current is not self._data:
                 self._check_settings_of(current.manifest, "add files")

@@ -48,7 +48,8 @@ class IndexFormatError(CorruptIndexError):
 
 
 class IndexNotWritableError(RagError, PermissionError):
-    """The index folder cannot be written (read-only, or its lock file is not a file)."""
+    """The index folder cannot be written (read-only, its lock file is not a file, or another
+    process is writing it and the caller would not wait)."""
 
 
 class BackendError(RagError):

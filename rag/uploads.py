@@ -280,8 +280,10 @@ def unstage(written: list[Path]) -> None:
 
 
 def add_uploads(assistant: Any, paths: list[Path | str],
-                max_bytes: int = MAX_UPLOAD_BYTES) -> UploadReport:
-    """Validate ``paths`` and index the good ones incrementally; bad files change nothing."""
+                max_bytes: int = MAX_UPLOAD_BYTES, wait: bool = True) -> UploadReport:
+    """Validate ``paths`` and index the good ones incrementally; bad files change nothing.
+    ``wait=False``: an error at once while another process writes the index (see
+    ``Assistant.add_files``), not a wait as long as that process's build."""
     report = UploadReport()
     good: list[Path] = []
     for p in paths:
@@ -291,7 +293,7 @@ def add_uploads(assistant: Any, paths: list[Path | str],
         else:
             good.append(Path(p))
     if good:
-        result = assistant.add_files(good)
+        result = assistant.add_files(good, wait=wait)
         report.added.extend(result.added)
         report.errors.extend(result.errors)
         report.present.extend(getattr(result, "present", []))

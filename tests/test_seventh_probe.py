@@ -70,3 +70,39 @@ def test_front_matter_values_are_read_as_written(line, field, value):
     doc = parse_post(f"---\n{line}\n---\n火星医院于2031年开业。", "post")
     got = doc.title if field == "title" else doc.metadata.get(field)
     assert got == value
+
+
+# ----------------------------------------------------- an upload while `rag index` runs
+def _chat_function(assistant, tmp_path, name: str):
+    from rag.web.ui import build_demo
+
+    demo = build_demo(assistant, feedback_path=tmp_path / "feedback.jsonl")
+    return next(f.fn for f in demo.fns.values() if f.name == name)
+
+
+def test_a_chat_upload_while_another_process_writes_the_index_says_so_at_once(
+        built, tmp_path, monkeypatch):
+    """The upload waited for the other writer's lock (a `rag index` may take hours): the
+    chat's button spun with no word. It is refused at once, saying why; nothing is added."""
+    import fcntl
+
+    assistant, _, index = built
+    upload = tmp_path / "up" / "news.md"
+    write_article(upload.parent, upload.name, "新文", "火星医院扩建了新的住院楼。")
+    on_add = _chat_function(assistant, tmp_path, "on_add")
+    flock = fcntl.flock
+
+    def never_waits(handle, operation: int) -> None:
+        if operation == fcntl.LOCK_EX:  # blocking: would wait for the other writer
+            raise AssertionError("the chat's upload waits for another process's build")
+        flock(handle, operation)
+
+    with open(index / ".lock", "a") as other_writer:
+        flock(other_writer, fcntl.LOCK_EX)
+        with monkeypatch.context() as patched:
+            patched.setattr(fcntl, "flock", never_waits)
+            status, *_ = on_add([str(upload)])
+        flock(other_writer, fcntl.LOCK_UN)
+    assert status.startswith("❌") and "another process is writing the index" in status
+    assert not (index / "added").exists() and assistant.n_documents == 3
+    assert "已添加" in on_add([str(upload)])[0]  # once it is done, the upload goes in
