@@ -53,7 +53,7 @@ def default_index_dir(corpus: Path | str | None = None) -> Path:
 def _index_of_this_corpus(folder: Path, corpus: Path) -> None:
     """An InvalidArgumentError when the index in ``folder`` records another corpus."""
     recorded = corpus_of(IndexStore(folder).live_manifest() or {})
-    if recorded is None or recorded == corpus.expanduser().resolve():
+    if recorded is None or recorded.resolve() == corpus.expanduser().resolve():
         return
     from rag.errors import InvalidArgumentError
 
@@ -84,7 +84,9 @@ def fingerprint(sources: list[Path], exclude: list[Path] | None = None) -> dict[
             for path in misnamed:
                 files[printable_path(path.absolute())] = "unreadable:name-not-utf-8"
     overall = hashlib.sha256("\n".join(f"{k}={v}" for k, v in sorted(files.items())).encode())
-    return {"sources": [str(s.resolve()) for s in sources], "files": files,
+    # the corpus as given (absolute, links kept): a corpus named by a link that is later
+    # pointed at a new release (`ln -sfn rel2 news`) is re-read there, not at the old one
+    return {"sources": [os.path.abspath(s) for s in sources], "files": files,
             "fingerprint": overall.hexdigest()}
 
 

@@ -106,3 +106,24 @@ def test_a_chat_upload_while_another_process_writes_the_index_says_so_at_once(
     assert status.startswith("❌") and "another process is writing the index" in status
     assert not (index / "added").exists() and assistant.n_documents == 3
     assert "已添加" in on_add([str(upload)])[0]  # once it is done, the upload goes in
+
+
+# ------------------------------------------------------ a corpus named by a symbolic link
+def test_a_corpus_named_by_a_link_follows_the_link_to_a_new_release(tmp_path, fake_encoder,
+                                                                     capsys):
+    """`--corpus news` where `news -> releases/1`, then `ln -sfn releases/2 news`: the index
+    recorded releases/1, so `rag index --index I` and every open re-read the old release."""
+    from rag.cli import main
+
+    old = small_corpus(tmp_path / "releases" / "1")
+    new = tmp_path / "releases" / "2"
+    write_article(new, "mars.md", "火星医院换院长", "火星医院的新院长是赵六。")
+    link, index = tmp_path / "news", tmp_path / "index"
+    link.symlink_to(old, target_is_directory=True)
+    assert Assistant.build(link, index).n_documents == 3
+    link.unlink()
+    link.symlink_to(new, target_is_directory=True)  # a deploy swaps the release
+    assert main(["index", "--index", str(index)]) == 0
+    assert "documents: 1" in capsys.readouterr().out
+    reopened = Assistant.load(index)
+    assert reopened.n_documents == 1 and reopened.document("mars").title == "火星医院换院长"
