@@ -127,3 +127,21 @@ def test_a_corpus_named_by_a_link_follows_the_link_to_a_new_release(tmp_path, fa
     assert "documents: 1" in capsys.readouterr().out
     reopened = Assistant.load(index)
     assert reopened.n_documents == 1 and reopened.document("mars").title == "火星医院换院长"
+
+
+# ------------------------------------------------------------- the API's closest articles
+def test_the_api_lists_each_closest_article_once():
+    """Two passages of one article were two identical "Closest articles" lines (the CLI
+    lists each article once)."""
+    from rag import Answer, Hit
+    from rag.web.render import format_answer_text
+
+    def hit(doc_id: str, title: str, start: int) -> Hit:
+        return Hit(doc_id=doc_id, title=title, text="…", score=0.5, start=start,
+                   end=start + 1, metadata={"source": "测试报"})
+
+    hits = [hit("a", "甲文", 0), hit("a", "甲文", 400), hit("b", "乙文", 0), hit("c", "丙文", 0)]
+    text = format_answer_text(Answer("谁？", False, [], "", hits, "谁？"))
+    assert text.count("《甲文》") == 1
+    assert [line.split("》")[0] for line in text.splitlines() if line.startswith("  - ")] == [
+        "  - 《甲文", "  - 《乙文", "  - 《丙文"]
