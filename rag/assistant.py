@@ -368,6 +368,9 @@ class Assistant:
         started = time.perf_counter()
         question = check_question(question)
         k, history = check_k(k), check_history(history)
+        # an earlier question refused as code or markup is no subject: "那平安健康呢？" after
+        # a pasted SQL line searched "平安健康 * FROM users WHERE id=1" and was refused
+        history = [h for h in history if not is_junk_question(h)] if history else history
         filters = _filters(filters, filter_kwargs)
         if is_junk_question(question):  # code, markup or a foreign script: nothing to find
             return Answer(question, False, [], REFUSAL, [], question)

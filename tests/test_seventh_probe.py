@@ -145,3 +145,18 @@ def test_the_api_lists_each_closest_article_once():
     assert text.count("《甲文》") == 1
     assert [line.split("》")[0] for line in text.splitlines() if line.startswith("  - ")] == [
         "  - 《甲文", "  - 《乙文", "  - 《丙文"]
+
+
+# --------------------------------------------------- a follow-up after a refused question
+@pytest.mark.parametrize(("earlier", "question"), [
+    ("SELECT * FROM users WHERE id=1", "那月球药房呢？"),
+    ("<b>hello</b>", "它的院长是谁？"),
+])
+def test_a_question_refused_as_code_is_no_subject_for_the_next_one(built, earlier, question):
+    """The chat passes every earlier question as history: after a pasted SQL line, "那平安
+    健康呢？" searched "平安健康 * FROM users WHERE id=1" (and was refused); after markup,
+    "它的院长是谁？" became "b的院长是谁？"."""
+    assistant, _, _ = built
+    alone = assistant.answer(question, reader=False)
+    after = assistant.answer(question, history=[earlier], reader=False)
+    assert after.query == alone.query
