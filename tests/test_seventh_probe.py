@@ -160,3 +160,16 @@ def test_a_question_refused_as_code_is_no_subject_for_the_next_one(built, earlie
     alone = assistant.answer(question, reader=False)
     after = assistant.answer(question, history=[earlier], reader=False)
     assert after.query == alone.query
+
+
+# ------------------------------------------------------------- UTF-16 without a byte order mark
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_is_decoded_when_its_text_has_u_xx00_characters(tmp_path,
+                                                                           encoding):
+    """Chinese text holds characters whose UTF-16 has a NUL byte on the other side than
+    ASCII's (一 is U+4E00, 开 U+5F00): such a file without a BOM was refused as binary."""
+    from rag.corpus import read_file
+
+    text = "一家火星医院于2031年开业，院长是张三丰。Mars Hospital opened."
+    (tmp_path / "news.txt").write_bytes(text.encode(encoding))
+    assert read_file(tmp_path / "news.txt", tmp_path)[0].text == text
