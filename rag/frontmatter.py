@@ -19,7 +19,12 @@ _FRONT = re.compile(r"\A\s*---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 # and ISO parsing refused them, so such an article lost its date and every date filter)
 _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M:%S",
                  "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
-                 "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日")
+                 "%Y/%m/%d", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y.%m.%d",
+                 "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日")
+# a Chinese news page's date line: "2022年06月07日 10:50:57", "2022年6月7日10:30",
+# "2022年6月7日 星期二" were dropped (seconds, no space, a weekday)
+_WEEKDAY = re.compile(r"[（(]?(?:星期|周|礼拜)[一二三四五六日天][）)]?")
+_AFTER_DAY = re.compile(r"日(?=\d)")
 
 
 class _NoAliases:
@@ -126,9 +131,10 @@ def normalize_date(value: Any, where: str = "") -> str | None:
         return dt.datetime.fromisoformat(text).isoformat()
     except ValueError:
         pass
+    plain = " ".join(_AFTER_DAY.sub("日 ", _WEEKDAY.sub(" ", text)).split())
     for fmt in _DATE_FORMATS:
         try:
-            return dt.datetime.strptime(text, fmt).isoformat()
+            return dt.datetime.strptime(plain, fmt).isoformat()
         except ValueError:
             continue
     try:

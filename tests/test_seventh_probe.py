@@ -173,3 +173,20 @@ def test_utf16_without_a_bom_is_decoded_when_its_text_has_u_xx00_characters(tmp_
     text = "一家火星医院于2031年开业，院长是张三丰。Mars Hospital opened."
     (tmp_path / "news.txt").write_bytes(text.encode(encoding))
     assert read_file(tmp_path / "news.txt", tmp_path)[0].text == text
+
+
+# ------------------------------------------------------------ Chinese news pages' date lines
+@pytest.mark.parametrize(("written", "day"), [
+    ("2022年06月07日 10:50:57", "2022-06-07T10:50:57"),  # the most common: with seconds
+    ("2022年6月7日10:30", "2022-06-07T10:30:00"),
+    ("2022年6月7日 星期二", "2022-06-07T00:00:00"),
+    ("2022年6月7日（周二） 10:30", "2022-06-07T10:30:00"),
+    ("2022.06.07 10:50", "2022-06-07T10:50:00"),
+])
+def test_chinese_date_lines_with_seconds_or_a_weekday_are_kept(written, day):
+    """Such dates were dropped with a warning, so the article matched no date filter."""
+    from rag.corpus import document_from_record, parse_post
+
+    post = parse_post(f"---\ndate: {written}\n---\n火星医院于2031年开业。", "post")
+    record = document_from_record({"id": "r", "text": "火星医院于2031年开业。", "date": written})
+    assert post.metadata.get("date") == record.metadata.get("date") == day
