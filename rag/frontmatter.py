@@ -61,6 +61,33 @@ class _TextNoAliasLoader(_NoAliases, yaml.BaseLoader):
 _KEY_LINE = re.compile(r"^[ \t]*[^\s:#][^:\n]{0,60}:(?:[ \t]|$)", re.M)
 
 
+# a key with a full-width colon (a Chinese input method's "title：…"), which YAML reads as text
+_FIELDS = {"title", "date", "tags", "categories", "author", "source"}
+_WIDE_KEY = re.compile(r"^([ \t]*[A-Za-z_][A-Za-z0-9_-]{0,40})[ \t]*：[ \t]*", re.M)
+
+
+def _mended(block: str) -> dict[str, Any] | None:
+    """Front matter that YAML refused (or read as no mapping) as hand-written front matter
+    often is, or None: tabs made spaces (an editor's tab after ``key:`` or as indentation
+    stopped PyYAML), and, when every line is a ``key: value`` / ``key：value`` line or a list
+    item, full-width colons after ASCII keys made ``: ``. It must name a field posts are read
+    for (title, date…). Such a block lost its whole front matter (the date too), or stayed
+    in the article's text."""
+    mended = block.replace("\t", " ")
+    lines = [line for line in mended.splitlines() if line.strip()]
+    if all(_WIDE_KEY.match(line) or _KEY_LINE.match(line) or line.lstrip().startswith("- ")
+           for line in lines):
+        mended = _WIDE_KEY.sub(r"\1: ", mended)
+    if mended == block:
+        return None
+    try:
+        data = _load(mended)
+    except (yaml.YAMLError, RecursionError):
+        return None
+    # a field posts are read for: "Q：…" / "A：…" lines of an interview after a rule are text
+    return data if isinstance(data, dict) and _FIELDS & set(data) else None
+
+
 def split_front_matter(raw: str, name: str = "") -> tuple[dict[str, Any], str]:
     """Return (front matter dict, body); posts without front matter give ({}, raw).
 
@@ -78,6 +105,9 @@ def split_front_matter(raw: str, name: str = "") -> tuple[dict[str, Any], str]:
     try:
         data = _load(block)
     except yaml.YAMLError as exc:
+        mended = _mended(block)
+        if mended is not None:
+            return _text_safe(mended), raw[match.end():]
         if not _KEY_LINE.search(block):
             return {}, raw
         reason = " ".join(str(exc).split())[:300]
@@ -87,6 +117,9 @@ def split_front_matter(raw: str, name: str = "") -> tuple[dict[str, Any], str]:
         log.warning("%sfront matter nested too deeply, ignored", where)
         data = {}
     if data is not None and not isinstance(data, dict):
+        mended = _mended(block)
+        if mended is not None:
+            return _text_safe(mended), raw[match.end():]
         log.warning("%sno key: value front matter; the text between the --- lines is kept "
                     "as part of the article", where)
         return {}, raw

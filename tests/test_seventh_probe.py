@@ -190,3 +190,26 @@ def test_chinese_date_lines_with_seconds_or_a_weekday_are_kept(written, day):
     post = parse_post(f"---\ndate: {written}\n---\n火星医院于2031年开业。", "post")
     record = document_from_record({"id": "r", "text": "火星医院于2031年开业。", "date": written})
     assert post.metadata.get("date") == record.metadata.get("date") == day
+
+
+# ----------------------------------------------------- hand-written front matter YAML refused
+@pytest.mark.parametrize("front", [
+    "title:\t火星医院开业\ndate:\t2022-06-07",      # an editor's tab after the colon
+    "title: 火星医院开业\ndate: 2022-06-07\ntags:\n\t- 测试报",  # a tab as indentation
+    "title：火星医院开业\ndate：2022-06-07",        # a Chinese input method's colon
+])
+def test_front_matter_with_tabs_or_full_width_colons_is_read(front):
+    """PyYAML refused the tabs (the whole front matter, date included, was dropped) and read
+    the full-width colons as text (the block stayed in the article, the date was lost)."""
+    from rag.corpus import parse_post
+
+    doc = parse_post(f"---\n{front}\n---\n火星医院于2031年开业。", "post")
+    assert doc.title == "火星医院开业" and doc.metadata["date"] == "2022-06-07"
+    assert doc.text == "火星医院于2031年开业。"
+
+
+def test_interview_lines_after_a_rule_stay_text():
+    from rag.corpus import parse_post
+
+    doc = parse_post("---\nQ：什么是安唐保？\nA：一款保险。\n---\n正文。", "post")
+    assert "Q：什么是安唐保？" in doc.text and "A：一款保险。" in doc.text
