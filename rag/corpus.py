@@ -200,6 +200,9 @@ def corpus_files(root: Path, problems: list[str] | None = None,
                     found.append(path)
                 elif path.is_symlink() and not path.exists():
                     report(f"{path}: a link to a file that does not exist, skipped")
+            elif not name.startswith(".") and file_suffix(path) == ".json":  # was silent
+                report(f"{printable_path(path)}: .json files are not read; save the articles "
+                       "as JSON Lines (.jsonl: one JSON object per line) to index them")
     return sorted(found)
 
 

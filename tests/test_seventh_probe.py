@@ -213,3 +213,17 @@ def test_interview_lines_after_a_rule_stay_text():
 
     doc = parse_post("---\nQ：什么是安唐保？\nA：一款保险。\n---\n正文。", "post")
     assert "Q：什么是安唐保？" in doc.text and "A：一款保险。" in doc.text
+
+
+# ------------------------------------------------------------------ a .json export of articles
+def test_a_json_file_in_the_corpus_is_named_not_skipped_silently(tmp_path):
+    """A JSON array of articles (the commonest export beside JSON Lines) was left out
+    without a word; a corpus holding only one said "no .txt/.md/.html/.jsonl files"."""
+    from rag.corpus import read_corpus
+
+    folder = small_corpus(tmp_path / "corpus")
+    (folder / "export.json").write_text('[{"id": "a", "text": "火星医院开业了。"}]',
+                                        encoding="utf-8")
+    report = read_corpus(folder)
+    assert len(report.documents) == 3
+    assert [p for p in report.problems if "export.json" in p and ".jsonl" in p]
