@@ -227,3 +227,15 @@ def test_a_json_file_in_the_corpus_is_named_not_skipped_silently(tmp_path):
     report = read_corpus(folder)
     assert len(report.documents) == 3
     assert [p for p in report.problems if "export.json" in p and ".jsonl" in p]
+
+
+# --------------------------------------------------------- a question of punctuation or emoji
+@pytest.mark.parametrize("question", ["？？！！", "🙂🙂", "……", "*"])
+def test_a_question_without_letters_or_digits_is_refused_without_closest_articles(built,
+                                                                                question):
+    """It was "not found" with three unrelated "closest articles" (the nearest vectors to
+    nothing); numbers alone are still searched."""
+    assistant, _, _ = built
+    answer = assistant.answer(question, reader=False)
+    assert not answer.answered and not answer.hits
+    assert assistant.answer("2031", reader=False).hits
