@@ -239,3 +239,18 @@ def test_a_question_without_letters_or_digits_is_refused_without_closest_article
     answer = assistant.answer(question, reader=False)
     assert not answer.answered and not answer.hits
     assert assistant.answer("2031", reader=False).hits
+
+
+# ------------------------------------------------------------------------ the feedback log
+def test_a_vote_whose_text_holds_a_line_separator_is_read_back(tmp_path):
+    """``FeedbackLog.read`` split lines with ``str.splitlines``, which also splits at U+2028
+    (kept unescaped by ``json.dumps``): such a vote was two torn lines, and lost."""
+    from rag.web.feedback import FeedbackLog
+
+    log = FeedbackLog(tmp_path / "feedback.jsonl")
+    item = {"doc_id": "d", "title": "甲", "text": "第一段\u2028第二段", "start": 0, "end": 7}
+    log.record({"question": "安唐保\u2029是什么？", "items": [item]}, "up")
+    log.record({"question": "谁？", "items": []}, "down")
+    entries = log.read()
+    assert [e["vote"] for e in entries] == ["up", "down"]
+    assert entries[0]["snippets"][0]["text"] == "第一段\u2028第二段"
