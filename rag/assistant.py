@@ -502,11 +502,13 @@ class Assistant:
         process's re-index (`rag index --model …` while the chat ran)."""
         if live.get("build_key") == self.config.build_key():
             return
+        theirs, ours = live.get("model"), self._data.manifest.get("model")
+        what = (f"model {theirs!r}; this process uses {ours!r}" if theirs != ours
+                else "its chunking, encoder or index recipe")
         raise ModelMismatchError(
             f"the index at {self.store.root} was rebuilt by another process with other "
-            f"settings (model {live.get('model')!r}; this process uses "
-            f"{self._data.manifest.get('model')!r}); reopen the index (restart the chat) "
-            f"to {action}, so that its new build is kept")
+            f"settings ({what}); reopen the index (restart the chat) to {action}, so that "
+            "its new build is kept")
 
     def _latest(self) -> IndexData:
         """The live build on disk (another process may have added files since we loaded)."""

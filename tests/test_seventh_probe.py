@@ -43,6 +43,21 @@ def test_a_running_assistant_never_undoes_another_processs_reindex_with_another_
     assert IndexStore(index).manifest()["model"] == "m-new"
 
 
+def test_a_running_assistant_never_undoes_another_processs_reindex_with_other_chunks(
+        built, tmp_path):
+    from rag import Config
+    from rag.config import ChunkingConfig
+
+    chat, corpus, index = built
+    config = Config(chunking=ChunkingConfig(max_chars=120, min_chars=40))
+    Assistant.build(corpus, index, config=config, reuse_current=False)  # another process
+    write_article(tmp_path / "up", "x.md", "新文", "火星医院扩建了新的住院楼。")
+    with pytest.raises(ModelMismatchError, match="chunking"):
+        chat.add_files([tmp_path / "up" / "x.md"])
+    live = IndexStore(index).manifest()["config"]["chunking"]
+    assert live["max_chars"] == 120
+
+
 def test_an_assistant_still_refreshes_and_adds_to_its_own_build(tmp_path, monkeypatch):
     monkeypatch.setattr("rag.assistant.make_encoder", NamedEncoder)
     corpus, index = small_corpus(tmp_path / "corpus"), tmp_path / "index"
