@@ -269,3 +269,21 @@ def test_a_vote_whose_text_holds_a_line_separator_is_read_back(tmp_path):
     entries = log.read()
     assert [e["vote"] for e in entries] == ["up", "down"]
     assert entries[0]["snippets"][0]["text"] == "第一段\u2028第二段"
+
+
+# ------------------------------------------------------ a folder of articles given as --index
+def test_a_folder_of_articles_given_as_the_index_says_so(tmp_path, fake_encoder, capsys):
+    """`rag ask --index news` (news: the articles) advised "rebuild it with `rag index
+    --index news --corpus …`", and that wrote an index into the folder of articles, which
+    was then no corpus any more ("an index folder, not read")."""
+    from rag.cli import main
+    from rag.corpus import read_corpus
+
+    news, other = small_corpus(tmp_path / "news"), small_corpus(tmp_path / "other")
+    assert main(["ask", "火星医院", "--index", str(news)]) == 2
+    assert f"holds articles (mars.md…), not an index; give it as --corpus {news}" in \
+        capsys.readouterr().err
+    assert main(["index", "--index", str(news), "--corpus", str(other)]) == 2
+    assert "holds articles" in capsys.readouterr().err
+    assert not (news / "CURRENT").exists() and not (news / "builds").exists()
+    assert len(read_corpus(news).documents) == 3
