@@ -287,3 +287,16 @@ def test_a_folder_of_articles_given_as_the_index_says_so(tmp_path, fake_encoder,
     assert "holds articles" in capsys.readouterr().err
     assert not (news / "CURRENT").exists() and not (news / "builds").exists()
     assert len(read_corpus(news).documents) == 3
+
+
+# ------------------------------------------------------ a question that starts with a dash
+def test_a_question_starting_with_a_dash_gets_a_hint_not_only_question_required(built,
+                                                                                 capsys):
+    """`rag ask "-5%的增长是谁的？"` said only "the following arguments are required:
+    question", though a question was given; the error says how to pass it."""
+    from rag.cli import main
+
+    _, _, index = built
+    assert main(["ask", "-5%的增长是谁的？", "--index", str(index)]) == 2
+    assert "after `--`" in capsys.readouterr().err
+    assert main(["ask", "--index", str(index), "--no-reader", "--", "-5%的增长是谁的？"]) == 0
