@@ -114,7 +114,10 @@ class Assistant:
         live = store.live_manifest()  # a re-index keeps the index's model and backend
         model = model or os.environ.get("RAG_MODEL") or (
             None if config else _recorded_model(live))
+        recorded = Config.from_dict(live.get("config") or {}) if live and not config else None
         config = copy.deepcopy(config) if config else Config()
+        if recorded is not None:  # and its chunking (without a config of the caller's)
+            _keep_shape(config, recorded)
         if model:
             config.model = model
         config.model = canonical_model_name(config.model)
@@ -188,10 +191,8 @@ class Assistant:
         manifest = data.manifest
         saved = Config.from_dict(manifest.get("config", {}))
         config = copy.deepcopy(config) if config else Config()
-        config.model, config.chunking = manifest["model"], saved.chunking
-        config.corpus = saved.corpus  # the settings that shape the index come from it
-        for name in ("ann_threshold", "ann_index", "ann_recall_target"):  # in the build key
-            setattr(config.retrieval, name, getattr(saved.retrieval, name))
+        config.model = manifest["model"]
+        _keep_shape(config, saved)  # the settings that shape the index come from it
         config.storage = saved.storage
         if config.storage.backend == "milvus":  # the uri opened (given, or a moved Lite file)
             config.storage.uri = uri or getattr(backend, "uri", None) or config.storage.uri
@@ -647,6 +648,16 @@ def _upgrade(store: IndexStore, model: str | None, config: Config | None) -> Ass
     return Assistant.build(corpus, store.root, model=model or manifest.get("model"),
                            config=config, backend=entry.get("name", "faiss"),
                            uri=entry.get("uri"))
+
+
+def _keep_shape(config: Config, saved: Config) -> None:
+    """Give ``config`` the settings of ``saved`` (an index's) that shape what it stores and
+    are in its build key besides the model: chunking, the corpus size limit, the ANN
+    recipe. A re-index without a config (`rag index --index DIR`, `rag ask --corpus`, the
+    chat given --corpus) rebuilt an index of custom chunking with the default one."""
+    config.chunking, config.corpus = copy.deepcopy(saved.chunking), copy.deepcopy(saved.corpus)
+    for name in ("ann_threshold", "ann_index", "ann_recall_target"):
+        setattr(config.retrieval, name, getattr(saved.retrieval, name))
 
 
 def _backend_of(data: IndexData) -> Backend:

@@ -300,3 +300,23 @@ def test_a_question_starting_with_a_dash_gets_a_hint_not_only_question_required(
     assert main(["ask", "-5%的增长是谁的？", "--index", str(index)]) == 2
     assert "after `--`" in capsys.readouterr().err
     assert main(["ask", "--index", str(index), "--no-reader", "--", "-5%的增长是谁的？"]) == 0
+
+
+# ------------------------------------------------------------- a re-index keeps the chunking
+def test_a_reindex_without_a_config_keeps_the_indexs_chunking(tmp_path, fake_encoder, capsys):
+    """An index built with its own chunking (Python: `Config(chunking=…)`) was rebuilt with
+    the default one by `rag index --index DIR`, `rag ask --corpus`, or the chat given
+    --corpus, as if the model were kept but not the chunks."""
+    from rag import Config
+    from rag.cli import main
+    from rag.config import ChunkingConfig
+
+    corpus, index = small_corpus(tmp_path / "corpus"), tmp_path / "index"
+    custom = Config(chunking=ChunkingConfig(max_chars=120, min_chars=40))
+    Assistant.build(corpus, index, config=custom)
+    build = IndexStore(index).manifest()["build"]
+    assert main(["index", "--index", str(index)]) == 0
+    assert IndexStore(index).manifest()["build"] == build  # current: nothing to rebuild
+    write_article(corpus, "new.md", "新文", "月球药房开设了第二家分店。")
+    assert Assistant.build(corpus, index).n_documents == 4
+    assert IndexStore(index).manifest()["config"]["chunking"]["max_chars"] == 120
