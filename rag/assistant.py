@@ -465,9 +465,9 @@ class Assistant:
         result = AddResult()
         with self._write_lock, self.store.locked(bool(wait)) as held:
             if not held:
-                raise IndexNotWritableError(
-                    f"another process is writing the index at {self.store.root} (`rag index` "
-                    "or an upload elsewhere); nothing was added, try again when it is done")
+                raise IndexNotWritableError(  # no server path: the chat shows it
+                    "another process is writing this index (`rag index`, or an upload "
+                    "elsewhere); nothing was added, try again when it is done")
             current = self._latest()
             if current is not self._data:
                 self._check_settings_of(current.manifest, "add files")
@@ -506,10 +506,9 @@ class Assistant:
         theirs, ours = live.get("model"), self._data.manifest.get("model")
         what = (f"model {theirs!r}; this process uses {ours!r}" if theirs != ours
                 else "its chunking, encoder or index recipe")
-        raise ModelMismatchError(
-            f"the index at {self.store.root} was rebuilt by another process with other "
-            f"settings ({what}); reopen the index (restart the chat) to {action}, so that "
-            "its new build is kept")
+        raise ModelMismatchError(  # no server path: the chat shows it
+            f"this index was rebuilt by another process with other settings ({what}); "
+            f"reopen the index (restart the chat) to {action}, so that its new build is kept")
 
     def _latest(self) -> IndexData:
         """The live build on disk (another process may have added files since we loaded)."""

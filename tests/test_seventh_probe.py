@@ -118,7 +118,8 @@ def test_a_chat_upload_while_another_process_writes_the_index_says_so_at_once(
             patched.setattr(fcntl, "flock", never_waits)
             status, *_ = on_add([str(upload)])
         flock(other_writer, fcntl.LOCK_UN)
-    assert status.startswith("❌") and "another process is writing the index" in status
+    assert status.startswith("❌") and "another process is writing this index" in status
+    assert str(index) not in status  # no server path in the browser
     assert not (index / "added").exists() and assistant.n_documents == 3
     assert "已添加" in on_add([str(upload)])[0]  # once it is done, the upload goes in
 
