@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.corpus import (
+    BOM,
     JSONL_SUFFIXES,
     MAX_DOCUMENT_BYTES,
     SUFFIXES,
@@ -121,7 +122,8 @@ def _read_checked(path: Path, max_bytes: int) -> tuple[str | None, str]:
 def _check_jsonl(name: str, text: str) -> tuple[str | None, int]:
     """The first bad line's message, or None and the number of records."""
     records = 0
-    for n, line in enumerate(jsonl_lines(text), 1):
+    for n, raw_line in enumerate(jsonl_lines(text), 1):
+        line = raw_line.removeprefix(BOM)  # files joined with `cat`, each with its BOM
         if not line.strip():
             continue
         records += 1

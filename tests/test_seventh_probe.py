@@ -321,3 +321,19 @@ def test_a_reindex_without_a_config_keeps_the_indexs_chunking(tmp_path, fake_enc
     write_article(corpus, "new.md", "新文", "月球药房开设了第二家分店。")
     assert Assistant.build(corpus, index).n_documents == 4
     assert IndexStore(index).manifest()["config"]["chunking"]["max_chars"] == 120
+
+
+# --------------------------------------------------- JSONL files joined, each with its BOM
+def test_jsonl_files_joined_with_their_byte_order_marks_keep_every_record(tmp_path):
+    """`cat a.jsonl b.jsonl > all.jsonl` of files saved with a BOM: the line starting with
+    b's BOM was skipped ("Unexpected UTF-8 BOM"), and the upload refused as "line 2 is
+    not valid JSON", though it looks valid in every editor."""
+    from rag.corpus import read_corpus
+    from rag.uploads import validate_upload
+
+    lines = ['{"id": "a", "text": "火星医院的院长是张三。"}',
+             '{"id": "b", "text": "月球药房由李四经营。"}']
+    (tmp_path / "all.jsonl").write_text("".join("\ufeff" + line + "\n" for line in lines),
+                                        encoding="utf-8")
+    assert [d.doc_id for d in read_corpus(tmp_path).documents] == ["a", "b"]
+    assert validate_upload(tmp_path / "all.jsonl") is None
