@@ -337,3 +337,14 @@ def test_jsonl_files_joined_with_their_byte_order_marks_keep_every_record(tmp_pa
                                         encoding="utf-8")
     assert [d.doc_id for d in read_corpus(tmp_path).documents] == ["a", "b"]
     assert validate_upload(tmp_path / "all.jsonl") is None
+
+
+def test_a_question_file_saved_with_a_bom_is_read(tmp_path):
+    """A question file saved by Notepad (UTF-8 with a BOM) was "error: qa.jsonl:1: not
+    JSON (Unexpected UTF-8 BOM …)"."""
+    from eval.questions import read_json_lines
+
+    questions = tmp_path / "qa.jsonl"
+    questions.write_text('\ufeff{"id": "q1", "question": "谁？"}\n', encoding="utf-8")
+    assert read_json_lines(questions, "question file") == [(1, {"id": "q1",
+                                                                "question": "谁？"})]
