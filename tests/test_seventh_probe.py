@@ -3,6 +3,8 @@ content, the chat's API, 2026-11-24); each test failed before its fix."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from rag import Assistant, ModelMismatchError
@@ -348,3 +350,15 @@ def test_a_question_file_saved_with_a_bom_is_read(tmp_path):
     questions.write_text('\ufeff{"id": "q1", "question": "谁？"}\n', encoding="utf-8")
     assert read_json_lines(questions, "question file") == [(1, {"id": "q1",
                                                                 "question": "谁？"})]
+
+
+def test_a_squad_file_saved_with_a_bom_is_read(tmp_path):
+    from eval.squad import load_squad
+
+    squad = {"data": [{"title": "t", "paragraphs": [{"context": "火星医院的院长是张三。", "qas": [
+        {"id": "q1", "question": "谁是院长？", "answers": [{"text": "张三",
+                                                           "answer_start": 8}]}]}]}]}
+    path = tmp_path / "squad.json"
+    path.write_text("\ufeff" + json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    _, questions = load_squad(path)
+    assert [q.question for q in questions] == ["谁是院长？"]
