@@ -83,7 +83,7 @@ def load_squad(path: Path) -> tuple[list[dict], list[Question]]:
     """Read a SQuAD v1 JSON file; see :func:`squad_to_eval`. A file that cannot be read or
     is not shaped as SQuAD v1 is an :class:`EvalInputError` naming the file."""
     try:
-        with Path(path).open(encoding="utf-8") as fh:
+        with Path(path).open(encoding="utf-8-sig") as fh:  # a BOM (Notepad) was "not JSON"
             data = json.load(fh)
     except UnicodeDecodeError as exc:
         raise EvalInputError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc

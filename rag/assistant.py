@@ -114,7 +114,10 @@ class Assistant:
         live = store.live_manifest()  # a re-index keeps the index's model and backend
         model = model or os.environ.get("RAG_MODEL") or (
             None if config else _recorded_model(live))
+        recorded = Config.from_dict(live.get("config") or {}) if live and not config else None
         config = copy.deepcopy(config) if config else Config()
+        if recorded is not None:  # and its chunking (without a config of the caller's)
+            _keep_shape(config, recorded)
         if model:
             config.model = model
         config.model = canonical_model_name(config.model)
@@ -188,10 +191,8 @@ class Assistant:
         manifest = data.manifest
         saved = Config.from_dict(manifest.get("config", {}))
         config = copy.deepcopy(config) if config else Config()
-        config.model, config.chunking = manifest["model"], saved.chunking
-        config.corpus = saved.corpus  # the settings that shape the index come from it
-        for name in ("ann_threshold", "ann_index", "ann_recall_target"):  # in the build key
-            setattr(config.retrieval, name, getattr(saved.retrieval, name))
+        config.model = manifest["model"]
+        _keep_shape(config, saved)  # the settings that shape the index come from it
         config.storage = saved.storage
         if config.storage.backend == "milvus":  # the uri opened (given, or a moved Lite file)
             config.storage.uri = uri or getattr(backend, "uri", None) or config.storage.uri
@@ -230,8 +231,9 @@ class Assistant:
             if self._refresh(wait=False) is None:
                 log.warning("another process is writing the index at %s; answering from "
                             "the index built %s until it is done", self.store.root, built)
-        except (CorpusError, IndexNotWritableError, OSError) as exc:
-            # OSError: a folder made read-only, a full disk (the new build is discarded)
+        except (CorpusError, IndexNotWritableError, ModelMismatchError, OSError) as exc:
+            # OSError: a folder made read-only, a full disk (the new build is discarded);
+            # ModelMismatchError: another process swapped in a build of other settings
             log.warning("%s; answering from the index built %s in %s", exc, built,
                         self.store.root)
 
@@ -245,6 +247,9 @@ class Assistant:
         with self._write_lock, self.store.locked(wait) as held:
             if not held:
                 return None
+            live = self.store.live_manifest()  # None: no readable one (rebuilt below)
+            if live is not None and live.get("build") != self._build_name():
+                self._check_settings_of(live, "refresh it")
             old = self._data
             data = indexer.refresh(self.store, self.corpus, self.config, self.encoder,
                                    self.analyzer, self.backend, progress, current=old)
@@ -364,6 +369,9 @@ class Assistant:
         started = time.perf_counter()
         question = check_question(question)
         k, history = check_k(k), check_history(history)
+        # an earlier question refused as code or markup is no subject: "那平安健康呢？" after
+        # a pasted SQL line searched "平安健康 * FROM users WHERE id=1" and was refused
+        history = [h for h in history if not is_junk_question(h)] if history else history
         filters = _filters(filters, filter_kwargs)
         if is_junk_question(question):  # code, markup or a foreign script: nothing to find
             return Answer(question, False, [], REFUSAL, [], question)
@@ -441,9 +449,12 @@ class Assistant:
         """The exact chunk strings embedded at index time (prompt excluded)."""
         return [embedding_text(c) for c in self._data.chunks]
 
-    def add_files(self, paths: list[Path | str] | Path | str) -> AddResult:
+    def add_files(self, paths: list[Path | str] | Path | str, *,
+                  wait: bool = True) -> AddResult:
         """Validate, copy into the index's ``added/`` folder and re-index incrementally.
-        ``paths``: a list of files, or one file.
+        ``paths``: a list of files, or one file. ``wait=False``: while another process
+        writes the index (a `rag index` can take hours), an ``IndexNotWritableError`` at
+        once instead of waiting for it (the chat's upload).
 
         Bad files (type, hidden name, size, binary, encoding, no text) are reported and change
         nothing. Nothing is ever overwritten: a name already taken gets a new doc_id
@@ -452,8 +463,14 @@ class Assistant:
         lock per index directory, across processes)."""
         paths = check_paths(paths, "paths")
         result = AddResult()
-        with self._write_lock, self.store.locked():
+        with self._write_lock, self.store.locked(bool(wait)) as held:
+            if not held:
+                raise IndexNotWritableError(  # no server path: the chat shows it
+                    "another process is writing this index (`rag index`, or an upload "
+                    "elsewhere); nothing was added, try again when it is done")
             current = self._latest()
+            if current is not self._data:
+                self._check_settings_of(current.manifest, "add files")
             known = {digest: path for path, digest in
                      current.manifest.get("corpus", {}).get("files", {}).items()}
             plans, report = plan_uploads(
@@ -478,6 +495,20 @@ class Assistant:
                                      "(see the server log)")
             result.added.extend(d for d in plan.doc_ids if d in data.doc_pos)
         return result
+
+    def _check_settings_of(self, live: dict[str, Any], action: str) -> None:
+        """A ModelMismatchError when ``live`` (the build another process swapped in) was made
+        with other settings than this assistant's: refreshing, or adding files, would
+        rebuild the whole index with this assistant's model and chunking, undoing that
+        process's re-index (`rag index --model …` while the chat ran)."""
+        if live.get("build_key") == self.config.build_key():
+            return
+        theirs, ours = live.get("model"), self._data.manifest.get("model")
+        what = (f"model {theirs!r}; this process uses {ours!r}" if theirs != ours
+                else "its chunking, encoder or index recipe")
+        raise ModelMismatchError(  # no server path: the chat shows it
+            f"this index was rebuilt by another process with other settings ({what}); "
+            f"reopen the index (restart the chat) to {action}, so that its new build is kept")
 
     def _latest(self) -> IndexData:
         """The live build on disk (another process may have added files since we loaded)."""
@@ -616,6 +647,16 @@ def _upgrade(store: IndexStore, model: str | None, config: Config | None) -> Ass
     return Assistant.build(corpus, store.root, model=model or manifest.get("model"),
                            config=config, backend=entry.get("name", "faiss"),
                            uri=entry.get("uri"))
+
+
+def _keep_shape(config: Config, saved: Config) -> None:
+    """Give ``config`` the settings of ``saved`` (an index's) that shape what it stores and
+    are in its build key besides the model: chunking, the corpus size limit, the ANN
+    recipe. A re-index without a config (`rag index --index DIR`, `rag ask --corpus`, the
+    chat given --corpus) rebuilt an index of custom chunking with the default one."""
+    config.chunking, config.corpus = copy.deepcopy(saved.chunking), copy.deepcopy(saved.corpus)
+    for name in ("ann_threshold", "ann_index", "ann_recall_target"):
+        setattr(config.retrieval, name, getattr(saved.retrieval, name))
 
 
 def _backend_of(data: IndexData) -> Backend:

@@ -42,6 +42,22 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise _UsageError(self, message)
 
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None
+                         ) -> tuple[argparse.Namespace, list[str]]:
+        """argparse's, with a hint when a question that starts with ``-`` ("-5%的增长…")
+        was taken for an option: the error said only that the question was missing."""
+        try:
+            return super().parse_known_args(args, namespace)
+        except _UsageError as exc:
+            dashed = [a for a in (args or []) if isinstance(a, str) and a.startswith("-")
+                      and a.split("=")[0] not in self._option_string_actions]
+            if "question" not in exc.message or not dashed or exc.parser is not self:
+                raise
+            raise _UsageError(self, f"{exc.message} ({dashed[0]!r} was read as an option: put "
+                                    f"a question that starts with '-' after `--`, e.g. "
+                                    f"`rag {self.prog.split()[-1]} -- {dashed[0]!r}`)") from None
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)

@@ -34,6 +34,7 @@ _MD_HEADING = re.compile(r"#{1,6}\s+(.+)")
 # A document whose cleaned text is larger than this (UTF-8 bytes) is skipped with a warning:
 # 2 MB of Chinese text is ~700k characters, ~10k texts to embed (≈ 6 min on 2 cores).
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
+BOM = "\ufeff"  # a byte order mark, which no JSONL line (a JSON object) starts with
 RAW_FACTOR = 8  # a post file may carry this much markup per byte of text before it is read
 # a compressed JSONL file that is not UTF-8 is decoded whole: at most this much of it
 MAX_GZIP_TEXT_BYTES = 2 * 1024 ** 3
@@ -200,6 +201,9 @@ def corpus_files(root: Path, problems: list[str] | None = None,
                     found.append(path)
                 elif path.is_symlink() and not path.exists():
                     report(f"{path}: a link to a file that does not exist, skipped")
+            elif not name.startswith(".") and file_suffix(path) == ".json":  # was silent
+                report(f"{printable_path(path)}: .json files are not read; save the articles "
+                       "as JSON Lines (.jsonl: one JSON object per line) to index them")
     return sorted(found)
 
 
@@ -421,7 +425,8 @@ def _read_jsonl(raw: str | Iterable[str], path: Path,
     docs, problems = [], []
     lines = jsonl_lines(raw) if isinstance(raw, str) else raw
     first = True
-    for lineno, line in enumerate(lines, 1):
+    for lineno, raw_line in enumerate(lines, 1):
+        line = raw_line.removeprefix(BOM)  # files joined with `cat`, each with its BOM
         if not line.strip():
             continue
         where = f"{path}:{lineno}"

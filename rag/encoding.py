@@ -52,8 +52,9 @@ def decode_text(data: bytes, name: str) -> str:
 def _utf16(data: bytes, guess: bool = False) -> str | None:
     """``data`` as UTF-16, or None when it is not. It must decode without control characters
     and either have a BOM and its NUL bytes (the high bytes of ASCII characters) on the side
-    the BOM says, or read as CJK text: without a BOM its NUL bytes must sit on one side, and
-    text without any (CJK only) is tried only with ``guess`` (when nothing else decodes it)."""
+    the BOM says, or read as CJK text: without a BOM the byte order with more NUL bytes on
+    the high side is tried first, and text without any (CJK only) is tried only with
+    ``guess`` (when nothing else decodes it)."""
     ascii_nuls = False
     if data[:2] in _UTF16_BOMS:
         encodings = ["utf-16"]
@@ -61,9 +62,10 @@ def _utf16(data: bytes, guess: bool = False) -> str | None:
         ascii_nuls = (odd and not even) if data[:2] == codecs.BOM_UTF16_LE else (even and not odd)
     elif len(data) % 2:
         return None
-    elif b"\x00" in data:
-        odd, even = b"\x00" in data[1::2], b"\x00" in data[0::2]
-        encodings = [] if odd == even else ["utf-16-le" if odd else "utf-16-be"]
+    elif b"\x00" in data:  # the side with more NUL bytes first: CJK text has some on the
+        # other side too (一 is U+4E00: bytes 00 4E), which refused every such file as binary
+        odd, even = data[1::2].count(0), data[0::2].count(0)
+        encodings = ["utf-16-le", "utf-16-be"] if odd >= even else ["utf-16-be", "utf-16-le"]
     else:
         encodings = ["utf-16-le", "utf-16-be"] if guess else []
     for encoding in encodings:

@@ -24,7 +24,8 @@ class CorruptIndexError(RagError):
 
 
 class ModelMismatchError(RagError):
-    """The index was built with another embedding model than the one requested."""
+    """The index was built with another embedding model (or other index settings) than the one
+    requested or in use."""
 
 
 class UnknownDocumentError(RagError, KeyError):
@@ -47,7 +48,8 @@ class IndexFormatError(CorruptIndexError):
 
 
 class IndexNotWritableError(RagError, PermissionError):
-    """The index folder cannot be written (read-only, or its lock file is not a file)."""
+    """The index folder cannot be written (read-only, its lock file is not a file, or another
+    process is writing it and the caller would not wait)."""
 
 
 class BackendError(RagError):

@@ -19,7 +19,12 @@ _FRONT = re.compile(r"\A\s*---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 # and ISO parsing refused them, so such an article lost its date and every date filter)
 _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M:%S",
                  "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
-                 "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日")
+                 "%Y/%m/%d", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y.%m.%d",
+                 "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日")
+# a Chinese news page's date line: "2022年06月07日 10:50:57", "2022年6月7日10:30",
+# "2022年6月7日 星期二" were dropped (seconds, no space, a weekday)
+_WEEKDAY = re.compile(r"[（(]?(?:星期|周|礼拜)[一二三四五六日天][）)]?")
+_AFTER_DAY = re.compile(r"日(?=\d)")
 
 
 class _NoAliases:
@@ -35,7 +40,15 @@ class _NoAliases:
 
 
 class _SafeNoAliasLoader(_NoAliases, yaml.SafeLoader):
-    """Safe YAML without aliases."""
+    """Safe YAML without aliases, whose plain scalars stay text as written except dates and
+    nulls: YAML 1.1 made ``title: 12:30`` the number 750, ``source: 010`` "8", ``title:
+    yes`` "True" and dropped ``source: no`` (False)."""
+
+
+_AS_WRITTEN = {f"tag:yaml.org,2002:{kind}" for kind in ("bool", "int", "float")}
+_SafeNoAliasLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag not in _AS_WRITTEN]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
 
 class _TextNoAliasLoader(_NoAliases, yaml.BaseLoader):
@@ -46,6 +59,33 @@ class _TextNoAliasLoader(_NoAliases, yaml.BaseLoader):
 # a line of a key: value mapping; a block with none is not front matter (a Markdown post may
 # open with a horizontal rule, ``---``, and have another one further down)
 _KEY_LINE = re.compile(r"^[ \t]*[^\s:#][^:\n]{0,60}:(?:[ \t]|$)", re.M)
+
+
+# a key with a full-width colon (a Chinese input method's "title：…"), which YAML reads as text
+_FIELDS = {"title", "date", "tags", "categories", "author", "source"}
+_WIDE_KEY = re.compile(r"^([ \t]*[A-Za-z_][A-Za-z0-9_-]{0,40})[ \t]*：[ \t]*", re.M)
+
+
+def _mended(block: str) -> dict[str, Any] | None:
+    """Front matter that YAML refused (or read as no mapping) as hand-written front matter
+    often is, or None: tabs made spaces (an editor's tab after ``key:`` or as indentation
+    stopped PyYAML), and, when every line is a ``key: value`` / ``key：value`` line or a list
+    item, full-width colons after ASCII keys made ``: ``. It must name a field posts are read
+    for (title, date…). Such a block lost its whole front matter (the date too), or stayed
+    in the article's text."""
+    mended = block.replace("\t", " ")
+    lines = [line for line in mended.splitlines() if line.strip()]
+    if all(_WIDE_KEY.match(line) or _KEY_LINE.match(line) or line.lstrip().startswith("- ")
+           for line in lines):
+        mended = _WIDE_KEY.sub(r"\1: ", mended)
+    if mended == block:
+        return None
+    try:
+        data = _load(mended)
+    except (yaml.YAMLError, RecursionError):
+        return None
+    # a field posts are read for: "Q：…" / "A：…" lines of an interview after a rule are text
+    return data if isinstance(data, dict) and _FIELDS & set(data) else None
 
 
 def split_front_matter(raw: str, name: str = "") -> tuple[dict[str, Any], str]:
@@ -65,6 +105,9 @@ def split_front_matter(raw: str, name: str = "") -> tuple[dict[str, Any], str]:
     try:
         data = _load(block)
     except yaml.YAMLError as exc:
+        mended = _mended(block)
+        if mended is not None:
+            return _text_safe(mended), raw[match.end():]
         if not _KEY_LINE.search(block):
             return {}, raw
         reason = " ".join(str(exc).split())[:300]
@@ -74,6 +117,9 @@ def split_front_matter(raw: str, name: str = "") -> tuple[dict[str, Any], str]:
         log.warning("%sfront matter nested too deeply, ignored", where)
         data = {}
     if data is not None and not isinstance(data, dict):
+        mended = _mended(block)
+        if mended is not None:
+            return _text_safe(mended), raw[match.end():]
         log.warning("%sno key: value front matter; the text between the --- lines is kept "
                     "as part of the article", where)
         return {}, raw
@@ -118,9 +164,10 @@ def normalize_date(value: Any, where: str = "") -> str | None:
         return dt.datetime.fromisoformat(text).isoformat()
     except ValueError:
         pass
+    plain = " ".join(_AFTER_DAY.sub("日 ", _WEEKDAY.sub(" ", text)).split())
     for fmt in _DATE_FORMATS:
         try:
-            return dt.datetime.strptime(text, fmt).isoformat()
+            return dt.datetime.strptime(plain, fmt).isoformat()
         except ValueError:
             continue
     try:

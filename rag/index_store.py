@@ -69,6 +69,11 @@ class IndexStore:
                 raise IndexNotFoundError(
                     f"the index at {self.root} is being built by another process and has no "
                     "finished build yet; try again when that build is done")
+            articles = self.articles()
+            if articles:  # `--index news` for `--corpus news`: no rebuild into the articles
+                raise IndexNotFoundError(
+                    f"{self.root} holds articles ({articles[0].name}…), not an index; give "
+                    f"it as --corpus {self.root}, and --index a new folder (or leave it out)")
             if self.root.is_dir() and any(self.root.iterdir()):
                 raise CorruptIndexError(
                     f"{self.root} is not a readable index (no {CURRENT} file); rebuild it with "
@@ -93,6 +98,22 @@ class IndexStore:
 
     def manifest(self) -> dict[str, Any]:
         return read_manifest(self.current())
+
+    def articles(self) -> list[Path]:
+        """A few corpus files directly in a folder that holds no index yet (no ``CURRENT``
+        or ``builds/``): a folder of articles given as ``--index``. Once an index was
+        written into it, its articles were no corpus any more (an index folder is not
+        read as articles)."""
+        from rag.corpus import SUFFIXES, file_suffix
+
+        if (self.root / CURRENT).exists() or self.builds.exists():
+            return []
+        try:
+            files = [p for p in self.root.iterdir() if not p.name.startswith(".")
+                     and p.name != FEEDBACK and file_suffix(p) in SUFFIXES and p.is_file()]
+        except OSError:
+            return []
+        return sorted(files)[:3]
 
     def check_pointer(self) -> None:
         """A ``CURRENT`` that is a folder can be neither read nor replaced: a clear error."""

@@ -53,7 +53,7 @@ def default_index_dir(corpus: Path | str | None = None) -> Path:
 def _index_of_this_corpus(folder: Path, corpus: Path) -> None:
     """An InvalidArgumentError when the index in ``folder`` records another corpus."""
     recorded = corpus_of(IndexStore(folder).live_manifest() or {})
-    if recorded is None or recorded == corpus.expanduser().resolve():
+    if recorded is None or recorded.resolve() == corpus.expanduser().resolve():
         return
     from rag.errors import InvalidArgumentError
 
@@ -84,7 +84,9 @@ def fingerprint(sources: list[Path], exclude: list[Path] | None = None) -> dict[
             for path in misnamed:
                 files[printable_path(path.absolute())] = "unreadable:name-not-utf-8"
     overall = hashlib.sha256("\n".join(f"{k}={v}" for k, v in sorted(files.items())).encode())
-    return {"sources": [str(s.resolve()) for s in sources], "files": files,
+    # the corpus as given (absolute, links kept): a corpus named by a link that is later
+    # pointed at a new release (`ln -sfn rel2 news`) is re-read there, not at the old one
+    return {"sources": [os.path.abspath(s) for s in sources], "files": files,
             "fingerprint": overall.hexdigest()}
 
 
@@ -223,7 +225,8 @@ def _not_its_own_corpus(store: IndexStore, corpus: Path) -> None:
     """An index folder that is its corpus folder would read its own builds back as articles
     (deleted ones kept coming back, and every open rebuilt): refused with the fix. An index
     folder *inside* the corpus folder is fine: it is skipped when the corpus is read, so
-    one that holds articles of the corpus (they would be left out) is refused too."""
+    one that holds articles of the corpus (they would be left out) is refused too, and so is
+    a new index in a folder of articles (of another corpus: they would be read no more)."""
     try:
         same = Path(corpus).is_dir() and Path(corpus).resolve() == store.root.resolve()
     except OSError:
@@ -243,6 +246,14 @@ def _not_its_own_corpus(store: IndexStore, corpus: Path) -> None:
             f"the index folder {store.root} holds {len(articles)} article file(s) of the "
             f"corpus {corpus} (e.g. {printable_path(articles[0])}), which the corpus would "
             f"leave out; give --index a new or hidden folder instead, e.g. --index {hidden}")
+    held = store.articles()
+    if held:  # `--index news --corpus other`: news would be no corpus any more
+        from rag.errors import CorpusError
+
+        raise CorpusError(
+            f"the index folder {store.root} holds articles ({held[0].name}…); an index "
+            "written there would hide them from being read as a corpus: give --index a new "
+            f"or empty folder (or a hidden one inside the corpus, e.g. --index {hidden})")
 
 
 def _articles_in_index_folder(store: IndexStore, corpus: Path) -> list[Path]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.corpus import (
+    BOM,
     JSONL_SUFFIXES,
     MAX_DOCUMENT_BYTES,
     SUFFIXES,
@@ -121,7 +122,8 @@ def _read_checked(path: Path, max_bytes: int) -> tuple[str | None, str]:
 def _check_jsonl(name: str, text: str) -> tuple[str | None, int]:
     """The first bad line's message, or None and the number of records."""
     records = 0
-    for n, line in enumerate(jsonl_lines(text), 1):
+    for n, raw_line in enumerate(jsonl_lines(text), 1):
+        line = raw_line.removeprefix(BOM)  # files joined with `cat`, each with its BOM
         if not line.strip():
             continue
         records += 1
@@ -280,8 +282,10 @@ def unstage(written: list[Path]) -> None:
 
 
 def add_uploads(assistant: Any, paths: list[Path | str],
-                max_bytes: int = MAX_UPLOAD_BYTES) -> UploadReport:
-    """Validate ``paths`` and index the good ones incrementally; bad files change nothing."""
+                max_bytes: int = MAX_UPLOAD_BYTES, wait: bool = True) -> UploadReport:
+    """Validate ``paths`` and index the good ones incrementally; bad files change nothing.
+    ``wait=False``: an error at once while another process writes the index (see
+    ``Assistant.add_files``), not a wait as long as that process's build."""
     report = UploadReport()
     good: list[Path] = []
     for p in paths:
@@ -291,7 +295,7 @@ def add_uploads(assistant: Any, paths: list[Path | str],
         else:
             good.append(Path(p))
     if good:
-        result = assistant.add_files(good)
+        result = assistant.add_files(good, wait=wait)
         report.added.extend(result.added)
         report.errors.extend(result.errors)
         report.present.extend(getattr(result, "present", []))

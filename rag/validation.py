@@ -128,16 +128,17 @@ def check_history(history: Any) -> list[str] | None:
 
 
 def is_junk_question(question: str) -> bool:
-    """True for a question without Chinese characters that is code/markup (SQL, HTML, shell)
-    or written mostly in another script (Korean, Japanese kana, Cyrillic, …): the corpus is
-    Chinese news, and such strings would otherwise be "answered" from the nearest vectors."""
+    """True for a question without Chinese characters that is code/markup (SQL, HTML, shell),
+    written mostly in another script (Korean, Japanese kana, Cyrillic, …) or without a letter
+    or digit (punctuation, emoji): the corpus is Chinese news, and such strings would
+    otherwise be "answered" from the nearest vectors."""
     if any(is_cjk(ch) for ch in question):
         return False
     if any(p.search(question) for p in _CODE):
         return True
     letters = [ch for ch in question if ch.isalpha()]
-    if not letters:
-        return False
+    if not letters:  # only punctuation or emoji ("？？？", "🙂") asks for nothing: it was
+        return not any(ch.isdigit() for ch in question)  # "answered" with closest articles
     foreign = sum(1 for ch in letters
                   if unicodedata.name(ch, "").startswith(_FOREIGN_SCRIPTS))
     return foreign / len(letters) > 0.3

@@ -252,7 +252,7 @@ def test_add_uploads_passes_only_good_files(tmp_path: Path):
     calls: list[list[Path]] = []
 
     class Stub:  # records what would be indexed
-        def add_files(self, paths):
+        def add_files(self, paths, wait=True):
             calls.append(list(paths))
             return SimpleNamespace(added=["new-doc"], errors=["core says no"])
 

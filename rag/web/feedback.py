@@ -81,11 +81,17 @@ class FeedbackLog:
         return entry
 
     def read(self) -> list[dict[str, Any]]:
-        """All entries (skipping any torn line)."""
+        """All entries (skipping any torn line). Lines are split at line breaks only: a vote
+        whose question or snippet held U+2028 (as scraped text may) was read as two torn
+        lines and lost."""
+        from rag.corpus import jsonl_lines
+
         if not self.path.exists():
             return []
         out = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+        for line in jsonl_lines(self.path.read_text(encoding="utf-8")):
+            if not line.strip():
+                continue
             try:
                 out.append(json.loads(line))
             except json.JSONDecodeError:

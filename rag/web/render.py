@@ -201,9 +201,12 @@ def format_answer_text(answer: Any, max_hits: int = 3) -> str:
             lines.append(f"    —— 《{s.title}》" + (f" ({cite})" if cite else ""))
         return "\n".join(lines)
     lines.append(f"{REFUSAL_ZH} / {REFUSAL_EN}." + (f" {answer.message}" if answer.message else ""))
-    if answer.hits:
+    articles: dict[str, Any] = {}  # one line per article: two passages of one were listed
+    for hit in answer.hits:  # twice, as the same title
+        articles.setdefault(hit.doc_id, hit)
+    if articles:
         lines.append(f"{NOT_AN_ANSWER}:")
-        for h in answer.hits[:max_hits]:
+        for h in list(articles.values())[:max_hits]:
             meta = h.metadata or {}
             cite = ", ".join(x for x in (_date(meta), str(meta.get("source") or "")) if x)
             lines.append(f"  - 《{h.title}》" + (f" ({cite})" if cite else ""))

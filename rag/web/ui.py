@@ -416,7 +416,8 @@ def build_demo(
                 return "ℹ️ 请先选择文件。Choose files first.", gr.update(), gr.update(), None
             with upload_lock:
                 try:
-                    report = add_uploads(assistant, [Path(p) for p in paths])
+                    # never a spinner for as long as another process's build lasts
+                    report = add_uploads(assistant, [Path(p) for p in paths], wait=False)
                 except RagError as e:
                     return f"❌ {escape_text(str(e))}", gr.update(), gr.update(), None
                 except Exception:  # noqa: BLE001 - reported to the user, logged with trace
