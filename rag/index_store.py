@@ -264,11 +264,11 @@ class IndexStore:
 
 
 def build_name() -> str:
-    """A new build's folder name: its time to the microsecond, then random digits, so that
-    names sort by age even for builds made within one second (``BUILD_NAME``; older names
-    have eight random digits after the second)."""
+    """A new build's folder name: its UTC time to the microsecond, then random digits, so
+    that names sort by age even for builds made within one second or by processes in other
+    time zones (``BUILD_NAME``; older names have local time and eight random digits)."""
     now = time.time_ns() // 1000
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now // 1_000_000))
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now // 1_000_000))
     return f"{stamp}-{now % 1_000_000:05x}{uuid.uuid4().hex[:3]}"
 
 
