@@ -229,3 +229,15 @@ def test_a_vote_on_a_notice_is_not_logged(tmp_path: Path) -> None:
     for index in records:
         assert not record_vote(log, {"records": records}, index, True)
     assert log.read() == []
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("message", ["👍", "😀😀😀", "！", "？？？", "……"])
+def test_a_message_without_words_is_no_follow_up(message: str) -> None:
+    """"👍" (or "！") typed after an answer was taken for a follow-up on it, searched as
+    "安唐保 👍", and answered with a confident short answer to a question nobody asked."""
+    from rag.analyzer import Analyzer
+    from rag.followup import contextualize
+
+    assert contextualize(message, [ATB], Analyzer()) == message
+    assert contextualize("它是什么？", [ATB], Analyzer()) == "安唐保是什么？"  # still follows
