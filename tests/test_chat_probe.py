@@ -241,3 +241,34 @@ def test_a_message_without_words_is_no_follow_up(message: str) -> None:
 
     assert contextualize(message, [ATB], Analyzer()) == message
     assert contextualize("它是什么？", [ATB], Analyzer()) == "安唐保是什么？"  # still follows
+
+
+@browser_test
+def test_the_short_answer_of_a_long_answer_is_in_view_on_a_phone(browser: Any,
+                                                                  app: AppServer) -> None:
+    """On a phone (390×844) the chat scrolled to the bottom of each answer: the question and
+    the short answer ("答案 Answer: …") of a long answer were out of view above, and the user
+    saw the last snippet's citation. The new question is now kept at the top of the chat."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(app.url)
+        page.wait_for_selector("#question textarea")
+        for n, question in enumerate([ATB, JD, "What is the 安唐保 insurance product for?"], 1):
+            send(page, question)
+            wait_answer(page, n)
+        tall = page.evaluate(  # the answer does not fit: the chat must choose what to show
+            """() => document.querySelector('#chat [role=log]').clientHeight <
+                     [...document.querySelectorAll('#chat [data-testid=bot]')].pop()
+                       .getBoundingClientRect().height""")
+        assert tall
+        page.wait_for_function(
+            """() => { const log = document.querySelector('#chat [role=log]')
+                                     .getBoundingClientRect();
+                       const bot = [...document.querySelectorAll('#chat [data-testid=bot]')].pop();
+                       const s = bot.querySelector('.rag-short')?.getBoundingClientRect();
+                       return s && s.top >= log.top && s.bottom <= log.bottom; }""",
+            timeout=15_000)
+    finally:
+        context.close()

@@ -79,6 +79,36 @@ mark.rag-ctx-hit { background: rgba(156, 163, 175, 0.25); }
   overflow-wrap: anywhere; min-width: 0; }
 """
 
+# Run in the browser when a question is sent: until its answer is shown (or the user scrolls),
+# the first new message of the chat (the question, or a notice) is kept at the top of the
+# chat, so that the short answer under it is in view; Gradio scrolled to the bottom instead,
+# showing the end of a long answer (on a phone, the last snippet's citation).
+SHOW_NEW_MESSAGE_JS = """() => {
+  const log = document.querySelector('#chat [role=log]');
+  if (!log) return [];
+  const messages = () => log.querySelectorAll('[data-testid=user], [data-testid=bot]');
+  const first = messages().length;
+  if (window.ragShowNew) window.ragShowNew.stop();
+  const show = () => {
+    const target = messages()[first];
+    if (target) log.scrollTop += target.getBoundingClientRect().top
+                                 - log.getBoundingClientRect().top - 32;
+  };
+  const observer = new MutationObserver(show);
+  const stop = () => { observer.disconnect(); log.removeEventListener('wheel', stop);
+                       log.removeEventListener('touchmove', stop); };
+  log.addEventListener('wheel', stop);
+  log.addEventListener('touchmove', stop);
+  observer.observe(log, {childList: true, subtree: true, characterData: true});
+  window.ragShowNew = {show, stop};
+  return [];
+}"""
+ANSWER_SHOWN_JS = """() => {
+  const follow = window.ragShowNew;
+  if (follow) requestAnimationFrame(() => { follow.show(); follow.stop(); });
+  return [];
+}"""
+
 HEADER = """
 <div style="display:flex;align-items:baseline;gap:0.8em;flex-wrap:wrap">
 <h2 style="margin:0">📰 新闻问答助手 <small style="font-weight:400">News QA assistant</small></h2>
@@ -295,6 +325,7 @@ def build_demo(
                     label="对话 Chat",
                     elem_id="chat",
                     height=560,
+                    autoscroll=False,  # SHOW_NEW_MESSAGE_JS scrolls to a new question instead
                     sanitize_html=True,
                     allow_tags=False,
                     latex_delimiters=[],
@@ -387,6 +418,9 @@ def build_demo(
         asked = [trigger(respond, ask_inputs, ask_outputs, api_visibility="private",
                          concurrency_id="answer", show_progress="hidden")
                  for trigger in (question.submit, send.click)]
+        for trigger, event in zip((question.submit, send.click), asked, strict=True):
+            trigger(None, None, None, js=SHOW_NEW_MESSAGE_JS, queue=False)
+            event.then(None, None, None, js=ANSWER_SHOWN_JS, queue=False)
 
         def on_clear():
             empty = {"records": {}, "current": None}
