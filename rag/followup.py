@@ -51,6 +51,7 @@ _EN_ELLIPSIS = re.compile(
     re.IGNORECASE,
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_WORD = re.compile(r"[^\W_]")  # a letter, digit or Chinese character
 
 
 @dataclass
@@ -219,10 +220,11 @@ def contextualize(question: str, history: list[str] | None, analyzer: Analyzer) 
 
     A follow-up (a pronoun before any subject of its own, no subject at all, or an
     elliptical "那X呢？" / "What about X?") gets the subject of the most recent previous
-    question that had one; a self-contained question is returned unchanged.
+    question that had one; a self-contained question is returned unchanged, and so is a
+    message without a word ("👍", "？？"): it asks nothing about the subject.
     """
     past = [h for h in (history or []) if h and h.strip()][-MAX_HISTORY:]
-    if not past or not question or not question.strip():
+    if not past or not question or not _WORD.search(question):
         return question
 
     new_subject = _ellipsis(question, analyzer)

@@ -34,7 +34,8 @@ from rag.web.render import (
 )
 from rag.web.uploads import ALLOWED_SUFFIXES, MAX_UPLOAD_BYTES, add_uploads
 
-__all__ = ["CSS", "EXAMPLES", "ask", "build_demo", "launch", "record_vote", "run_answer"]
+__all__ = ["CSS", "EXAMPLES", "ask", "build_demo", "input_error", "launch", "record_vote",
+           "run_answer"]
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,39 @@ mark.rag-ctx-hit { background: rgba(156, 163, 175, 0.25); }
 .rag-meta th { text-align: left; padding-right: 0.8em; white-space: nowrap; opacity: 0.75; }
 .rag-para, .rag-doc-text { line-height: 1.7; }
 .rag-doc-text { max-height: 32em; overflow-y: auto; }
+.rag-context, .rag-document, .rag-meta td, #citations label, #citations label span {
+  overflow-wrap: anywhere; min-width: 0; }
 """
+
+# Run in the browser when a question is sent: until its answer is shown (or the user scrolls),
+# the first new message of the chat (the question, or a notice) is kept at the top of the
+# chat, so that the short answer under it is in view; Gradio scrolled to the bottom instead,
+# showing the end of a long answer (on a phone, the last snippet's citation).
+SHOW_NEW_MESSAGE_JS = """() => {
+  const log = document.querySelector('#chat [role=log]');
+  if (!log) return [];
+  const messages = () => log.querySelectorAll('[data-testid=user], [data-testid=bot]');
+  const first = messages().length;
+  if (window.ragShowNew) window.ragShowNew.stop();
+  const show = () => {
+    const target = messages()[first];
+    if (target) log.scrollTop += target.getBoundingClientRect().top
+                                 - log.getBoundingClientRect().top - 32;
+  };
+  const observer = new MutationObserver(show);
+  const stop = () => { observer.disconnect(); log.removeEventListener('wheel', stop);
+                       log.removeEventListener('touchmove', stop); };
+  log.addEventListener('wheel', stop);
+  log.addEventListener('touchmove', stop);
+  observer.observe(log, {childList: true, subtree: true, characterData: true});
+  window.ragShowNew = {show, stop};
+  return [];
+}"""
+ANSWER_SHOWN_JS = """() => {
+  const follow = window.ragShowNew;
+  if (follow) requestAnimationFrame(() => { follow.show(); follow.stop(); });
+  return [];
+}"""
 
 HEADER = """
 <div style="display:flex;align-items:baseline;gap:0.8em;flex-wrap:wrap">
@@ -131,6 +164,20 @@ def _filters(source: str | None, date_from: str | None, date_to: str | None) -> 
     if not (src or d0 or d1):
         return None
     return Filters(source=src, date_from=d0, date_to=d1)
+
+
+def input_error(question: str, source: str | None = None, date_from: str | None = None,
+                date_to: str | None = None) -> str:
+    """The message for a question or filter refused before any search (over-long question,
+    bad date), else "": such a question stays in the box to be corrected."""
+    from rag.assistant import check_question
+
+    try:
+        check_question(question)
+        _filters(source, date_from, date_to)
+    except RagError as e:
+        return str(e)
+    return ""
 
 
 def run_answer(
@@ -236,10 +283,11 @@ def _selected_item(state: dict[str, Any], choice: Any) -> dict[str, Any] | None:
 
 def record_vote(feedback: FeedbackLog, state: dict[str, Any], index: Any,
                 liked: object) -> bool:
-    """Log a 👍/👎 on the answer at chat ``index``; False when nothing was saved. A log that
-    cannot be written (disk full, a folder in its place) is a warning, never an error."""
+    """Log a 👍/👎 on the answer at chat ``index``; False when nothing was saved: a notice
+    (empty or over-long question, bad date) is no answer to judge. A log that cannot be
+    written (disk full, a folder in its place) is a warning, never an error."""
     record = state.get("records", {}).get(index if isinstance(index, int) else None)
-    if record is None:
+    if record is None or not record.get("query"):
         return False
     try:
         feedback.record(record, vote_name(liked))
@@ -277,6 +325,7 @@ def build_demo(
                     label="对话 Chat",
                     elem_id="chat",
                     height=560,
+                    autoscroll=False,  # SHOW_NEW_MESSAGE_JS scrolls to a new question instead
                     sanitize_html=True,
                     allow_tags=False,
                     latex_delimiters=[],
@@ -346,36 +395,41 @@ def build_demo(
             history = [r["question"] for _, r in sorted(st["records"].items()) if r["query"]]
             if (q or "").strip():
                 chat.append({"role": "user", "content": format_question_html(q)})
-                chat.append({"role": "assistant", "content": "🔎 正在检索… Searching…"})
-                yield chat, st, "", gr.update(), gr.update(), gr.update(), *same
-                chat.pop()
+                if not input_error(q, src, d0, d1):  # else the question stays in the box
+                    chat.append({"role": "assistant", "content": "🔎 正在检索… Searching…"})
+                    yield chat, st, "", gr.update(), gr.update(), gr.update(), *same
+                    chat.pop()
             record, html = ask(assistant, q, history, k=k_, mode=mode_, source=src,
                                date_from=d0, date_to=d1)
             chat.append({"role": "assistant", "content": html})
             index = len(chat) - 1
             st["records"][index] = record
             corpus = _corpus_updates(assistant, st, src)  # the build may have been followed
+            # the box was emptied when the question was sent: what was typed since is kept
             if not record["items"]:  # a notice: keep showing the previous answer's sources
-                yield chat, st, "", gr.update(), gr.update(), gr.update(), *corpus
+                yield chat, st, gr.update(), gr.update(), gr.update(), gr.update(), *corpus
                 return
             st["current"] = index
-            yield chat, st, "", *_panel(assistant, st, 0), *corpus
+            yield chat, st, gr.update(), *_panel(assistant, st, 0), *corpus
 
         ask_inputs = [question, chatbot, state, k, mode, source, date_from, date_to]
         ask_outputs = [chatbot, state, question, citations, context, document, doc_count,
                        source]
-        for trigger in (question.submit, send.click):
-            trigger(respond, ask_inputs, ask_outputs, api_visibility="private",
-                    concurrency_id="answer", show_progress="hidden")
+        asked = [trigger(respond, ask_inputs, ask_outputs, api_visibility="private",
+                         concurrency_id="answer", show_progress="hidden")
+                 for trigger in (question.submit, send.click)]
+        for trigger, event in zip((question.submit, send.click), asked, strict=True):
+            trigger(None, None, None, js=SHOW_NEW_MESSAGE_JS, queue=False)
+            event.then(None, None, None, js=ANSWER_SHOWN_JS, queue=False)
 
         def on_clear():
             empty = {"records": {}, "current": None}
             return [], empty, gr.update(choices=[], value=None), _panel_placeholder(), ""
 
-        clear.click(on_clear, None, [chatbot, state, citations, context, document],
-                    api_visibility="private", queue=False)
-        chatbot.clear(on_clear, None, [chatbot, state, citations, context, document],
-                      api_visibility="private", queue=False)
+        # an answer still pending is cancelled: it would bring the cleared conversation back
+        for cleared in (clear.click, chatbot.clear):
+            cleared(on_clear, None, [chatbot, state, citations, context, document],
+                    api_visibility="private", queue=False, cancels=asked)
 
         def on_cite(choice, st):
             return _views(assistant, _selected_item(st, choice))
