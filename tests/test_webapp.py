@@ -341,6 +341,18 @@ def test_ask_passes_options_history_and_filters():
     assert answer is None and "after" in error
 
 
+def test_a_refusal_lists_the_same_closest_articles_in_the_chat_and_the_sources_panel():
+    """The chat showed three passages (one article could be two of them) and the sources
+    panel all five hits."""
+    hits = [Hit(doc_id=f"d{n}", title=f"文章{n}", text=f"第{i}段。", score=0.1, start=0, end=3,
+                metadata={}) for i, n in enumerate([1, 1, 2, 3, 4])]
+    stub = _StubAssistant(answer=Answer("q", False, [], "no", hits, "q"))
+    record, out = ask(stub, "q")
+    assert [i["doc_id"] for i in record["items"]] == ["d1", "d2", "d3"]
+    assert record["items"][0]["text"] == "第0段。"  # an article's best passage
+    assert [t for t in re.findall(r"《(文章\d)》", out)] == ["文章1", "文章2", "文章3"]
+
+
 def test_rag_error_is_the_base():
     assert issubclass(InvalidQuestionError, RagError)
 

@@ -30,6 +30,7 @@ __all__ = [
 
 REFUSAL_ZH = "语料中没有找到答案"
 REFUSAL_EN = "Not found in the corpus"
+MAX_HITS = 3  # closest articles shown with a refusal
 NOT_AN_ANSWER = "最接近的文章（不是答案） · Closest articles, not an answer"
 MAX_QUESTION_DISPLAY = 300
 MAX_PARAGRAPH = 600  # a longer "paragraph" is cut to a window around the snippet
@@ -136,7 +137,7 @@ def format_answer_html(
     message: str = "",
     query: str = "",
     question: str = "",
-    max_hits: int = 3,
+    max_hits: int = MAX_HITS,
 ) -> str:
     """An answer as numbered, cited quotes with ``<mark>``-ed answer words, or a refusal."""
     parts: list[str] = []
@@ -184,7 +185,16 @@ def format_answer_html(
     return '<div class="rag-answer rag-refusal">' + "".join(parts) + "</div>"
 
 
-def format_answer_text(answer: Any, max_hits: int = 3) -> str:
+def closest_articles(hits: list[Any], n: int = MAX_HITS) -> list[Any]:
+    """The best hit of each of the first ``n`` articles among ``hits`` (a refusal's
+    "closest articles": two passages of one article were listed as two)."""
+    first: dict[str, Any] = {}
+    for hit in hits:
+        first.setdefault(hit.doc_id, hit)
+    return list(first.values())[:n]
+
+
+def format_answer_text(answer: Any, max_hits: int = MAX_HITS) -> str:
     """Plain-text answer for the API: numbered snippets, each with its article title."""
     lines = [f"问题 Question: {answer.question}"]
     if answer.query and answer.query != answer.question:
@@ -201,12 +211,10 @@ def format_answer_text(answer: Any, max_hits: int = 3) -> str:
             lines.append(f"    —— 《{s.title}》" + (f" ({cite})" if cite else ""))
         return "\n".join(lines)
     lines.append(f"{REFUSAL_ZH} / {REFUSAL_EN}." + (f" {answer.message}" if answer.message else ""))
-    articles: dict[str, Any] = {}  # one line per article: two passages of one were listed
-    for hit in answer.hits:  # twice, as the same title
-        articles.setdefault(hit.doc_id, hit)
-    if articles:
+    closest = closest_articles(answer.hits, max_hits)
+    if closest:
         lines.append(f"{NOT_AN_ANSWER}:")
-        for h in list(articles.values())[:max_hits]:
+        for h in closest:
             meta = h.metadata or {}
             cite = ", ".join(x for x in (_date(meta), str(meta.get("source") or "")) if x)
             lines.append(f"  - 《{h.title}》" + (f" ({cite})" if cite else ""))

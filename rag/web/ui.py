@@ -22,6 +22,7 @@ from rag.web.limits import DEFAULT_PER_MINUTE, LIMITED, ClientLimiter, client_ke
 from rag.web.privacy import public_metadata
 from rag.web.render import (
     citation_label,
+    closest_articles,
     escape_text,
     format_answer_html,
     format_answer_text,
@@ -219,7 +220,8 @@ def ask(assistant: Any, question: str, history: list[str] | None = None,
         return record, format_notice_html(error, icon=icon)
     items = [item_from(s, "snippet") for s in answer.snippets]
     if not answer.answered or not items:
-        items = [item_from(h, "hit") for h in answer.hits]
+        # the chat and the sources panel: the same closest articles, each once
+        items = [item_from(h, "hit") for h in closest_articles(answer.hits)]
     roots = _roots(assistant)
     for item in items:  # no absolute server path reaches the browser
         item["metadata"] = public_metadata(item["metadata"], roots)
