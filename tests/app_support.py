@@ -8,11 +8,13 @@ from their own session-scoped fixture; the first call builds, later calls reuse 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,3 +68,41 @@ def shared_app(tmp_path_factory: Any) -> AppServer:
         atexit.register(demo.close)
         _server = AppServer(url.rstrip("/"), assistant, demo, root, feedback, build_seconds)
         return _server
+
+
+# ---------------------------------------------------------------- the browser tests' Chromium
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's (Playwright cannot fetch one offline)
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+TIMEOUT_MS = 60_000
+NO_CHROMIUM = "needs Chromium at /usr/bin/chromium (apt-get install chromium)"
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium (Playwright) for a module's browser tests."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(browser: Any, url: str, width: int = 1400, height: int = 1000,
+             prepare: Callable[[Any], None] | None = None) -> Any:
+    """A page of a fresh browser context (zh-CN) opened on the chat at ``url``, its question
+    box ready (``prepare(page)`` runs before it opens: handlers for what loading may fire);
+    close it with ``page.context.close()``."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    if prepare is not None:
+        prepare(page)
+    page.goto(url)
+    page.wait_for_selector("#question textarea")
+    return page

@@ -18,18 +18,18 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from app_support import REPO, AppServer, shared_app  # noqa: E402
+from app_support import (  # noqa: E402
+    CHROMIUM,
+    NO_CHROMIUM,
+    REPO,
+    AppServer,
+    chromium,
+    new_page,
+    shared_app,
+)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-TIMEOUT_MS = 60_000
-
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Chromium at /usr/bin/chromium (apt-get install chromium)"
-)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)]
 
 ATB = "安唐保是为哪类患者设计的？"
 ATB_TITLE = "慧医天下牵手阿里健康"
@@ -47,25 +47,19 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> AppServer:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser, app: AppServer):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-    pg = context.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
-    pg.dialogs = []  # every alert/confirm/prompt that fires (there must be none)
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    pg.goto(app.url)
-    pg.wait_for_selector("#question textarea")
+    def watch_dialogs(pg) -> None:  # every alert/confirm/prompt that fires (there must be none)
+        pg.dialogs = []
+        pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+
+    pg = new_page(browser, app.url, prepare=watch_dialogs)
     yield pg
-    context.close()
+    pg.context.close()
 
 
 def ask(page, question: str) -> str:

@@ -17,24 +17,25 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from app_support import AppServer, shared_app  # noqa: E402
+from app_support import (  # noqa: E402
+    CHROMIUM,
+    NO_CHROMIUM,
+    TIMEOUT_MS,
+    AppServer,
+    chromium,
+    new_page,
+    shared_app,
+)
 
 from rag.errors import RagError  # noqa: E402
 from rag.web.feedback import FeedbackLog  # noqa: E402
 from rag.web.ui import ask as ui_ask  # noqa: E402
 from rag.web.ui import record_vote  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-TIMEOUT_MS = 60_000
 ATB = "安唐保是为哪类患者设计的？"
 JD = "京东健康和哪家机构成立了互联网医疗中心？"
-BROWSER_MARKS = (pytest.mark.browser, pytest.mark.slow, pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Chromium at /usr/bin/chromium (apt-get install chromium)"
-))
+BROWSER_MARKS = (pytest.mark.browser, pytest.mark.slow,
+                 pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM))
 
 
 def browser_test(test: Any) -> Any:
@@ -51,23 +52,15 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> AppServer:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser: Any, app: AppServer) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-    pg = context.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
-    pg.goto(app.url)
-    pg.wait_for_selector("#question textarea")
+    pg = new_page(browser, app.url)
     yield pg
-    context.close()
+    pg.context.close()
 
 
 class Held:
@@ -249,12 +242,8 @@ def test_the_short_answer_of_a_long_answer_is_in_view_on_a_phone(browser: Any,
     """On a phone (390×844) the chat scrolled to the bottom of each answer: the question and
     the short answer ("答案 Answer: …") of a long answer were out of view above, and the user
     saw the last snippet's citation. The new question is now kept at the top of the chat."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
+    page = new_page(browser, app.url, width=390, height=844)
     try:
-        page.goto(app.url)
-        page.wait_for_selector("#question textarea")
         for n, question in enumerate([ATB, JD, "What is the 安唐保 insurance product for?"], 1):
             send(page, question)
             wait_answer(page, n)
@@ -271,4 +260,4 @@ def test_the_short_answer_of_a_long_answer_is_in_view_on_a_phone(browser: Any,
                        return s && s.top >= log.top && s.bottom <= log.bottom; }""",
             timeout=15_000)
     finally:
-        context.close()
+        page.context.close()
