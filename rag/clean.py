@@ -235,6 +235,11 @@ def _furniture(root: Tag) -> list[Tag]:
                 continue
             if child.name in _FURNITURE_TAGS or _furniture_named(child) or _link_list(child):
                 found.append(child)
+                heading = child.find_previous_sibling()  # the list's 相关阅读 heading
+                if (child.name in ("ul", "ol") and heading is not None
+                        and heading.name in ("h2", "h3", "h4", "h5", "h6")
+                        and len(heading.get_text(strip=True)) <= 12):
+                    found.append(heading)
             else:
                 stack.append(child)
     return found

@@ -45,6 +45,7 @@ NEWS_PAGE = """<!DOCTYPE html>
 </table>
 <p>　　猪肉价格同比下降21.1%。</p>
 </div>
+<h3>相关阅读</h3>
 <ul><li><a href="/a">4月份CPI同比上涨2.1%</a></li>
 <li><a href="/b">国家统计局：一季度GDP增长4.8%</a></li></ul>
 </div>
@@ -60,8 +61,8 @@ def test_navigation_share_related_links_comments_and_footer_are_not_the_article(
     footer were kept as lines of the article: 「一季度GDP增长多少？」 was answered 4.8% from a
     related-reading headline, cited to the CPI article."""
     text = _read(tmp_path, "xinhua.html", NEWS_PAGE).text
-    for furniture in ("首页", "正文", "分享到", "一季度GDP增长4.8%", "4月份CPI", "上一篇",
-                      "网友", "免责声明"):
+    for furniture in ("首页", "正文", "分享到", "一季度GDP增长4.8%", "4月份CPI", "相关阅读",
+                      "上一篇", "网友", "免责声明"):
         assert furniture not in text
     assert "国家统计局10日发布数据显示，5月份CPI同比上涨2.1%。" in text
     assert "猪肉价格同比下降21.1%。" in text
