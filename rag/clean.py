@@ -47,6 +47,22 @@ _VOID_TAG = re.compile(rf"<(?:br|hr)(?:{_VALUED})*\s*/?>|<img(?:{_VALUED})+\s*/?
 _BLOCK_START = re.compile(
     rf"<(?:p|div|li|ul|ol|td|tr|table|h[1-6]|blockquote)(?:{_VALUED})*\s*>", re.I | re.A)
 _DOCUMENT = re.compile(r"\A[\s\ufeff]*(?:<\?xml\s|<!doctype\s+html\b|<html[\s>])", re.I)
+# page furniture, never the article: HTML5's navigation/footer/sidebar elements, and elements
+# whose class or id names such a block (whole words of ``share-box``, ``site_footer``…)
+_FURNITURE_TAGS = ("nav", "footer", "aside")
+_FURNITURE_WORDS = {"nav", "navbar", "navigation", "menu", "breadcrumb", "breadcrumbs",
+                    "crumb", "crumbs", "share", "sharing", "social", "footer", "comment",
+                    "comments", "cmt", "discuss", "reply", "replies", "related", "sidebar",
+                    "copyright", "advert", "advertisement"}
+_CONTENT_WORDS = {"article", "content", "main", "body", "text", "detail", "post"}
+_WORDS = re.compile(r"[a-z]+")
+# a source line break inside a paragraph is a space, except between two wide (CJK)
+# characters, where it is nothing (CSS Text 3's segment break rule): 个人养老金\n制度
+_BREAK = "\ue000"
+_WIDE = "\u2e80-\u9fff\uf900-\ufaff\uff01-\uff60\u3000-\u303f"
+_CJK_BREAK = re.compile(rf"(?<=[{_WIDE}])[ \t]*{_BREAK}[\s{_BREAK}]*(?=[{_WIDE}])")
+_CELL_SEP = " | "  # between the cells of a table row, which is one line
+_MAX_CELL_CHARS = 200  # a longer cell is page layout (a whole article in a <td>), not data
 
 
 def html_to_text(html: str) -> str:
@@ -61,14 +77,55 @@ def html_to_text(html: str) -> str:
         node.extract()
     for tag in soup.find_all(_DROP_TAGS):
         tag.decompose()
-    for tag in _hidden_tags(soup):
+    for tag in _hidden_tags(soup, len(soup.get_text("", strip=True))):
         tag.decompose()
+    for tag in _furniture(soup):
+        tag.decompose()
+    _join_table_rows(soup)
     for tag in soup.find_all("figcaption"):
         if not _reads_as_text(tag.get_text(" ", strip=True)):
             tag.decompose()
     parts: list[str] = []
     _flatten(soup, parts)
-    return normalize_whitespace("".join(parts))
+    text = _CJK_BREAK.sub("", "".join(parts)).replace(_BREAK, " ")
+    return normalize_whitespace(text)
+
+
+_FENCE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})")
+_MD_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"\n]*\")?\)")
+_MD_LINE_MARKS = re.compile(r"^ {0,3}(?:#{1,6}(?=\s|$)|(?:>\s?)+|[-*+]\s+(?:\[[ xX]\]\s+)?)")
+_MD_CLOSING_HASHES = re.compile(r"\s+#+\s*$")
+_MD_RULE = re.compile(r"^ {0,3}(?:(?:[-*_]\s*){3,}|=+)\s*$")
+_MD_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)+\|?\s*$")
+_MD_LINK_DEF = re.compile(r"^ {0,3}\[[^\]\n]+\]:\s+\S+")
+_MD_EMPHASIS = re.compile(r"(\*\*|__|~~)(?=\S)(.+?)(?<=\S)\1|(?<![A-Za-z0-9*])\*(?=[^\s*])"
+                          r"([^*\n]+?)(?<=[^\s*])\*(?![A-Za-z0-9*])|`([^`\n]+)`")
+
+
+def markdown_to_text(body: str) -> str:
+    """A Markdown post's text without its syntax, line by line: ``# `` heading marks, ``> ``
+    quotes, list bullets, ``**``/``__``/``*``/``~~`` emphasis, code backticks and fences,
+    rules, images, comments (Hexo's ``<!-- more -->``) and link definitions go; a table row
+    becomes its cells joined by `` | `` (its ``|---|`` rule goes), as an HTML table's does.
+    Links keep their text (`normalize_whitespace`)."""
+    lines = []
+    for line in _MD_COMMENT.sub("", body).split("\n"):
+        if _FENCE.match(line) or _MD_RULE.match(line) or _MD_TABLE_RULE.match(line) \
+                or _MD_LINK_DEF.match(line):
+            continue
+        line = _MD_IMAGE.sub("", line)
+        marks = _MD_LINE_MARKS.match(line)
+        if marks:
+            line = line[marks.end():]
+            if marks.group(0).lstrip().startswith("#"):
+                line = _MD_CLOSING_HASHES.sub("", line)
+        if line.strip().startswith("|") and line.strip().endswith("|") and len(line) > 2:
+            cells = [cell.strip() for cell in line.strip()[1:-1].split("|")]
+            line = _CELL_SEP.join(cell for cell in cells if cell)
+        line = _MD_EMPHASIS.sub(lambda m: m.group(2) or m.group(3) or m.group(4) or "", line)
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def looks_like_markup(body: str) -> bool:
@@ -82,6 +139,59 @@ def looks_like_markup(body: str) -> bool:
     return bool(ends) and any(m.group(1).lower() in ends for m in _START_TAG.finditer(body))
 
 
+_WRAP_MIN_WIDTH = 40  # display columns: text wrapped narrower than this is a list, not prose
+_WRAP_FULL = 0.8  # a line this wide against its paragraph's widest was wrapped, not ended
+_ENDS_LINE = set("。！？!?；;…：:") | set("”’」』）)】》〉\"'")
+_NEW_PARAGRAPH = re.compile(r"^(?:[\u3000\t]| {2,}|[-*+•·]\s|\d{1,3}(?:\.(?=\s)|[、)）])"
+                            r"|[（(]?[一二三四五六七八九十]+[、)）])")
+
+
+def unwrap_lines(text: str) -> str:
+    """Join the lines of hard-wrapped plain text (an e-mail, a terminal editor's 70-column
+    file): a line as wide as its paragraph's widest (blank lines part paragraphs), ending
+    without a sentence's end, continues on the next line unless that one opens a paragraph
+    (an indent, a bullet, a list number). Only where most wide lines end so: a file of one
+    paragraph a line is left alone. A sentence and a number broken there
+    (``利润总额\\n1.9万亿元``) were cut in two; Chinese joins without a space, English with one."""
+    lines = text.split("\n")
+    out: list[str] = []
+    block: list[str] = []
+    for line in [*lines, ""]:
+        if line.strip():
+            block.append(line)
+            continue
+        out.extend(_unwrap_block(block))
+        block = []
+        out.append(line)
+    return "\n".join(out[:-1])
+
+
+def _unwrap_block(block: list[str]) -> list[str]:
+    widths = [_width(line.strip()) for line in block]
+    widest = max(widths, default=0)
+    full = [w >= _WRAP_FULL * widest for w in widths]
+    open_ends = sum(f and line.rstrip()[-1] not in _ENDS_LINE for f, line in zip(full, block))
+    if widest < _WRAP_MIN_WIDTH or sum(full) < 2 or 2 * open_ends < sum(full[:-1]):
+        return block  # a paragraph a line: its wide lines end their sentences
+    joined = [block[0]]
+    for i in range(1, len(block)):
+        prev, line = joined[-1].rstrip(), block[i]
+        if (full[i - 1] and prev and prev[-1] not in _ENDS_LINE and not _NEW_PARAGRAPH.match(line)
+                and not _URL_LINE.match(prev) and not _URL_LINE.match(line)):
+            nxt = line.strip()
+            space = " " if prev[-1].isascii() and nxt[:1].isascii() else ""
+            joined[-1] = prev + space + nxt
+        else:
+            joined.append(line)
+    return joined
+
+
+def _width(line: str) -> int:
+    """Display columns: a CJK (wide) character takes two."""
+    return sum(2 if "\u2e80" <= ch <= "\ufaff" or "\uff00" <= ch <= "\uff60" else 1
+               for ch in line)
+
+
 def normalize_whitespace(text: str) -> str:
     """Collapse spaces inside lines, drop blank, navigation and bare-URL lines."""
     lines = []
@@ -93,19 +203,86 @@ def normalize_whitespace(text: str) -> str:
     return "\n".join(lines)
 
 
-def _hidden_tags(root: Tag) -> list[Tag]:
-    """Outermost hidden elements (and image remarks), found without recursion."""
+def _hidden_tags(root: Tag, page_chars: int) -> list[Tag]:
+    """Outermost hidden elements (and image remarks), found without recursion. A hidden
+    element holding more than half of the page's text (``page_chars``) is the article that a
+    script reveals (a saved WeChat article's ``#js_content`` is ``visibility: hidden``), not
+    a widget: it is kept, where the whole article used to be dropped."""
     found: list[Tag] = []
     stack = [root]
     while stack:
         for child in stack.pop().children:
             if not isinstance(child, Tag):
                 continue
-            if _is_hidden(child) or "EmImageRemark" in (child.get("class") or []):
+            if "EmImageRemark" in (child.get("class") or []) or (
+                    _is_hidden(child)
+                    and 2 * len(child.get_text("", strip=True)) <= page_chars):
                 found.append(child)
             else:
                 stack.append(child)
     return found
+
+
+def _furniture(root: Tag) -> list[Tag]:
+    """Outermost navigation, footer, share, comment and related-reading blocks: by element
+    (``<nav>``, ``<footer>``, ``<aside>``), by class/id word, or a list whose every item is
+    just a link (a menu, 相关阅读). Their text is another page's, not the article's."""
+    found: list[Tag] = []
+    stack = [root]
+    while stack:
+        for child in stack.pop().children:
+            if not isinstance(child, Tag):
+                continue
+            if child.name in _FURNITURE_TAGS or _furniture_named(child) or _link_list(child):
+                found.append(child)
+                heading = child.find_previous_sibling()  # the list's 相关阅读 heading
+                if (child.name in ("ul", "ol") and heading is not None
+                        and heading.name in ("h2", "h3", "h4", "h5", "h6")
+                        and len(heading.get_text(strip=True)) <= 12):
+                    found.append(heading)
+            else:
+                stack.append(child)
+    return found
+
+
+def _furniture_named(tag: Tag) -> bool:
+    if tag.name in ("html", "body", "article", "main"):
+        return False
+    classes = tag.get("class") or []
+    names = " ".join([*classes] if isinstance(classes, list) else [str(classes)])
+    words = set(_WORDS.findall(f"{names} {tag.get('id') or ''}".lower()))
+    return bool(words & _FURNITURE_WORDS) and not words & _CONTENT_WORDS
+
+
+def _link_list(tag: Tag) -> bool:
+    """A ``<ul>``/``<ol>`` of two or more items each of which is only a link's text."""
+    if tag.name not in ("ul", "ol"):
+        return False
+    items = tag.find_all("li", recursive=False)
+    if len(items) < 2:
+        return False
+    for item in items:
+        text = item.get_text("", strip=True)
+        linked = "".join(a.get_text("", strip=True) for a in item.find_all("a"))
+        if not text or linked != text:
+            return False
+    return True
+
+
+def _join_table_rows(root: Tag) -> None:
+    """A data table's row becomes one line, its cells joined by `` | ``: a figure stays on
+    the line of its row's label (``衣着 | 0.6% | 0.1%``), where each cell used to be a line
+    of its own. A row with a nested table or a long cell is page layout and left alone."""
+    for row in root.find_all("tr"):
+        cells = row.find_all(("td", "th"), recursive=False)
+        if len(cells) < 2 or any(cell.find("table") is not None
+                                 or len(cell.get_text(" ", strip=True)) > _MAX_CELL_CHARS
+                                 for cell in cells):
+            continue
+        texts = [_SPACES.sub(" ", cell.get_text(" ", strip=True).replace("\n", " ")).strip()
+                 for cell in cells]
+        row.clear()
+        row.append(_CELL_SEP.join(t for t in texts if t))
 
 
 def _is_hidden(tag: Tag) -> bool:
@@ -136,7 +313,8 @@ def _flatten(root: Tag, parts: list[str]) -> None:
             continue
         if isinstance(child, NavigableString):
             if not isinstance(child, _NOT_TEXT):
-                parts.append(str(child).replace("\n", " ") if _in_inline(child) else str(child))
+                parts.append(str(child).replace("\n", _BREAK) if _in_inline(child)
+                             else str(child))
             continue
         if not isinstance(child, Tag):
             continue

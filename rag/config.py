@@ -218,7 +218,8 @@ class Config:
         from rag.analyzer import ANALYZER_VERSION
 
         key = {"model": self.model, "chunking": asdict(self.chunking),
-               "analyzer": ANALYZER_VERSION, "corpus": asdict(self.corpus),
+               "analyzer": ANALYZER_VERSION, "cleaning": CLEANING_VERSION,
+               "corpus": asdict(self.corpus),
                "ann_threshold": self.retrieval.ann_threshold}
         variant = self.encoder if self.encoder != "auto" else resolve_encoder("auto", self.model)
         family = vector_family(variant)
@@ -235,6 +236,12 @@ class Config:
             key["storage"] = {"backend": self.storage.backend,
                               "uri": _storable(self.storage.uri)}
         return key
+
+
+# part of the index build key: bump it when reading or cleaning files (rag/corpus.py,
+# rag/clean.py) or splitting sentences (rag/sentences.py) changes what an index holds, so that
+# existing indexes are rebuilt (unchanged chunks are not embedded again: the vector cache)
+CLEANING_VERSION = 2
 
 
 def _storable(uri: str | None) -> str | None:

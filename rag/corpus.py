@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 POST_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
 HTML_SUFFIXES = {".html", ".htm"}  # always cleaned as HTML; other posts only when markup
+MARKDOWN_SUFFIXES = {".md", ".markdown"}  # Markdown syntax is not text (`markdown_to_text`)
 JSONL_SUFFIXES = {".jsonl", ".jsonl.gz"}  # one document per line; .gz: gzip-compressed
 SUFFIXES = POST_SUFFIXES | JSONL_SUFFIXES
 GZIP_MAGIC = b"\x1f\x8b"
@@ -289,7 +290,8 @@ def read_file(path: Path, base: Path | None = None,
     rel = path.relative_to(base) if base and path.is_relative_to(base) else Path(path.name)
     doc_id = rel.with_suffix("").as_posix()
     doc = parse_post(raw, doc_id, {"path": str(path.resolve())}, where=str(path),
-                     html=True if suffix in HTML_SUFFIXES else None)
+                     html=True if suffix in HTML_SUFFIXES else None,
+                     markdown=suffix in MARKDOWN_SUFFIXES)
     _check_size(doc, str(path), max_bytes)
     return [doc]
 
@@ -303,25 +305,38 @@ def _check_size(doc: Document, where: str, max_bytes: int) -> None:
 
 
 def parse_post(raw: str, doc_id: str, extra: dict[str, Any] | None = None,
-               where: str = "", html: bool | None = None) -> Document:
+               where: str = "", html: bool | None = None, markdown: bool = False) -> Document:
     """A Jekyll/Hexo/plain post: front matter → metadata, HTML or text body → clean text.
 
     ``where`` (the file) names the post in warnings about its front matter or date.
     ``html``: True for an HTML page (always cleaned as HTML), False for plain text; None:
     cleaned as HTML only when the body clearly is markup (``looks_like_markup``), so text
-    with ``<``/``>`` in it keeps every character."""
+    with ``<``/``>`` in it keeps every character. ``markdown``: a ``.md`` post, whose
+    Markdown syntax is removed first (``markdown_to_text``)."""
     where = where or doc_id
     front, body = split_front_matter(raw, where)
-    from rag.clean import html_to_text, looks_like_markup, normalize_whitespace  # bs4: lazily
+    from rag.clean import (  # bs4: lazily
+        html_to_text,
+        looks_like_markup,
+        markdown_to_text,
+        normalize_whitespace,
+        unwrap_lines,
+    )
+
+    source_body = body
+    if markdown:
+        body = markdown_to_text(body)
 
     html = looks_like_markup(body) if html is None else html
-    text = html_to_text(body) if html else normalize_whitespace(body)
+    text = html_to_text(body) if html else normalize_whitespace(unwrap_lines(body))
     if not text.strip():
         raise CorpusError(f"{where}: the document has no text")
+    if html and not front.get("date"):
+        front = {**front, "date": _page_date(source_body)}
     meta = _metadata(front, text, where)
     meta.update(extra or {})
-    title = (_worded(_field_text(front, "title", where)) or _worded(_title_in_body(body, html))
-             or _first_line(text, doc_id))
+    title = (_worded(_field_text(front, "title", where))
+             or _worded(_title_in_body(source_body, html)) or _first_line(text, doc_id))
     return Document(doc_id=doc_id, title=title, text=text, metadata=meta)
 
 
@@ -480,7 +495,7 @@ def _not_an_array(line: str, path: Path) -> None:
 
 def _metadata(front: dict[str, Any], text: str, where: str = "") -> dict[str, Any]:
     meta: dict[str, Any] = {}
-    date = normalize_date(front.get("date"), where)
+    date = normalize_date(front.get("date") or _header_line(text, _HEADER_DATE), where)
     if date:
         meta["date"] = date
     categories = _field_list(front, "categories", where)
@@ -493,11 +508,47 @@ def _metadata(front: dict[str, Any], text: str, where: str = "") -> dict[str, An
     if author:
         meta["author"] = author
     # a source the post or record names wins; else its （文章来源：…） line; else tags/author
-    source = _field_text(front, "source", where) or _source_line(text)
+    source = (_field_text(front, "source", where) or _source_line(text)
+              or _header_line(text, _HEADER_SOURCE))
     source = source or (tags[0] if tags else None) or author
     if source:
         meta["source"] = source
     return meta
+
+
+_HEADER_LABEL = re.compile(r"来源|发布|时间|日期")
+_HEADER_DATE = re.compile(r"\d{4}(?:-\d{1,2}-\d{1,2}|/\d{1,2}/\d{1,2}|\.\d{1,2}\.\d{1,2}"
+                          r"|年\d{1,2}月\d{1,2}日)(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")
+_HEADER_SOURCE = re.compile(r"(?<=来源)\s*[:：]\s*([^\s|｜/，,：:　]{1,20})")
+_HEADER_LINES = 5  # a news page's dateline is among its first lines
+_PAGE_DATE_META = ("article:published_time", "og:published_time", "publishdate", "pubdate",
+                   "publish_date", "datepublished", "dc.date", "dc.date.issued", "date")
+
+
+def _header_line(text: str, pattern: re.Pattern[str]) -> str:
+    """The date or source of a news page's dateline (``2022-06-10 09:32:15　来源：新华网``,
+    ``发布时间：2022-07-20``): a short labelled line among the first lines of the text."""
+    for line in text.split("\n", _HEADER_LINES)[:_HEADER_LINES]:
+        if len(line) <= 80 and _HEADER_LABEL.search(line) and (match := pattern.search(line)):
+            return (match.group(1) if match.groups() else match.group(0)).strip()
+    return ""
+
+
+def _page_date(body: str) -> str:
+    """An HTML page's publication date from its ``<meta>`` tags (``article:published_time``,
+    ``publishdate``, ``itemprop="datePublished"``…), else ''."""
+    if "<meta" not in body.lower():
+        return ""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(body, "html.parser")
+    found = {}
+    for tag in soup.find_all("meta"):
+        name = str(tag.get("property") or tag.get("name") or tag.get("itemprop") or "").lower()
+        content = str(tag.get("content") or "").strip()
+        if name in _PAGE_DATE_META and content:
+            found.setdefault(name, content)
+    return next((found[name] for name in _PAGE_DATE_META if name in found), "")
 
 
 def _source_line(text: str) -> str:
@@ -529,12 +580,26 @@ def _title_in_body(body: str, html: bool) -> str:
         from bs4 import BeautifulSoup
 
         soup = BeautifulSoup(body, "html.parser")
-        for tag in (soup.title, soup.h1):
-            if tag is not None and tag.get_text(strip=True):
-                return tag.get_text(" ", strip=True)[:120]
-        return ""
+        page = soup.title.get_text(" ", strip=True) if soup.title else ""
+        heading = soup.h1.get_text(" ", strip=True) if soup.h1 else ""
+        if heading and page.startswith(heading):  # "<h1> - 新华网": the headline, no site
+            return heading[:120]
+        return (_without_site_name(page) or heading)[:120]
     match = _MD_HEADING.match(body.lstrip())
     return match.group(1).strip()[:120] if match else ""
+
+
+_SITE_SUFFIX = re.compile(r"(?:\s+[-–—]+\s+|\s*[_|｜]\s*)([^-–—_|｜]{1,20})$")
+
+
+def _without_site_name(title: str) -> str:
+    """A page ``<title>`` without the site names sites append (``… - 新华网``,
+    ``…_新浪财经_新浪网``, ``… | 澎湃新闻``): a last part shorter than what is left before it
+    (so ``人物专访｜张三：我们的路`` is kept whole)."""
+    while (match := _SITE_SUFFIX.search(title)) and len(
+            rest := title[:match.start()].strip()) > max(3, len(match.group(1).strip())):
+        title = rest
+    return title
 
 
 def _first_line(text: str, fallback: str) -> str:
