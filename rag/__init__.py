@@ -6,12 +6,11 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
 from rag.assistant import AddResult, Assistant, default_index_dir
-from rag.config import Config
+from rag.config import Config, env_setting
 from rag.errors import (
     BackendError,
     CorpusError,
@@ -49,7 +48,7 @@ def default_assistant() -> Assistant:
     global _default
     with _default_lock:
         if _default is None:
-            named = os.environ.get("RAG_INDEX_DIR")
+            named = env_setting("RAG_INDEX_DIR")
             folder = Path(named).expanduser() if named else None
             if folder is not None and folder.exists() and (
                     not folder.is_dir() or any(folder.iterdir())):

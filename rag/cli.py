@@ -16,6 +16,7 @@ from typing import NoReturn
 from embeddings.loader import ModelLoadError
 from rag.assistant import Assistant, check_question, default_index_dir
 from rag.backends import BACKENDS, open_backend
+from rag.config import env_setting
 from rag.console import encodes_everything, tolerant_streams
 from rag.errors import IndexNotWritableError, RagError
 from rag.index_data import IndexData
@@ -265,7 +266,7 @@ def _open(args: argparse.Namespace) -> Assistant:
     """The index named by ``--index`` (it must exist: a missing or broken one is an error
     that names the fix, never a silent build of the bundled corpus), else the index of
     ``--corpus`` (default: the bundled articles), built on first use."""
-    named = args.index or (os.environ.get("RAG_INDEX_DIR") if not args.corpus else None)
+    named = args.index or (env_setting("RAG_INDEX_DIR") if not args.corpus else None)
     index_dir = args.index or default_index_dir(args.corpus)
     exists = IndexStore(index_dir).exists()
     if named and not args.corpus:
@@ -319,7 +320,7 @@ def _recorded_corpus(index_dir: Path | str) -> str | None:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    index_dir = args.index_dir or args.index or os.environ.get("RAG_INDEX_DIR")
+    index_dir = args.index_dir or args.index or env_setting("RAG_INDEX_DIR")
     store = IndexStore(index_dir or default_index_dir())
     build = store.current()
     backend = open_backend(stored_spec(read_manifest(build), args.uri, store.root), store.root)

@@ -4,6 +4,7 @@ Milvus), fused here (the same fusion for every backend), filtered, de-duplicated
 from __future__ import annotations
 
 import time
+import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -143,10 +144,18 @@ class Retriever:
         return kept
 
 
+def _source_key(source: object) -> str:
+    """A source as the filter compares it: NFKC (full-width ``ＣＮＮ`` typed with a Chinese
+    input method is ``CNN``, which it did not match), case-folded, outer spaces dropped."""
+    if not isinstance(source, str):
+        return ""
+    return unicodedata.normalize("NFKC", source).casefold().strip()
+
+
 def _doc_allowed(meta: dict, doc_id: str, f: Filters) -> bool:
     if f.doc_ids and doc_id not in f.doc_ids:
         return False
-    if f.source and (meta.get("source") or "").casefold() != f.source.casefold():
+    if f.source and _source_key(meta.get("source")) != _source_key(f.source):
         return False
     date = (meta.get("date") or "")[:10]
     if f.date_from and (not date or date < f.date_from[:10]):
