@@ -44,7 +44,7 @@ from rag.reader.answerer import ReaderAnswerer
 from rag.reader.inference import Reader
 from rag.retriever import Retriever
 from rag.textnorm import SURROGATE
-from rag.types import Answer, Chunk, Document, Filters, Hit
+from rag.types import Answer, Chunk, Document, Filters, Hit, own_metadata
 from rag.uploads import plan_uploads, stage, unstage
 from rag.validation import (
     check_config,
@@ -445,10 +445,11 @@ class Assistant:
                 hint = f" (doc_ids are strings: {str(doc_id)!r})"
             raise UnknownDocumentError(f"no document with doc_id {doc_id!r:.200} in this "
                                        f"index{hint}")
-        return data.documents[pos]
+        return data.documents[pos].copy()  # a change by the caller stays the caller's
 
     def documents(self) -> list[Document]:
-        return list(self._data.documents)
+        """Copies of every document (changing one changes nothing in the index)."""
+        return [doc.copy() for doc in self._data.documents]
 
     def sources(self) -> list[str]:
         """Distinct ``source`` metadata values, for filters."""
@@ -573,7 +574,7 @@ def _hit(data: IndexData, idx: int, score: float) -> Hit:
     doc = data.documents[data.chunk_doc[idx]]
     return Hit(doc_id=chunk.doc_id, title=chunk.title, text=chunk.text,
                score=round(float(score), 6), start=chunk.start, end=chunk.end,
-               metadata=dict(doc.metadata))
+               metadata=own_metadata(doc.metadata))
 
 
 # control characters (NUL…) and invisible format characters (zero-width space, BOM…)

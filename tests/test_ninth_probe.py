@@ -145,3 +145,23 @@ def test_a_source_typed_full_width_matches(tmp_path, fake_encoder, typed):
     hits = assistant.retrieve("深海医院", source=typed)
     assert [h.doc_id for h in hits] == ["cnn"]
     assert assistant.unmatched_filters(source=typed) is None
+
+
+# ------------------------------------------------ returned objects belong to the caller
+def test_changing_a_returned_document_or_hit_changes_nothing_in_the_index(built):
+    """`document()` and `documents()` returned the index's own Documents, and a Hit's or a
+    Snippet's metadata shared its lists with them: a script that changed one
+    (`doc.metadata["source"] = …`, `hit.metadata["tags"].append(…)`) changed the
+    assistant's sources and what its filters matched."""
+    assistant, _, _ = built
+    doc = assistant.document("mars")
+    doc.metadata["source"], doc.title = "我的标签", ""
+    for other in assistant.documents():
+        other.metadata["tags"].append("seen")
+    hit = assistant.retrieve("火星医院")[0]
+    hit.metadata["tags"].append("seen")
+    assert assistant.sources() == ["测试报"]
+    assert len(assistant.retrieve("医院", source="测试报")) == 3
+    again = assistant.document("mars")
+    assert again.title == "火星医院开业" and again.metadata["tags"] == ["测试报"]
+    assert assistant.retrieve("火星医院")[0].metadata["tags"] == ["测试报"]
