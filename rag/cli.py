@@ -227,6 +227,7 @@ def _parser() -> argparse.ArgumentParser:
                        "(token in RAG_MILVUS_TOKEN); implies --backend milvus")
 
     p = sub.add_parser("index", help="build or refresh an index")
+    p.add_argument("--json", action="store_true", help="print the index's summary as JSON")
     common(p)
     p.set_defaults(func=_cmd_index)
     for name, func, k in (("search", _cmd_search, 5), ("ask", _cmd_ask, 3)):
@@ -258,6 +259,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--index", type=path_option, help=argparse.SUPPRESS)
     p.add_argument("--uri", type=path_option, help="Milvus uri, if the index's was not "
                    "recorded")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_check)
     return parser
 
@@ -303,6 +305,15 @@ def _cmd_index(args: argparse.Namespace) -> int:
     where = backend["name"] + (f" {backend.get('uri') or '(uri not recorded)'} collection "
                                f"{backend.get('collection')}" if backend["name"] != "faiss" else "")
     rate = counts["chunks"] / m["build_seconds"] if m["build_seconds"] else 0.0
+    if args.json:  # `rag index --json` was "unrecognized arguments" (exit 2) after nothing
+        print(_json({"index": str(assistant.index_dir), "build": m.get("build"),
+                     "model": m["model"], "dim": m["dim"], "backend": backend,
+                     "documents": counts["documents"], "chunks": counts["chunks"],
+                     "sentences": counts["sentences"],
+                     "vector_index": m["vector_index"]["type"], "created": m["created"],
+                     "build_seconds": m["build_seconds"], "embedded": m["embedded"]}))
+        assistant.close()
+        return 0
     print(f"index: {assistant.index_dir}\nmodel: {m['model']} (dim {m['dim']})\n"
           f"backend: {where}\n"
           f"documents: {counts['documents']}  chunks: {counts['chunks']}  "
@@ -329,6 +340,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     finally:
         backend.close()
     m = data.manifest
+    if args.json:  # a monitoring script's `rag check --json` was "unrecognized arguments"
+        print(_json({"ok": True, "index": str(store.root), "build": build.name,
+                     "files": len(m["files"]), "documents": m["counts"]["documents"],
+                     "chunks": m["counts"]["chunks"], "format": m["format"],
+                     "model": m["model"]}))
+        return 0
     print(f"ok: {store.root} (build {build.name}): {len(m['files'])} files match their "
           f"SHA-256 checksums; {m['counts']['documents']} documents, "
           f"{m['counts']['chunks']} chunks, format {m['format']}, model {m['model']}")

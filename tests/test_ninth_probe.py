@@ -165,3 +165,27 @@ def test_changing_a_returned_document_or_hit_changes_nothing_in_the_index(built)
     again = assistant.document("mars")
     assert again.title == "火星医院开业" and again.metadata["tags"] == ["测试报"]
     assert assistant.retrieve("火星医院")[0].metadata["tags"] == ["测试报"]
+
+
+# ------------------------------------------------------- `rag index` / `rag check` --json
+def test_index_and_check_print_json_for_scripts(tmp_path, fake_encoder, capsys):
+    """`rag index --json` and `rag check --json` were "unrecognized arguments" (exit 2): a
+    script or a monitor had only the prose summary to parse. Stdout is one JSON object; a
+    damaged index is `{"error": …, "type": "CorruptIndexError"}` and exit 2."""
+    from rag.cli import main
+
+    corpus, index = small_corpus(tmp_path / "corpus"), tmp_path / "index"
+    assert main(["index", "--json", "--corpus", str(corpus), "--index", str(index)]) == 0
+    built = json.loads(capsys.readouterr().out)
+    assert built["documents"] == 3 and built["index"] == str(index)
+    assert built["backend"]["name"] == "faiss" and built["build"]
+    assert main(["check", str(index), "--json"]) == 0
+    checked = json.loads(capsys.readouterr().out)
+    assert checked["ok"] is True and checked["build"] == built["build"]
+    assert checked["documents"] == 3
+    live = IndexStore(index).current()
+    damaged = next(p for p in sorted(live.iterdir()) if p.is_file() and p.name != "manifest.json")
+    damaged.write_bytes(damaged.read_bytes() + b"x")
+    assert main(["check", str(index), "--json"]) == 2
+    error = json.loads(capsys.readouterr().out)
+    assert error["type"] == "CorruptIndexError"
