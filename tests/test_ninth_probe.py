@@ -189,3 +189,20 @@ def test_index_and_check_print_json_for_scripts(tmp_path, fake_encoder, capsys):
     assert main(["check", str(index), "--json"]) == 2
     error = json.loads(capsys.readouterr().out)
     assert error["type"] == "CorruptIndexError"
+
+
+# --------------------------------------------------- a relative index folder and os.chdir
+def test_an_assistant_opened_by_relative_paths_survives_a_change_of_folder(
+        tmp_path, fake_encoder, monkeypatch):
+    """`Assistant.build("corpus", "idx")`, then `os.chdir(…)` (a notebook, a server's
+    worker): `add_files` wrote a whole new index into `idx` of the new working folder, and
+    the upload never reached the index that was opened."""
+    small_corpus(tmp_path / "project" / "corpus")
+    monkeypatch.chdir(tmp_path / "project")
+    assistant = Assistant.build("corpus", "idx")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    upload = write_article(tmp_path / "uploads", "sun.md", "太阳医院", "太阳医院的院长是赵六。")
+    assert assistant.add_files([upload]).added == ["sun"]
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+    assert Assistant.load(tmp_path / "project" / "idx").n_documents == 4
