@@ -230,3 +230,15 @@ def test_a_long_doc_ids_filter_is_looked_up_not_scanned_per_document(built):
     hits = assistant.retrieve("月球药房", doc_ids=ids)
     assert [h.doc_id for h in hits] == ["moon"]
     assert _CountedId.compared < 50  # a list: 3 documents × 301 ids per look
+
+
+# ------------------------------------------------------------- a folder given to add_files
+def test_a_folder_given_to_add_files_is_called_a_folder(built):
+    """`add_files("news")` (a folder of articles) said "unsupported file type", and a folder
+    named `2022.md` "file not found"."""
+    assistant, corpus, _ = built
+    (corpus.parent / "2022.md").mkdir()
+    result = assistant.add_files([corpus, corpus.parent / "2022.md"])
+    assert result.added == []
+    assert len(result.errors) == 2
+    assert all("a folder, not a file" in error for error in result.errors)
