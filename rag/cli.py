@@ -46,17 +46,20 @@ class _Parser(argparse.ArgumentParser):
     def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
                          namespace: argparse.Namespace | None = None
                          ) -> tuple[argparse.Namespace, list[str]]:
-        """argparse's, with a hint when a question that starts with ``-`` ("-5%的增长…")
-        was taken for an option: the error said only that the question was missing."""
+        """argparse's, with a hint when a question (or doc_id) that starts with ``-``
+        ("-5%的增长…") was taken for an option: the error said only that it was missing."""
         try:
             return super().parse_known_args(args, namespace)
         except _UsageError as exc:
             dashed = [a for a in (args or []) if isinstance(a, str) and a.startswith("-")
                       and a.split("=")[0] not in self._option_string_actions]
-            if "question" not in exc.message or not dashed or exc.parser is not self:
+            # a doc_id too: `rag doc -draft-01` said only "arguments are required: doc_id"
+            what = next((w for w in ("question", "doc_id") if w in exc.message), None)
+            if what is None or not dashed or exc.parser is not self:
                 raise
+            what = "a question" if what == "question" else "a doc_id"
             raise _UsageError(self, f"{exc.message} ({dashed[0]!r} was read as an option: put "
-                                    f"a question that starts with '-' after `--`, e.g. "
+                                    f"{what} that starts with '-' after `--`, e.g. "
                                     f"`rag {self.prog.split()[-1]} -- {dashed[0]!r}`)") from None
 
 

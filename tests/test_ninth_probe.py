@@ -242,3 +242,18 @@ def test_a_folder_given_to_add_files_is_called_a_folder(built):
     assert result.added == []
     assert len(result.errors) == 2
     assert all("a folder, not a file" in error for error in result.errors)
+
+
+# --------------------------------------------------------- a doc_id that starts with '-'
+def test_a_doc_id_starting_with_a_dash_gets_the_hint_a_question_gets(built, capsys):
+    """`rag doc -draft-01` (a JSONL id) said only "the following arguments are required:
+    doc_id"; the error names it and shows `rag doc -- '-draft-01'`, as `rag ask` does."""
+    from rag.cli import main
+
+    _, _, index = built
+    assert main(["doc", "-draft-01", "--index", str(index), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert "rag doc -- '-draft-01'" in captured.err
+    assert "rag doc -- '-draft-01'" in json.loads(captured.out)["error"]
+    assert main(["doc", "--index", str(index), "--", "-draft-01"]) == 2
+    assert "no document with doc_id '-draft-01'" in capsys.readouterr().err
