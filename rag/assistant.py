@@ -271,6 +271,11 @@ class Assistant:
         self._closed = True
         self.backend.close()
 
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called (questions and writes are then an error)."""
+        return self._closed
+
     def _check_open(self) -> None:
         """A clear error for a question or a write after ``close()`` (a Milvus one was
         "should create connection first", as if the server were at fault)."""

@@ -257,3 +257,16 @@ def test_a_doc_id_starting_with_a_dash_gets_the_hint_a_question_gets(built, caps
     assert "rag doc -- '-draft-01'" in json.loads(captured.out)["error"]
     assert main(["doc", "--index", str(index), "--", "-draft-01"]) == 2
     assert "no document with doc_id '-draft-01'" in capsys.readouterr().err
+
+
+def test_the_default_assistant_is_opened_again_after_it_was_closed(tmp_path, fake_encoder,
+                                                                   monkeypatch):
+    import rag
+
+    monkeypatch.setattr(rag, "_default", None)
+    small_corpus(tmp_path / "corpus")
+    Assistant.build(tmp_path / "corpus", tmp_path / "index")
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
+    rag.default_assistant().close()
+    assert [h.doc_id for h in rag.retrieve("月球药房", k=1)] == ["moon"]
+    assert not rag.default_assistant().closed
