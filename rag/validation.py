@@ -7,6 +7,7 @@ message naming the argument, the bad value and what is expected.
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import operator
 import os
 import re
@@ -226,7 +227,7 @@ def check_config(config: Any) -> None:
                                        f"{value!r}")
 
     def number(value: Any, name: str, low: float, high: float) -> None:
-        if (isinstance(value, bool) or not isinstance(value, (int, float))
+        if (isinstance(value, bool) or not isinstance(value, numbers.Real)  # numpy's too
                 or not low <= value <= high):
             raise InvalidArgumentError(f"config.{name} must be a number from {low} to {high}, "
                                        f"not {value!r}")
