@@ -309,7 +309,7 @@ def cache_root(cache_dir: Path | str | None = None) -> Path:
     """``cache_dir``, else ``$RAG_CACHE_DIR``, else ``$XDG_CACHE_HOME/rag-news`` (~/.cache)."""
     if cache_dir is not None:
         return Path(cache_dir).expanduser()
-    if os.environ.get("RAG_CACHE_DIR"):
+    if os.environ.get("RAG_CACHE_DIR", "").strip():  # blank: rag.config.cache_dir says so
         return Path(os.environ["RAG_CACHE_DIR"]).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(xdg).expanduser() / "rag-news"

@@ -6,12 +6,11 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
 from rag.assistant import AddResult, Assistant, default_index_dir
-from rag.config import Config
+from rag.config import Config, env_setting
 from rag.errors import (
     BackendError,
     CorpusError,
@@ -45,11 +44,12 @@ def default_assistant() -> Assistant:
     ``RAG_INDEX_DIR`` naming a folder that already holds something (an index) opens that
     index with its own corpus, as ``rag ask`` and the chat do: it used to be rebuilt from the
     bundled articles, so one ``rag.answer()`` replaced the user's index (and what ``rag ask``
-    answered from). A new or empty folder gets the bundled corpus's index."""
+    answered from). A new or empty folder gets the bundled corpus's index. One that was
+    closed (``default_assistant().close()``) is opened again."""
     global _default
     with _default_lock:
-        if _default is None:
-            named = os.environ.get("RAG_INDEX_DIR")
+        if _default is None or _default.closed:  # closed by its user: opened again
+            named = env_setting("RAG_INDEX_DIR")
             folder = Path(named).expanduser() if named else None
             if folder is not None and folder.exists() and (
                     not folder.is_dir() or any(folder.iterdir())):

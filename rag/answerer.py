@@ -13,7 +13,7 @@ from rag.highlight import answer_spans, question_type
 from rag.index_data import IndexData
 from rag.retriever import Retrieval
 from rag.textnorm import char_bigrams, fold, to_simplified
-from rag.types import Snippet
+from rag.types import Snippet, own_metadata
 
 
 @dataclass
@@ -166,7 +166,7 @@ class Answerer:
         return Snippet(text=text, doc_id=doc.doc_id, title=doc.title, start=start, end=end,
                        score=round(float(score), 4),
                        highlight=answer_spans(text, qtype, question, self.analyzer),
-                       metadata=dict(doc.metadata))
+                       metadata=own_metadata(doc.metadata))
 
 
 def weighted_words(data: IndexData, analyzer: Analyzer, question: str) -> dict[str, float]:

@@ -19,7 +19,14 @@ from rag.analyzer import Analyzer
 from rag.answerer import Answerer
 from rag.backends import BACKENDS, open_backend
 from rag.backends.base import Backend
-from rag.config import BUNDLED_CORPUS, MAX_QUESTION_CHARS, Config, StorageConfig, cache_dir
+from rag.config import (
+    BUNDLED_CORPUS,
+    MAX_QUESTION_CHARS,
+    Config,
+    StorageConfig,
+    cache_dir,
+    env_setting,
+)
 from rag.errors import (
     BackendError,
     CorpusError,
@@ -37,7 +44,7 @@ from rag.reader.answerer import ReaderAnswerer
 from rag.reader.inference import Reader
 from rag.retriever import Retriever
 from rag.textnorm import SURROGATE
-from rag.types import Answer, Chunk, Document, Filters, Hit
+from rag.types import Answer, Chunk, Document, Filters, Hit, own_metadata
 from rag.uploads import plan_uploads, stage, unstage
 from rag.validation import (
     check_config,
@@ -84,6 +91,7 @@ class Assistant:
         self._reader_lock = threading.Lock()
         self._checked_at = time.monotonic()  # when the live build was last looked at
         self._not_followed: str | None = None  # a live build not switched to (and why warned)
+        self._closed = False
         self._set_data(data)
 
     # ----------------------------------------------------------------- building / opening
@@ -112,7 +120,7 @@ class Assistant:
             raise CorpusError(f"corpus path does not exist: {corpus}")
         store = IndexStore(index_dir if index_dir is not None else default_index_dir(corpus))
         live = store.live_manifest()  # a re-index keeps the index's model and backend
-        model = model or os.environ.get("RAG_MODEL") or (
+        model = model or env_setting("RAG_MODEL") or (
             None if config else _recorded_model(live))
         recorded = Config.from_dict(live.get("config") or {}) if live and not config else None
         config = copy.deepcopy(config) if config else Config()
@@ -244,6 +252,7 @@ class Assistant:
     def _refresh(self, progress: bool = False, wait: bool = True) -> bool | None:
         """`refresh` under the writer lock; None (nothing done) when ``wait`` is False and
         another process holds the lock."""
+        self._check_open()
         with self._write_lock, self.store.locked(wait) as held:
             if not held:
                 return None
@@ -259,7 +268,21 @@ class Assistant:
     def close(self) -> None:
         """Release the backend's connection (a Milvus client); the assistant is unusable
         afterwards. Needed only to reopen a Milvus Lite file from another process."""
+        self._closed = True
         self.backend.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called (questions and writes are then an error)."""
+        return self._closed
+
+    def _check_open(self) -> None:
+        """A clear error for a question or a write after ``close()`` (a Milvus one was
+        "should create connection first", as if the server were at fault)."""
+        if self._closed:
+            raise BackendError(f"this Assistant of {self.store.root} was closed (close(), or "
+                               "the end of its `with` block); open the index again with "
+                               "rag.Assistant.load(...)")
 
     def __enter__(self) -> Assistant:
         return self
@@ -346,6 +369,8 @@ class Assistant:
         query = check_question(query)
         k = check_k(k)
         filters = _filters(filters, filter_kwargs)
+        _check_timings(timings)
+        self._check_open()
         self._follow_live()
         retriever = self._retriever
         retrieval = retriever.run(query, mode, filters, timings)
@@ -369,6 +394,11 @@ class Assistant:
         started = time.perf_counter()
         question = check_question(question)
         k, history = check_k(k), check_history(history)
+        _check_timings(timings)
+        # reader="no" (a string) is true: it used the reader that was being turned off
+        check_optional(reader, bool, "reader", "True (the trained reader) or False (the "
+                       "heuristic)")
+        self._check_open()
         # an earlier question refused as code or markup is no subject: "那平安健康呢？" after
         # a pasted SQL line searched "平安健康 * FROM users WHERE id=1" and was refused
         history = [h for h in history if not is_junk_question(h)] if history else history
@@ -420,10 +450,11 @@ class Assistant:
                 hint = f" (doc_ids are strings: {str(doc_id)!r})"
             raise UnknownDocumentError(f"no document with doc_id {doc_id!r:.200} in this "
                                        f"index{hint}")
-        return data.documents[pos]
+        return data.documents[pos].copy()  # a change by the caller stays the caller's
 
     def documents(self) -> list[Document]:
-        return list(self._data.documents)
+        """Copies of every document (changing one changes nothing in the index)."""
+        return [doc.copy() for doc in self._data.documents]
 
     def sources(self) -> list[str]:
         """Distinct ``source`` metadata values, for filters."""
@@ -462,6 +493,7 @@ class Assistant:
         re-indexing fails, the copied files are removed again. Writers are serialised (a
         lock per index directory, across processes)."""
         paths = check_paths(paths, "paths")
+        self._check_open()
         result = AddResult()
         with self._write_lock, self.store.locked(bool(wait)) as held:
             if not held:
@@ -547,7 +579,7 @@ def _hit(data: IndexData, idx: int, score: float) -> Hit:
     doc = data.documents[data.chunk_doc[idx]]
     return Hit(doc_id=chunk.doc_id, title=chunk.title, text=chunk.text,
                score=round(float(score), 6), start=chunk.start, end=chunk.end,
-               metadata=dict(doc.metadata))
+               metadata=own_metadata(doc.metadata))
 
 
 # control characters (NUL…) and invisible format characters (zero-width space, BOM…)
@@ -603,6 +635,9 @@ def _check_settings(model: Any, config: Any, uri: Any = None) -> None:
     """``model`` (a name or folder), ``config`` and ``uri`` must have their types, or be
     None; an empty ``uri`` is an error (it used to mean a Milvus Lite file by default)."""
     check_optional(model, str, "model", "a sentence-transformers model name or folder (str)")
+    if model is not None and not model.strip():  # " " built an index of the model ""
+        raise InvalidArgumentError("model is empty: give a sentence-transformers model name "
+                                   "or folder, or leave it out (None) for the index's own")
     check_optional(uri, str, "uri", "a Milvus uri (str)")
     if uri is not None and not uri.strip():
         raise InvalidArgumentError("uri is empty: give a Milvus Lite .db file or a server "
@@ -612,10 +647,16 @@ def _check_settings(model: Any, config: Any, uri: Any = None) -> None:
         check_config(config)
 
 
+def _check_timings(timings: Any) -> None:
+    """``timings`` is a dict the stages' seconds are written into, or None (a list or a
+    string was a TypeError from deep inside the retriever)."""
+    check_optional(timings, dict, "timings", "a dict (filled with seconds per stage)")
+
+
 def _env_encoder() -> str | None:
     """``RAG_ENCODER`` (the encoder a build uses), checked: a typo is one clear error, not a
     ValueError traceback."""
-    encoder = os.environ.get("RAG_ENCODER")
+    encoder = env_setting("RAG_ENCODER")
     if encoder and encoder not in ENCODERS:
         raise InvalidArgumentError(f"RAG_ENCODER={encoder!r} is not an encoder; use one of "
                                    f"{', '.join(ENCODERS)}, or unset it")

@@ -16,6 +16,7 @@ from typing import NoReturn
 from embeddings.loader import ModelLoadError
 from rag.assistant import Assistant, check_question, default_index_dir
 from rag.backends import BACKENDS, open_backend
+from rag.config import env_setting
 from rag.console import encodes_everything, tolerant_streams
 from rag.errors import IndexNotWritableError, RagError
 from rag.index_data import IndexData
@@ -45,17 +46,20 @@ class _Parser(argparse.ArgumentParser):
     def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
                          namespace: argparse.Namespace | None = None
                          ) -> tuple[argparse.Namespace, list[str]]:
-        """argparse's, with a hint when a question that starts with ``-`` ("-5%的增长…")
-        was taken for an option: the error said only that the question was missing."""
+        """argparse's, with a hint when a question (or doc_id) that starts with ``-``
+        ("-5%的增长…") was taken for an option: the error said only that it was missing."""
         try:
             return super().parse_known_args(args, namespace)
         except _UsageError as exc:
             dashed = [a for a in (args or []) if isinstance(a, str) and a.startswith("-")
                       and a.split("=")[0] not in self._option_string_actions]
-            if "question" not in exc.message or not dashed or exc.parser is not self:
+            # a doc_id too: `rag doc -draft-01` said only "arguments are required: doc_id"
+            what = next((w for w in ("question", "doc_id") if w in exc.message), None)
+            if what is None or not dashed or exc.parser is not self:
                 raise
+            what = "a question" if what == "question" else "a doc_id"
             raise _UsageError(self, f"{exc.message} ({dashed[0]!r} was read as an option: put "
-                                    f"a question that starts with '-' after `--`, e.g. "
+                                    f"{what} that starts with '-' after `--`, e.g. "
                                     f"`rag {self.prog.split()[-1]} -- {dashed[0]!r}`)") from None
 
 
@@ -226,6 +230,7 @@ def _parser() -> argparse.ArgumentParser:
                        "(token in RAG_MILVUS_TOKEN); implies --backend milvus")
 
     p = sub.add_parser("index", help="build or refresh an index")
+    p.add_argument("--json", action="store_true", help="print the index's summary as JSON")
     common(p)
     p.set_defaults(func=_cmd_index)
     for name, func, k in (("search", _cmd_search, 5), ("ask", _cmd_ask, 3)):
@@ -257,6 +262,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--index", type=path_option, help=argparse.SUPPRESS)
     p.add_argument("--uri", type=path_option, help="Milvus uri, if the index's was not "
                    "recorded")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_check)
     return parser
 
@@ -265,7 +271,7 @@ def _open(args: argparse.Namespace) -> Assistant:
     """The index named by ``--index`` (it must exist: a missing or broken one is an error
     that names the fix, never a silent build of the bundled corpus), else the index of
     ``--corpus`` (default: the bundled articles), built on first use."""
-    named = args.index or (os.environ.get("RAG_INDEX_DIR") if not args.corpus else None)
+    named = args.index or (env_setting("RAG_INDEX_DIR") if not args.corpus else None)
     index_dir = args.index or default_index_dir(args.corpus)
     exists = IndexStore(index_dir).exists()
     if named and not args.corpus:
@@ -302,6 +308,15 @@ def _cmd_index(args: argparse.Namespace) -> int:
     where = backend["name"] + (f" {backend.get('uri') or '(uri not recorded)'} collection "
                                f"{backend.get('collection')}" if backend["name"] != "faiss" else "")
     rate = counts["chunks"] / m["build_seconds"] if m["build_seconds"] else 0.0
+    if args.json:  # `rag index --json` was "unrecognized arguments" (exit 2) after nothing
+        print(_json({"index": str(assistant.index_dir), "build": m.get("build"),
+                     "model": m["model"], "dim": m["dim"], "backend": backend,
+                     "documents": counts["documents"], "chunks": counts["chunks"],
+                     "sentences": counts["sentences"],
+                     "vector_index": m["vector_index"]["type"], "created": m["created"],
+                     "build_seconds": m["build_seconds"], "embedded": m["embedded"]}))
+        assistant.close()
+        return 0
     print(f"index: {assistant.index_dir}\nmodel: {m['model']} (dim {m['dim']})\n"
           f"backend: {where}\n"
           f"documents: {counts['documents']}  chunks: {counts['chunks']}  "
@@ -319,7 +334,7 @@ def _recorded_corpus(index_dir: Path | str) -> str | None:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    index_dir = args.index_dir or args.index or os.environ.get("RAG_INDEX_DIR")
+    index_dir = args.index_dir or args.index or env_setting("RAG_INDEX_DIR")
     store = IndexStore(index_dir or default_index_dir())
     build = store.current()
     backend = open_backend(stored_spec(read_manifest(build), args.uri, store.root), store.root)
@@ -328,6 +343,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     finally:
         backend.close()
     m = data.manifest
+    if args.json:  # a monitoring script's `rag check --json` was "unrecognized arguments"
+        print(_json({"ok": True, "index": str(store.root), "build": build.name,
+                     "files": len(m["files"]), "documents": m["counts"]["documents"],
+                     "chunks": m["counts"]["chunks"], "format": m["format"],
+                     "model": m["model"]}))
+        return 0
     print(f"ok: {store.root} (build {build.name}): {len(m['files'])} files match their "
           f"SHA-256 checksums; {m['counts']['documents']} documents, "
           f"{m['counts']['chunks']} chunks, format {m['format']}, model {m['model']}")

@@ -11,9 +11,22 @@ BUNDLED_CORPUS = Path(__file__).resolve().parent.parent / "data" / "articles"
 MAX_QUESTION_CHARS = 2000
 
 
+def env_setting(name: str) -> str | None:
+    """The environment variable ``name``, None when unset or empty. One of only spaces (a
+    stray space in a shell script, ``RAG_CACHE_DIR=" "``) is an ``InvalidArgumentError``
+    naming it: it made a folder named " " in the working directory (1.8 GB of models in it),
+    or an index recorded with the model ""."""
+    value = os.environ.get(name)
+    if value and not value.strip():
+        from rag.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"{name}={value!r} is blank; set it to a value or unset it")
+    return value or None
+
+
 def cache_dir() -> Path:
     """Where models, embedding caches and default indexes live (``RAG_CACHE_DIR``)."""
-    env = os.environ.get("RAG_CACHE_DIR")
+    env = env_setting("RAG_CACHE_DIR")
     if env:
         folder = Path(env).expanduser()
         if folder.exists() and not folder.is_dir():  # failed later as "Not a directory: …"

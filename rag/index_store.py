@@ -37,7 +37,9 @@ class IndexStore:
     """Layout: ``root/CURRENT``, ``root/builds/<id>/``, ``root/added/`` (uploaded files)."""
 
     def __init__(self, root: Path | str) -> None:
-        self.root = Path(root).expanduser()
+        # absolute (links kept): a relative one moved with os.chdir, so an assistant opened
+        # as `build("corpus", "idx")` wrote its uploads into a new index of the new folder
+        self.root = Path(root).expanduser().absolute()
 
     @property
     def builds(self) -> Path:

@@ -21,7 +21,7 @@ from typing import Any
 from rag.analyzer import Analyzer
 from rag.backends import LITE_FILE, BackendSpec, default_uri, open_backend
 from rag.backends.base import Backend
-from rag.config import BUNDLED_CORPUS, Config, cache_dir
+from rag.config import BUNDLED_CORPUS, Config, cache_dir, env_setting
 from rag.corpus import SUFFIXES, corpus_files, file_suffix, load_corpus, printable_path
 from rag.diskspace import disk_is_full, os_error
 from rag.index_data import IndexData
@@ -37,8 +37,9 @@ def default_index_dir(corpus: Path | str | None = None) -> Path:
     ``RAG_INDEX_DIR`` holding the index of another corpus than ``corpus`` is an error: a
     ``rag ask --corpus B`` (or ``Assistant.build(B)``) rebuilt the user's index of A from B,
     so that the chat and ``rag ask`` then answered from B."""
-    if os.environ.get("RAG_INDEX_DIR"):
-        folder = Path(os.environ["RAG_INDEX_DIR"]).expanduser()
+    named = env_setting("RAG_INDEX_DIR")
+    if named:
+        folder = Path(named).expanduser()
         if corpus is not None:
             _index_of_this_corpus(folder, Path(corpus))
         return folder

@@ -4,6 +4,8 @@ Milvus), fused here (the same fusion for every backend), filtered, de-duplicated
 from __future__ import annotations
 
 import time
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -117,8 +119,9 @@ class Retriever:
         """Boolean mask over chunks allowed by the metadata filters (None = all)."""
         if filters is None or filters.is_empty():
             return None
-        allowed_docs = np.array([_doc_allowed(d.metadata, d.doc_id, filters)
-                                 for d in self.data.documents], dtype=bool)
+        allowed = _doc_filter(filters)
+        allowed_docs = np.array([allowed(d.metadata, d.doc_id) for d in self.data.documents],
+                                dtype=bool)
         return allowed_docs[self.data.chunk_doc]
 
     def passes_any(self, filters: Filters | None) -> bool:
@@ -126,7 +129,8 @@ class Retriever:
         is built for the check)."""
         if filters is None or filters.is_empty():
             return True
-        return any(_doc_allowed(d.metadata, d.doc_id, filters) for d in self.data.documents)
+        allowed = _doc_filter(filters)
+        return any(allowed(d.metadata, d.doc_id) for d in self.data.documents)
 
     def distinct(self, candidates: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
         """Top ``k`` candidates with chunks overlapping a better one of the same doc removed."""
@@ -143,14 +147,30 @@ class Retriever:
         return kept
 
 
-def _doc_allowed(meta: dict, doc_id: str, f: Filters) -> bool:
-    if f.doc_ids and doc_id not in f.doc_ids:
-        return False
-    if f.source and (meta.get("source") or "").casefold() != f.source.casefold():
-        return False
-    date = (meta.get("date") or "")[:10]
-    if f.date_from and (not date or date < f.date_from[:10]):
-        return False
-    if f.date_to and (not date or date > f.date_to[:10]):
-        return False
-    return True
+def _source_key(source: object) -> str:
+    """A source as the filter compares it: NFKC (full-width ``ＣＮＮ`` typed with a Chinese
+    input method is ``CNN``, which it did not match), case-folded, outer spaces dropped."""
+    if not isinstance(source, str):
+        return ""
+    return unicodedata.normalize("NFKC", source).casefold().strip()
+
+
+def _doc_filter(f: Filters) -> Callable[[dict, str], bool]:
+    """Whether a document (its metadata and doc_id) passes ``f``. ``doc_ids`` are looked up
+    in a set: a list was searched once per document, so 5,000 ids over 20,000 documents took
+    0.9 s per question (100,000 ids over a million documents: hours)."""
+    ids = frozenset(f.doc_ids) if f.doc_ids else None
+    source = _source_key(f.source) if f.source else None
+    date_from, date_to = (f.date_from or "")[:10], (f.date_to or "")[:10]
+
+    def allowed(meta: dict, doc_id: str) -> bool:
+        if ids is not None and doc_id not in ids:
+            return False
+        if source is not None and _source_key(meta.get("source")) != source:
+            return False
+        date = (meta.get("date") or "")[:10]
+        if date_from and (not date or date < date_from):
+            return False
+        return not (date_to and (not date or date > date_to))
+
+    return allowed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -15,6 +16,11 @@ class Document:
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    def copy(self) -> Document:
+        """A copy the caller may change: the index's own Document, changed by a script
+        (``doc.metadata["source"] = …``), changed the assistant's filters and sources."""
+        return Document(self.doc_id, self.title, self.text, own_metadata(self.metadata))
+
     @property
     def date(self) -> str | None:
         return self.metadata.get("date")
@@ -22,6 +28,12 @@ class Document:
     @property
     def source(self) -> str | None:
         return self.metadata.get("source")
+
+
+def own_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of a document's metadata for a returned Hit, Snippet or Document (a
+    shallow one shared its ``tags`` list with the index)."""
+    return copy.deepcopy(metadata)
 
 
 @dataclass

@@ -8,6 +8,7 @@ in the corpus is reported as present, and a failed re-index removes the staged f
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -86,6 +87,10 @@ def _read_checked(path: Path, max_bytes: int) -> tuple[str | None, str]:
     """The file checks' message (None: fine) and the file's decoded text."""
     name = path.name or str(path)
     suffix = file_suffix(path)
+    with contextlib.suppress(OSError):
+        if path.is_dir():  # `add_files("news")` was "unsupported file type"
+            return (f"{name}：这是文件夹 / a folder, not a file: give the files in it, or "
+                    "index the folder as a corpus (`rag index --corpus`)"), ""
     if suffix not in ALLOWED_SUFFIXES:
         return (f"{name}：不支持的文件类型 / unsupported file type "
                 f"(accepted: {' '.join(ALLOWED_SUFFIXES)})"), ""

@@ -7,6 +7,7 @@ message naming the argument, the bad value and what is expected.
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import operator
 import os
 import re
@@ -226,7 +227,7 @@ def check_config(config: Any) -> None:
                                        f"{value!r}")
 
     def number(value: Any, name: str, low: float, high: float) -> None:
-        if (isinstance(value, bool) or not isinstance(value, (int, float))
+        if (isinstance(value, bool) or not isinstance(value, numbers.Real)  # numpy's too
                 or not low <= value <= high):
             raise InvalidArgumentError(f"config.{name} must be a number from {low} to {high}, "
                                        f"not {value!r}")
@@ -236,7 +237,51 @@ def check_config(config: Any) -> None:
             raise InvalidArgumentError(f"config.{name} must be one of {', '.join(allowed)}, "
                                        f"not {value!r}")
 
+    def flag(value: Any, name: str) -> None:  # "false" is true: it used to turn a setting on
+        if not isinstance(value, bool):
+            raise InvalidArgumentError(f"config.{name} must be True or False, not {value!r}")
+
+    from rag.config import (
+        AnswerConfig,
+        ChunkingConfig,
+        CorpusConfig,
+        RetrievalConfig,
+        StorageConfig,
+    )
+
+    for part, kind in (("corpus", CorpusConfig), ("chunking", ChunkingConfig),
+                       ("retrieval", RetrievalConfig), ("answer", AnswerConfig),
+                       ("storage", StorageConfig)):  # None: an AttributeError deep inside
+        if not isinstance(getattr(config, part, None), kind):
+            raise InvalidArgumentError(f"config.{part} must be a rag.config.{kind.__name__}, "
+                                       f"not {type(getattr(config, part, None)).__name__}")
+    if not isinstance(config.model, str) or not config.model.strip():
+        raise InvalidArgumentError("config.model must be a sentence-transformers model name or "
+                                   f"folder, not {config.model!r}")
+    if config.storage.uri is not None and not isinstance(config.storage.uri, str):
+        raise InvalidArgumentError(f"config.storage.uri must be a Milvus uri (str) or None, "
+                                   f"not {config.storage.uri!r}")
     chunking, retrieval, answer = config.chunking, config.retrieval, config.answer
+    flag(retrieval.translate_questions, "retrieval.translate_questions")
+    flag(answer.reader, "answer.reader")
+    flag(answer.reader_matches_script, "answer.reader_matches_script")
+    # weights and thresholds: NaN or a percentage (50 for 0.5) refused every question
+    for name in ("dense_weight", "lexical_weight", "bigram_weight", "chunk_weight",
+                 "type_weight", "evidence_lexical_weight", "missing_type_penalty",
+                 "reader_focus_lexical_weight", "reader_bias"):
+        number(getattr(answer, name), f"answer.{name}", -1e6, 1e6)
+    for name in ("min_evidence", "min_evidence_foreign"):
+        number(getattr(answer, name), f"answer.{name}", -10, 10)
+    for name in ("reader_min_probability", "reader_min_probability_foreign",
+                 "reader_score_margin"):
+        number(getattr(answer, name), f"answer.{name}", 0, 1)
+    number(answer.score_margin, "answer.score_margin", 0, 1e6)
+    weights = answer.reader_weights
+    if isinstance(weights, (str, bytes)) or not isinstance(weights, (tuple, list)):
+        raise InvalidArgumentError(f"config.answer.reader_weights must be a tuple of numbers, "
+                                   f"not {weights!r}")
+    for i, weight in enumerate(weights):
+        number(weight, f"answer.reader_weights[{i}]", -1e6, 1e6)
     whole(chunking.max_chars, "chunking.max_chars", 1)
     whole(chunking.min_chars, "chunking.min_chars", 0)
     whole(chunking.overlap, "chunking.overlap", 0)

@@ -19,7 +19,7 @@ from rag.reader.decode import trim_answer
 from rag.reader.inference import Reader, ReadSpan
 from rag.retriever import Retrieval, Retriever
 from rag.textnorm import chinese_script, to_simplified, to_traditional
-from rag.types import Snippet
+from rag.types import Snippet, own_metadata
 
 
 @dataclass
@@ -294,5 +294,5 @@ class ReaderAnswerer:
         return Snippet(text=doc.text[start:end], doc_id=doc.doc_id, title=doc.title,
                        start=start, end=end, score=round(float(cand.score), 4),
                        highlight=[(cand.start - start, cand.end - start)],
-                       metadata=dict(doc.metadata), answer_start=cand.start,
+                       metadata=own_metadata(doc.metadata), answer_start=cand.start,
                        answer_end=cand.end, answer=doc.text[cand.start:cand.end])
