@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from bs4 import (
     BeautifulSoup,
@@ -203,45 +204,40 @@ def normalize_whitespace(text: str) -> str:
     return "\n".join(lines)
 
 
-def _hidden_tags(root: Tag, page_chars: int) -> list[Tag]:
-    """Outermost hidden elements (and image remarks), found without recursion. A hidden
-    element holding more than half of the page's text (``page_chars``) is the article that a
-    script reveals (a saved WeChat article's ``#js_content`` is ``visibility: hidden``), not
-    a widget: it is kept, where the whole article used to be dropped."""
+def _outermost(root: Tag, matches: Callable[[Tag], bool]) -> list[Tag]:
+    """The outermost elements under ``root`` that ``matches``, found without recursion (a
+    page's nesting can be deeper than Python's stack)."""
     found: list[Tag] = []
     stack = [root]
     while stack:
         for child in stack.pop().children:
-            if not isinstance(child, Tag):
-                continue
-            if "EmImageRemark" in (child.get("class") or []) or (
-                    _is_hidden(child)
-                    and 2 * len(child.get_text("", strip=True)) <= page_chars):
-                found.append(child)
-            else:
-                stack.append(child)
+            if isinstance(child, Tag):
+                (found if matches(child) else stack).append(child)
     return found
+
+
+def _hidden_tags(root: Tag, page_chars: int) -> list[Tag]:
+    """Outermost hidden elements (and image remarks). A hidden element holding more than half
+    of the page's text (``page_chars``) is the article that a script reveals (a saved WeChat
+    article's ``#js_content`` is ``visibility: hidden``), not a widget: it is kept, where the
+    whole article used to be dropped."""
+    return _outermost(root, lambda tag: "EmImageRemark" in (tag.get("class") or []) or (
+        _is_hidden(tag) and 2 * len(tag.get_text("", strip=True)) <= page_chars))
 
 
 def _furniture(root: Tag) -> list[Tag]:
     """Outermost navigation, footer, share, comment and related-reading blocks: by element
     (``<nav>``, ``<footer>``, ``<aside>``), by class/id word, or a list whose every item is
-    just a link (a menu, 相关阅读). Their text is another page's, not the article's."""
-    found: list[Tag] = []
-    stack = [root]
-    while stack:
-        for child in stack.pop().children:
-            if not isinstance(child, Tag):
-                continue
-            if child.name in _FURNITURE_TAGS or _furniture_named(child) or _link_list(child):
-                found.append(child)
-                heading = child.find_previous_sibling()  # the list's 相关阅读 heading
-                if (child.name in ("ul", "ol") and heading is not None
-                        and heading.name in ("h2", "h3", "h4", "h5", "h6")
-                        and len(heading.get_text(strip=True)) <= 12):
-                    found.append(heading)
-            else:
-                stack.append(child)
+    just a link (a menu, 相关阅读), with the list's short heading. Their text is another
+    page's, not the article's."""
+    found = _outermost(root, lambda tag: tag.name in _FURNITURE_TAGS or _furniture_named(tag)
+                       or _link_list(tag))
+    for block in list(found):
+        heading = block.find_previous_sibling()  # the list's 相关阅读 heading
+        if (block.name in ("ul", "ol") and heading is not None
+                and heading.name in ("h2", "h3", "h4", "h5", "h6")
+                and len(heading.get_text(strip=True)) <= 12):
+            found.append(heading)
     return found
 
 
