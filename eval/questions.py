@@ -53,11 +53,10 @@ def read_json_lines(path: Path, what: str) -> list[tuple[int, object]]:
                              f"{exc.start})") from exc
     except OSError as exc:
         raise EvalInputError(f"cannot read the {what} {path}: {exc.strerror or exc}") from exc
-    from rag.corpus import BOM, jsonl_lines
+    from rag.corpus import jsonl_lines  # (a BOM, Notepad's UTF-8, is dropped)
 
     rows = []
-    for line_no, raw_line in enumerate(jsonl_lines(text), 1):
-        line = raw_line.removeprefix(BOM)  # Notepad's UTF-8 (or files joined with `cat`)
+    for line_no, line in enumerate(jsonl_lines(text), 1):
         if line.strip():
             try:
                 rows.append((line_no, json.loads(line)))

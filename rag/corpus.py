@@ -11,7 +11,7 @@ import math
 import os
 import re
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -438,10 +438,8 @@ def _stream_jsonl(path: Path, max_bytes: int, compressed: bool) -> list[Document
 def _read_jsonl(raw: str | Iterable[str], path: Path,
                 max_bytes: int = MAX_DOCUMENT_BYTES) -> list[Document]:
     docs, problems = [], []
-    lines = jsonl_lines(raw) if isinstance(raw, str) else raw
     first = True
-    for lineno, raw_line in enumerate(lines, 1):
-        line = raw_line.removeprefix(BOM)  # files joined with `cat`, each with its BOM
+    for lineno, line in enumerate(jsonl_lines(raw), 1):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
@@ -473,11 +471,14 @@ def _read_jsonl(raw: str | Iterable[str], path: Path,
     return docs
 
 
-def jsonl_lines(text: str) -> list[str]:
-    """The lines of JSONL text, split at line breaks only (\\n, \\r\\n, \\r: as a file is read
-    line by line), never inside a record at the separators ``str.splitlines`` also splits
-    at (U+2028, U+0085, \\x1c…), which JSON strings may hold unescaped."""
-    return _NEWLINE.split(text)
+def jsonl_lines(text: str | Iterable[str]) -> Iterator[str]:
+    """The lines of JSONL text (or of a file read line by line), split at line breaks only
+    (\\n, \\r\\n, \\r: as a file is read line by line), never inside a record at the
+    separators ``str.splitlines`` also splits at (U+2028, U+0085, \\x1c…), which JSON strings
+    may hold unescaped; each without a byte order mark at its start (files joined with
+    `cat`, each saved with one; Notepad's UTF-8), which no JSON object starts with."""
+    lines = _NEWLINE.split(text) if isinstance(text, str) else text
+    return (line.removeprefix(BOM) for line in lines)
 
 
 def _not_an_array(line: str, path: Path) -> None:

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from rag.corpus import (
-    BOM,
     JSONL_SUFFIXES,
     MAX_DOCUMENT_BYTES,
     SUFFIXES,
@@ -127,8 +126,7 @@ def _read_checked(path: Path, max_bytes: int) -> tuple[str | None, str]:
 def _check_jsonl(name: str, text: str) -> tuple[str | None, int]:
     """The first bad line's message, or None and the number of records."""
     records = 0
-    for n, raw_line in enumerate(jsonl_lines(text), 1):
-        line = raw_line.removeprefix(BOM)  # files joined with `cat`, each with its BOM
+    for n, line in enumerate(jsonl_lines(text), 1):
         if not line.strip():
             continue
         records += 1
