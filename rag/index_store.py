@@ -106,16 +106,24 @@ class IndexStore:
         or ``builds/``): a folder of articles given as ``--index``. Once an index was
         written into it, its articles were no corpus any more (an index folder is not
         read as articles)."""
-        from rag.corpus import SUFFIXES, file_suffix
-
         if (self.root / CURRENT).exists() or self.builds.exists():
             return []
-        try:
-            files = [p for p in self.root.iterdir() if not p.name.startswith(".")
-                     and p.name != FEEDBACK and file_suffix(p) in SUFFIXES and p.is_file()]
-        except OSError:
-            return []
-        return sorted(files)[:3]
+        return [p for p in self.article_files(recursive=False) if p.is_file()][:3]
+
+    def article_files(self, recursive: bool = True) -> list[Path]:
+        """The corpus files (by suffix, not hidden) in the index folder that are not the
+        index's own: its ``builds/`` and ``added/`` and the chat's feedback log are left out.
+        Sorted; an unreadable folder holds none."""
+        from rag.corpus import SUFFIXES, file_suffix
+
+        found = []
+        for folder, dirs, names in os.walk(self.root):
+            top = Path(folder) == self.root
+            dirs[:] = [d for d in dirs if recursive and not d.startswith(".")
+                       and not (top and d in ("builds", "added"))]
+            found += [Path(folder) / n for n in names if not n.startswith(".")
+                      and file_suffix(n) in SUFFIXES and not (top and n == FEEDBACK)]
+        return sorted(found)
 
     def check_pointer(self) -> None:
         """A ``CURRENT`` that is a folder can be neither read nor replaced: a clear error."""

@@ -22,10 +22,10 @@ from rag.analyzer import Analyzer
 from rag.backends import LITE_FILE, BackendSpec, default_uri, open_backend
 from rag.backends.base import Backend
 from rag.config import BUNDLED_CORPUS, Config, cache_dir, env_setting
-from rag.corpus import SUFFIXES, corpus_files, file_suffix, load_corpus, printable_path
+from rag.corpus import corpus_files, load_corpus, printable_path
 from rag.diskspace import disk_is_full, os_error
 from rag.index_data import IndexData
-from rag.index_store import FEEDBACK, IndexStore, corpus_of, read_manifest
+from rag.index_store import IndexStore, corpus_of, read_manifest
 from rag.integrity import sha256_file
 
 log = logging.getLogger(__name__)
@@ -268,14 +268,7 @@ def _articles_in_index_folder(store: IndexStore, corpus: Path) -> list[Path]:
         return []
     if not corpus.is_dir() or any(part.startswith(".") for part in inside.parts):
         return []
-    found = []
-    for folder, dirs, names in os.walk(store.root):
-        top = Path(folder) == store.root
-        dirs[:] = [d for d in dirs if not d.startswith(".")
-                   and not (top and d in ("builds", "added"))]
-        found += [Path(folder) / n for n in names if not n.startswith(".")
-                  and file_suffix(n) in SUFFIXES and not (top and n == FEEDBACK)]
-    return sorted(found)
+    return store.article_files()
 
 
 def _load_same_backend(store: IndexStore, backend: Backend) -> IndexData | None:
