@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import io
 import json
@@ -331,12 +332,14 @@ def parse_post(raw: str, doc_id: str, extra: dict[str, Any] | None = None,
     text = html_to_text(body) if html else normalize_whitespace(unwrap_lines(body))
     if not text.strip():
         raise CorpusError(f"{where}: the document has no text")
-    if html and not front.get("date"):
-        front = {**front, "date": _page_date(source_body)}
+    page = _Page(source_body) if html else None  # parsed once, if its date or title is read
+    if page is not None and not front.get("date"):
+        front = {**front, "date": page.date()}
     meta = _metadata(front, text, where)
     meta.update(extra or {})
     title = (_worded(_field_text(front, "title", where))
-             or _worded(_title_in_body(source_body, html)) or _first_line(text, doc_id))
+             or _worded(page.title() if page is not None else _markdown_heading(source_body))
+             or _first_line(text, doc_id))
     return Document(doc_id=doc_id, title=title, text=text, metadata=meta)
 
 
@@ -535,21 +538,42 @@ def _header_line(text: str, pattern: re.Pattern[str]) -> str:
     return ""
 
 
-def _page_date(body: str) -> str:
-    """An HTML page's publication date from its ``<meta>`` tags (``article:published_time``,
-    ``publishdate``, ``itemprop="datePublished"``…), else ''."""
-    if "<meta" not in body.lower():
-        return ""
-    from bs4 import BeautifulSoup
+class _Page:
+    """An HTML page's own facts, its publication date and title, read from one parse of it
+    (made on first use: a post whose front matter names both never parses it)."""
 
-    soup = BeautifulSoup(body, "html.parser")
-    found = {}
-    for tag in soup.find_all("meta"):
-        name = str(tag.get("property") or tag.get("name") or tag.get("itemprop") or "").lower()
-        content = str(tag.get("content") or "").strip()
-        if name in _PAGE_DATE_META and content:
-            found.setdefault(name, content)
-    return next((found[name] for name in _PAGE_DATE_META if name in found), "")
+    def __init__(self, body: str) -> None:
+        self.body = body
+
+    @functools.cached_property
+    def soup(self) -> Any:
+        from bs4 import BeautifulSoup
+
+        return BeautifulSoup(self.body, "html.parser")
+
+    def date(self) -> str:
+        """The date its ``<meta>`` tags give (``article:published_time``, ``publishdate``,
+        ``itemprop="datePublished"``…), else ''."""
+        if "<meta" not in self.body.lower():
+            return ""
+        found = {}
+        for tag in self.soup.find_all("meta"):
+            name = str(tag.get("property") or tag.get("name") or tag.get("itemprop")
+                       or "").lower()
+            content = str(tag.get("content") or "").strip()
+            if name in _PAGE_DATE_META and content:
+                found.setdefault(name, content)
+        return next((found[name] for name in _PAGE_DATE_META if name in found), "")
+
+    def title(self) -> str:
+        """Its ``<h1>`` when ``<title>`` starts with it, else ``<title>`` without the site's
+        name (``… - 新华网``), else the ``<h1>``; ''."""
+        soup = self.soup
+        page = soup.title.get_text(" ", strip=True) if soup.title else ""
+        heading = soup.h1.get_text(" ", strip=True) if soup.h1 else ""
+        if heading and page.startswith(heading):  # "<h1> - 新华网": the headline, no site
+            return heading[:120]
+        return (_without_site_name(page) or heading)[:120]
 
 
 def _source_line(text: str) -> str:
@@ -575,17 +599,8 @@ def _field_list(values: dict[str, Any], key: str, where: str) -> list[str]:
     return as_list(value)
 
 
-def _title_in_body(body: str, html: bool) -> str:
-    """An HTML ``<title>``/``<h1>`` or a leading Markdown ``# heading``, else ''."""
-    if html:
-        from bs4 import BeautifulSoup
-
-        soup = BeautifulSoup(body, "html.parser")
-        page = soup.title.get_text(" ", strip=True) if soup.title else ""
-        heading = soup.h1.get_text(" ", strip=True) if soup.h1 else ""
-        if heading and page.startswith(heading):  # "<h1> - 新华网": the headline, no site
-            return heading[:120]
-        return (_without_site_name(page) or heading)[:120]
+def _markdown_heading(body: str) -> str:
+    """A text or Markdown post's leading ``# heading``, else ''."""
     match = _MD_HEADING.match(body.lstrip())
     return match.group(1).strip()[:120] if match else ""
 
