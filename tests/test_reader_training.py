@@ -15,8 +15,10 @@ from rag.reader.training import (
     Example,
     TrainConfig,
     _question_items,
+    epoch_batches,
     epoch_items,
     load_translations,
+    question_loss,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -96,6 +98,71 @@ def test_without_translations_an_epoch_is_unchanged(tokenizer):
     a = epoch_items(_corpus({}), tokenizer, settings, TrainConfig(seed=3), 1)
     b = epoch_items(_corpus({}), tokenizer, settings, TrainConfig(seed=3, english_share=0.5), 1)
     assert [(i.input_ids, i.start, i.end) for i in a] == [(i.input_ids, i.start, i.end) for i in b]
+
+
+# ------------------------------------------------------- the loss over a question's windows
+def _long_corpus() -> Corpus:
+    """Questions whose paragraph spans several windows, so that a question brings negatives."""
+    filler = "该公司在多个城市开展了线上问诊、慢病管理和药品配送等业务。" * 14
+    context = filler + CONTEXT
+    start = context.index(ANSWER)
+    pairs = [(Example(f"q{i}", 0, "安唐保是为哪类患者设计的？", context, ANSWER, start,
+                      "simplified"),) * 2 for i in range(9)]
+    return Corpus(train=pairs, paragraphs=[(0, context)])
+
+
+@pytest.mark.integration
+def test_with_the_question_loss_a_questions_windows_share_one_batch(tokenizer):
+    from rag.reader.model import ReaderSettings
+
+    cfg = TrainConfig(question_loss=1.0, same_paragraph_negatives=1.0, batch_size=5, seed=4)
+    batches = epoch_batches(_long_corpus(), tokenizer, ReaderSettings(), cfg, 0)
+    seen: dict[int, int] = {}
+    for b, batch in enumerate(batches):
+        assert 0 < len(batch) <= cfg.batch_size
+        for item in batch:
+            assert seen.setdefault(item.question, b) == b  # never split over two batches
+    by_question = [[it for batch in batches for it in batch if it.question == q] for q in seen]
+    assert len(by_question) == 9
+    # each question: its answer window and one window of the paragraph without it
+    assert all(len(items) == 2 and sum(it.start > 0 for it in items) == 1
+               for items in by_question)
+
+
+@pytest.mark.integration
+def test_without_the_question_loss_batches_are_the_shuffled_windows_cut_in_order(tokenizer):
+    """Earlier stages stay reproducible: the same windows in the same order as before."""
+    from rag.reader.model import ReaderSettings
+
+    cfg = TrainConfig(same_paragraph_negatives=1.0, batch_size=4, seed=4)
+    batches = epoch_batches(_long_corpus(), tokenizer, ReaderSettings(), cfg, 0)
+    flat = epoch_items(_long_corpus(), tokenizer, ReaderSettings(), cfg, 0)
+    assert [len(b) for b in batches[:-1]] == [4] * (len(batches) - 1)
+    assert [it.input_ids for b in batches for it in b] == [it.input_ids for it in flat]
+    questions = [it.question for it in flat]
+    assert questions != sorted(questions)  # windows of one question are shuffled apart
+
+
+@pytest.mark.unit
+def test_the_question_loss_is_one_softmax_over_all_windows_of_a_question():
+    import torch
+    import torch.nn.functional as F
+
+    gen = torch.Generator().manual_seed(0)
+    s, e = torch.randn(3, 6, generator=gen), torch.randn(3, 6, generator=gen)
+    allowed = torch.tensor([[1, 0, 1, 1, 1, 0], [1, 0, 0, 1, 1, 1], [1, 0, 1, 1, 0, 0]],
+                           dtype=torch.bool)
+    questions = torch.tensor([5, 5, 7])  # question 7 has one window: left out
+    flat_s = torch.cat([s[0, [2, 3, 4]], s[1, [3, 4, 5]]])
+    flat_e = torch.cat([e[0, [2, 3, 4]], e[1, [3, 4, 5]]])
+    for starts, ends, (si, ei) in (([2, 0, 3], [3, 0, 3], (0, 1)),  # answer in the 1st window
+                                   ([0, 4, 3], [0, 5, 3], (4, 5))):  # in the 2nd
+        loss = question_loss(s, e, allowed, torch.tensor(starts), torch.tensor(ends), questions)
+        expected = -(F.log_softmax(flat_s, 0)[si] + F.log_softmax(flat_e, 0)[ei]) / 2
+        assert torch.isclose(loss, expected)
+    # no question with an answer and two windows: nothing to add
+    assert question_loss(s, e, allowed, torch.tensor([0, 0, 3]), torch.tensor([0, 0, 3]),
+                         questions) is None
 
 
 # ------------------------------------------------------------- DRCD files of another shape

@@ -10,6 +10,11 @@ share of questions also give a no-answer window: another window of the same para
 window of the best BM25 paragraph of *another* article that does not contain the answer (hard
 negatives make the no-answer score mean something). A few DRCD articles are held out for
 validation and for calibrating the refusal threshold. CMRC 2018 and XQuAD are never read here.
+
+With ``--question-loss W`` the windows of one question stay in one batch and a second loss
+(weight W) normalises the start and end logits over all of them together: the answer must
+outscore every span of the question's other windows, as when the assistant picks one span
+among the passages it read. Without it each window is a softmax of its own (earlier stages).
 """
 
 from __future__ import annotations
@@ -74,6 +79,8 @@ class TrainConfig:
     init: str | None = None  # start from these saved weights (a second stage) instead of fresh
     english: str | None = None  # JSONL of English translations of DRCD questions ({id, en})
     english_share: float = 1.0  # share of translated questions also asked in English per epoch
+    question_loss: float = 0.0  # weight of the loss normalised over all of a question's
+    # windows (0: each window on its own, batches of shuffled windows as in earlier stages)
 
 
 @dataclass
@@ -95,6 +102,7 @@ class Item:
     context_mask: list[int]
     start: int
     end: int
+    question: int = -1  # the asked question it belongs to, within its epoch
 
 
 @dataclass
@@ -249,17 +257,38 @@ def epoch_items(corpus: Corpus, tokenizer, settings: ReaderSettings, cfg: TrainC
     """The windows of one epoch, shuffled; deterministic for (seed, epoch). A question with an
     English translation is, with ``english_share``, asked a second time in English (over the
     paragraph in either script), so that the reader answers across languages."""
+    return [it for b in epoch_batches(corpus, tokenizer, settings, cfg, epoch) for it in b]
+
+
+def epoch_batches(corpus: Corpus, tokenizer, settings: ReaderSettings, cfg: TrainConfig,
+                  epoch: int) -> list[list[Item]]:
+    """The batches of one epoch. Without ``question_loss``: the shuffled windows cut into
+    batches of ``batch_size``. With it: the shuffled questions, each question's windows kept
+    together, packed into batches of at most ``batch_size`` windows (a question never split)."""
     rng = random.Random(cfg.seed * 1000 + epoch)
-    items: list[Item] = []
+    asked: list[list[Item]] = []
     for pair in corpus.train:
         ex = pair[0] if rng.random() < cfg.simplified_share else pair[1]
-        items += _question_items(corpus, tokenizer, settings, cfg, rng, ex, ex.question)
+        asked.append(_question_items(corpus, tokenizer, settings, cfg, rng, ex, ex.question))
         english = corpus.english.get(ex.qid)
         if english and rng.random() < cfg.english_share:
             ex = pair[0] if rng.random() < cfg.simplified_share else pair[1]
-            items += _question_items(corpus, tokenizer, settings, cfg, rng, ex, english)
-    rng.shuffle(items)
-    return items
+            asked.append(_question_items(corpus, tokenizer, settings, cfg, rng, ex, english))
+    for q, items in enumerate(asked):
+        for it in items:
+            it.question = q
+    if not cfg.question_loss:
+        flat = [it for items in asked for it in items]
+        rng.shuffle(flat)
+        return [flat[i:i + cfg.batch_size] for i in range(0, len(flat), cfg.batch_size)]
+    asked = [items for items in asked if items]
+    rng.shuffle(asked)
+    batches: list[list[Item]] = [[]]
+    for items in asked:
+        if batches[-1] and len(batches[-1]) + len(items) > cfg.batch_size:
+            batches.append([])
+        batches[-1].extend(items)
+    return [b for b in batches if b]
 
 
 def _question_items(corpus: Corpus, tokenizer, settings: ReaderSettings, cfg: TrainConfig,
@@ -310,7 +339,8 @@ def _batch(items: list[Item], pad_id: int):
         allowed[i, 0] = True  # "no answer"
     starts = torch.tensor([it.start for it in items])
     ends = torch.tensor([it.end for it in items])
-    return ids, att, allowed, starts, ends
+    questions = torch.tensor([it.question for it in items])
+    return ids, att, allowed, starts, ends, questions
 
 
 def resolve_device(name: str) -> str:
@@ -331,21 +361,56 @@ def _device_of(net) -> torch.device:
     return next(net.parameters()).device
 
 
-def span_loss(net, batch):
+def span_loss(net, batch, question_weight: float = 0.0):
+    """Cross-entropy of the start and end labels, each window a softmax of its own; with
+    ``question_weight``, plus that weight times :func:`question_loss`."""
     import torch.nn.functional as F
 
     device = _device_of(net)
-    ids, att, allowed, starts, ends = (t.to(device) for t in batch)
+    ids, att, allowed, starts, ends, questions = (t.to(device) for t in batch)
     s_logits, e_logits = net(ids, att)
     s_logits = s_logits.masked_fill(~allowed, -1e4)
     e_logits = e_logits.masked_fill(~allowed, -1e4)
-    return (F.cross_entropy(s_logits, starts) + F.cross_entropy(e_logits, ends)) / 2
+    loss = (F.cross_entropy(s_logits, starts) + F.cross_entropy(e_logits, ends)) / 2
+    if question_weight:
+        extra = question_loss(s_logits, e_logits, allowed, starts, ends, questions)
+        if extra is not None:
+            loss = loss + question_weight * extra
+    return loss
+
+
+def question_loss(s_logits, e_logits, allowed, starts, ends, questions):
+    """Mean over the questions with an answer and more than one window in the batch of the
+    start and end cross-entropy taken over the passage tokens of all their windows together
+    (the no-answer positions left out: the answer is in one of them); None without any."""
+    import torch
+    import torch.nn.functional as F
+
+    context = allowed.clone()
+    context[:, 0] = False
+    terms = []
+    for q in torch.unique(questions):
+        rows = torch.nonzero(questions == q).squeeze(1)
+        answered = rows[starts[rows] > 0]
+        if rows.numel() < 2 or answered.numel() != 1:
+            continue
+        mask = context[rows]
+        # the label's index among the flattened passage tokens of the question's windows
+        before = mask.cumsum(dim=1) - 1 + torch.cat(
+            [mask.new_zeros(1, dtype=torch.long), mask.sum(dim=1).cumsum(0)[:-1]])[:, None]
+        row = int(torch.nonzero(rows == answered[0])[0, 0])
+        s_target = before[row, starts[answered[0]]]
+        e_target = before[row, ends[answered[0]]]
+        terms.append((F.cross_entropy(s_logits[rows][mask][None], s_target[None])
+                      + F.cross_entropy(e_logits[rows][mask][None], e_target[None])) / 2)
+    return torch.stack(terms).mean() if terms else None
 
 
 def validate(net, tokenizer, corpus: Corpus, settings: ReaderSettings, cfg: TrainConfig) -> dict:
-    """EM/F1 with the gold paragraph, and no-answer accuracy on BM25 hard negatives, on held-out
-    DRCD questions (Simplified script); with translations, EM/F1 of the same questions asked
-    in English (``en_*``)."""
+    """EM/F1 with the gold paragraph, no-answer accuracy on BM25 hard negatives, and EM with the
+    gold paragraph and that negative read together (``pair_em``: the span picked across two
+    passages, as the assistant does), on held-out DRCD questions (Simplified script); with
+    translations, EM/F1 of the same questions asked in English (``en_*``)."""
     import torch
 
     from rag.reader.span_metrics import exact_match, f1
@@ -357,6 +422,7 @@ def validate(net, tokenizer, corpus: Corpus, settings: ReaderSettings, cfg: Trai
     en_f1: list[float] = []
     gaps_pos: list[float] = []
     gaps_neg: list[float] = []
+    pair_em: list[float] = []
     net.eval()
     with torch.no_grad():
         for simp, _ in sample:
@@ -369,6 +435,9 @@ def validate(net, tokenizer, corpus: Corpus, settings: ReaderSettings, cfg: Trai
                 _, ngap = read_best(net, tokenizer, simp.question,
                                     [corpus.paragraphs[other][1]], settings)
                 gaps_neg.append(ngap)
+                both, _ = read_best(net, tokenizer, simp.question,
+                                    [simp.context, corpus.paragraphs[other][1]], settings)
+                pair_em.append(exact_match(both, [simp.answer]))
             english = corpus.english.get(simp.qid)
             if english:
                 pred, _ = read_best(net, tokenizer, english, [simp.context], settings)
@@ -381,6 +450,8 @@ def validate(net, tokenizer, corpus: Corpus, settings: ReaderSettings, cfg: Trai
     out = {"questions": len(sample), "em": round(em / n, 4), "f1": round(f1s / n, 4),
            "no_answer_accuracy": round(float(((pos > thr).sum() + (neg <= thr).sum())
                                              / max(1, pos.size + neg.size)), 4)}
+    if pair_em:
+        out["pair_em"] = round(float(np.mean(pair_em)), 4)
     if en_em:
         out |= {"en_questions": len(en_em), "en_em": round(float(np.mean(en_em)), 4),
                 "en_f1": round(float(np.mean(en_f1)), 4)}
@@ -394,7 +465,7 @@ def read_best(net, tokenizer, question: str, passages: list[str],
     if not windows:
         return "", -math.inf
     items = [_item(w, None) for w in windows]
-    ids, att, _allowed, _s, _e = _batch(items, tokenizer.pad_token_id)
+    ids, att, _allowed, _s, _e, _q = _batch(items, tokenizer.pad_token_id)
     device = _device_of(net)
     s_logits, e_logits = net(ids.to(device), att.to(device))
     s_logits, e_logits = s_logits.float().cpu().numpy(), e_logits.float().cpu().numpy()
@@ -519,8 +590,8 @@ def train(bench: Path, out: Path, work: Path, settings: ReaderSettings, cfg: Tra
     net.train()
     params = [p for p in net.parameters() if p.requires_grad]
     log.info("trainable parameters: %d", sum(p.numel() for p in params))
-    first = epoch_items(corpus, tokenizer, settings, cfg, 0)
-    per_epoch = math.ceil(len(first) / cfg.batch_size)
+    first = epoch_batches(corpus, tokenizer, settings, cfg, 0)
+    per_epoch = len(first)
     total = math.ceil(per_epoch * cfg.epochs)
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(total * cfg.warmup), total)
@@ -543,16 +614,15 @@ def train(bench: Path, out: Path, work: Path, settings: ReaderSettings, cfg: Tra
     losses: list[float] = []
     t_start = time.time() - elapsed
     validation: dict = rows[-1].get("validation", {}) if rows else {}
-    items, items_epoch = first, 0
+    batches, batches_epoch = first, 0
     while step < stop:
         epoch, offset = divmod(step, per_epoch)
-        if epoch != items_epoch:
-            items, items_epoch = epoch_items(corpus, tokenizer, settings, cfg, epoch), epoch
-        chunk = items[offset * cfg.batch_size:(offset + 1) * cfg.batch_size]
-        if not chunk:  # epoch's item count differs slightly from the first epoch's
+        if epoch != batches_epoch:
+            batches, batches_epoch = epoch_batches(corpus, tokenizer, settings, cfg, epoch), epoch
+        if offset >= len(batches):  # epoch's item count differs slightly from the first epoch's
             step = (epoch + 1) * per_epoch
             continue
-        loss = span_loss(net, _batch(chunk, tokenizer.pad_token_id))
+        loss = span_loss(net, _batch(batches[offset], tokenizer.pad_token_id), cfg.question_loss)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
@@ -576,7 +646,8 @@ def train(bench: Path, out: Path, work: Path, settings: ReaderSettings, cfg: Tra
                 "train_questions": len(corpus.train), "heldout_questions": len(corpus.heldout),
                 "english_questions": sum(1 for ex, _ in corpus.train
                                          if ex.qid in corpus.english),
-                "windows_per_epoch": len(first), "log": rows[-12:], **hardware, **init_info})
+                "windows_per_epoch": sum(map(len, first)), "log": rows[-12:], **hardware,
+                **init_info})
             log.info("checkpoint at step %d (loss %.3f)", step, rows[-1]["loss"])
     bar.close()
 
@@ -609,6 +680,9 @@ def main(argv: list[str] | None = None) -> None:
                    help="share of questions adding a window of their paragraph without the answer")
     p.add_argument("--bm25-negatives", type=float, default=TrainConfig.bm25_negatives,
                    help="share of questions that add a window of another article's BM25 paragraph")
+    p.add_argument("--question-loss", type=float, default=TrainConfig.question_loss,
+                   help="weight of a second loss normalised over all of a question's windows "
+                   "(kept in one batch); 0 = each window on its own")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     settings = ReaderSettings(lora_r=args.lora_r, lora_alpha=2 * args.lora_r)
@@ -619,7 +693,8 @@ def main(argv: list[str] | None = None) -> None:
                       english=str(args.english) if args.english else None,
                       english_share=args.english_share,
                       same_paragraph_negatives=args.same_paragraph_negatives,
-                      bm25_negatives=args.bm25_negatives)
+                      bm25_negatives=args.bm25_negatives,
+                      question_loss=args.question_loss)
     try:
         train(args.bench, args.out, args.work, settings, cfg)
     except InvalidArgumentError as exc:
