@@ -8,7 +8,7 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -466,11 +466,13 @@ class Assistant:
 
     @property
     def manifest(self) -> dict[str, Any]:
-        return self._data.manifest
+        """A copy of the index's manifest (build, counts, corpus, settings)."""
+        return copy.deepcopy(self._data.manifest)
 
     @property
     def chunks(self) -> list[Chunk]:
-        return self._data.chunks
+        """Copies of the indexed chunks, in index order."""
+        return [replace(c) for c in self._data.chunks]
 
     @property
     def index_dir(self) -> Path:

@@ -167,6 +167,25 @@ def test_changing_a_returned_document_or_hit_changes_nothing_in_the_index(built)
     assert assistant.retrieve("火星医院")[0].metadata["tags"] == ["测试报"]
 
 
+def test_changing_the_returned_manifest_or_chunks_changes_nothing_in_the_index(built):
+    """`manifest` and `chunks` returned the index's own objects: a script that changed them
+    (`a.manifest["build_key"] = …`, `a.chunks[0].text = …`) changed what the assistant
+    answered from and what its next re-index compared against."""
+    assistant, _, _ = built
+    key, build = assistant.manifest["build_key"], assistant.manifest["build"]
+    manifest = assistant.manifest
+    manifest["build_key"], manifest["corpus"] = "changed", {}
+    first = assistant.chunks[0]
+    text = first.text
+    first.text, first.doc_id = "改过的文本", "other"
+    assistant.chunks.clear()
+    assert assistant.manifest["build_key"] == key and assistant.manifest["build"] == build
+    assert assistant.manifest["corpus"]["fingerprint"]
+    assert assistant.chunks[0].text == text != "改过的文本"
+    assert assistant.chunks[0] == assistant.chunks[0] and len(assistant.chunks) > 0
+    assert assistant.chunk_texts_for_embedding()[0].endswith(text)
+
+
 # ------------------------------------------------------- `rag index` / `rag check` --json
 def test_index_and_check_print_json_for_scripts(tmp_path, fake_encoder, capsys):
     """`rag index --json` and `rag check --json` were "unrecognized arguments" (exit 2): a
