@@ -45,7 +45,16 @@ def default_index_dir(corpus: Path | str | None = None) -> Path:
         return folder
     if corpus is None or Path(corpus).resolve() == BUNDLED_CORPUS:
         return cache_dir() / "indexes" / "bundled"
-    path = Path(corpus).resolve()
+    # named after the corpus path as given (absolute, links kept): a corpus that is a link
+    # (`news -> releases/1`) keeps its index when a deploy points it at a new release, which
+    # is then refreshed instead of built from scratch in a new folder; an index named after
+    # the link's target (before 2026-11-25) is still used
+    given = _index_folder_for(Path(os.path.abspath(Path(corpus).expanduser())))
+    resolved = _index_folder_for(Path(corpus).resolve())
+    return resolved if resolved != given and resolved.is_dir() and not given.is_dir() else given
+
+
+def _index_folder_for(path: Path) -> Path:
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
     slug = re.sub(r"[^\w.-]+", "_", path.stem)[:40]
     return cache_dir() / "indexes" / f"{slug}-{digest}"

@@ -147,6 +147,48 @@ def test_a_corpus_named_by_a_link_follows_the_link_to_a_new_release(tmp_path, fa
     assert reopened.n_documents == 1 and reopened.document("mars").title == "火星医院换院长"
 
 
+def test_a_linked_corpus_keeps_its_default_index_when_the_link_moves(tmp_path, fake_encoder,
+                                                                      monkeypatch):
+    """The default index folder was named after the link's target: after `ln -sfn
+    releases/2 news`, `rag ask --corpus news` built a whole new index in a new folder (and
+    kept the old one), instead of refreshing the one it had."""
+    from rag.indexer import default_index_dir
+
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("RAG_INDEX_DIR", raising=False)
+    old = small_corpus(tmp_path / "releases" / "1")
+    new = tmp_path / "releases" / "2"
+    write_article(new, "mars.md", "火星医院换院长", "火星医院的新院长是赵六。")
+    link = tmp_path / "news"
+    link.symlink_to(old, target_is_directory=True)
+    folder = default_index_dir(link)
+    assert folder != default_index_dir(old)  # the link's index, not the release's
+    built = Assistant.build(link, folder)
+    assert built.n_documents == 3
+    link.unlink()
+    link.symlink_to(new, target_is_directory=True)
+    assert default_index_dir(link) == folder
+    reopened = Assistant.load(folder)  # refreshed from the new release in place
+    assert reopened.n_documents == 1 and reopened.document("mars").title == "火星医院换院长"
+    assert [p.name for p in (tmp_path / "cache" / "indexes").iterdir()] == [folder.name]
+
+
+def test_an_index_named_after_the_resolved_corpus_path_is_still_found(tmp_path, monkeypatch):
+    """Indexes named by the earlier rule (the link's target) are not orphaned."""
+    from rag.indexer import _index_folder_for, default_index_dir
+
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("RAG_INDEX_DIR", raising=False)
+    target = tmp_path / "data" / "news"
+    target.mkdir(parents=True)
+    link = tmp_path / "news"
+    link.symlink_to(target, target_is_directory=True)
+    earlier = _index_folder_for(target.resolve())
+    earlier.mkdir(parents=True)
+    assert default_index_dir(link) == earlier
+    assert default_index_dir(target) == earlier
+
+
 # ------------------------------------------------------------- the API's closest articles
 def test_the_api_lists_each_closest_article_once():
     """Two passages of one article were two identical "Closest articles" lines (the CLI
