@@ -55,7 +55,12 @@ _FURNITURE_WORDS = {"nav", "navbar", "navigation", "menu", "breadcrumb", "breadc
                     "crumb", "crumbs", "share", "sharing", "social", "footer", "comment",
                     "comments", "cmt", "discuss", "reply", "replies", "related", "sidebar",
                     "copyright", "advert", "advertisement"}
-_CONTENT_WORDS = {"article", "content", "main", "body", "text", "detail", "post"}
+# Chinese sites often name them in pinyin, run together (``xiangguanwenzhang``,
+# ``pinglun_list``): a class/id word starting with one of these is furniture too
+_FURNITURE_PINYIN = ("daohang", "mianbaoxie", "fenxiang", "pinglun", "xiangguan", "banquan",
+                     "guanggao")
+_CONTENT_WORDS = {"article", "content", "main", "body", "text", "detail", "post", "zhengwen",
+                  "neirong", "wenzhang"}
 _WORDS = re.compile(r"[a-z]+")
 # a source line break inside a paragraph is a space, except between two wide (CJK)
 # characters, where it is nothing (CSS Text 3's segment break rule): 个人养老金\n制度
@@ -247,7 +252,8 @@ def _furniture_named(tag: Tag) -> bool:
     classes = tag.get("class") or []
     names = " ".join([*classes] if isinstance(classes, list) else [str(classes)])
     words = set(_WORDS.findall(f"{names} {tag.get('id') or ''}".lower()))
-    return bool(words & _FURNITURE_WORDS) and not words & _CONTENT_WORDS
+    furniture = words & _FURNITURE_WORDS or any(w.startswith(_FURNITURE_PINYIN) for w in words)
+    return bool(furniture) and not words & _CONTENT_WORDS
 
 
 def _link_list(tag: Tag) -> bool:

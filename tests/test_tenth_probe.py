@@ -68,6 +68,21 @@ def test_navigation_share_related_links_comments_and_footer_are_not_the_article(
     assert "猪肉价格同比下降21.1%。" in text
 
 
+def test_furniture_named_in_pinyin_is_not_the_article():
+    """Chinese sites name their blocks in pinyin (导航 daohang, 面包屑 mianbaoxie, 分享 fenxiang,
+    相关 xiangguan, 评论 pinglun, 版权 banquan), often run together: those blocks were kept as
+    article text; a pinyin content name (正文 zhengwen) still keeps its block."""
+    html = ('<div class="daohang"><a href="/">首页</a> 财经</div>'
+            '<div id="mianbaoxie">当前位置：首页 &gt; 正文</div>'
+            '<div class="zhengwen"><p>国家统计局发布数据，CPI同比上涨2.1%。</p>'
+            '<div class="fenxiang_bar">分享到微博</div></div>'
+            '<div class="xiangguanwenzhang"><p>一季度GDP增长4.8%</p></div>'
+            '<div id="pinglunqu"><p>网友：好。</p></div>'
+            '<div class="banquan">版权所有 转载请注明</div>'
+            '<div class="zhengwen-fenxiang"><p>本文由记者王五采写。</p></div>')
+    assert html_to_text(html) == "国家统计局发布数据，CPI同比上涨2.1%。\n本文由记者王五采写。"
+
+
 def test_a_list_with_text_of_its_own_is_kept():
     """Only a list of nothing but links is a menu; items with text of their own stay."""
     html = ('<ul><li>出口增长<a href="/x">12%</a>；</li><li>进口增长3%。</li></ul>'
