@@ -32,3 +32,79 @@ def test_an_english_ellipsis_followup_with_trailing_symbols_names_the_subject_al
     "Ping An Health…" the subject ("Who is the CEO of Ping An Health…?")."""
     history = ["Who is the CEO of JD Health?"]
     assert contextualize(question, history, ANALYZER) == "Who is the CEO of Ping An Health?"
+
+
+# ------------------------------------------- English names inside a Chinese question
+GLOSSES = {"health": (("健康", 0, True, False),), "chairman": (("总裁", 0, True, False),)}
+VOCAB = {"京东": 20, "阶段": 40, "健康": 30, "慧医天下": 4, "ceo": 5, "app": 3, "营收": 2,
+         "总裁": 2}
+
+
+def _translator():
+    from rag.crosslingual import Dictionary, QueryTranslator
+
+    return QueryTranslator(VOCAB, dictionary=lambda: Dictionary(GLOSSES),
+                           proper_noun={"京东", "慧医天下"}.__contains__)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("question, searched", [
+    ("JD Health的营收是多少", "京东健康的营收是多少"),
+    ("JD Health 的CEO是谁？", "京东健康 的CEO是谁？"),
+    ("ＪＤ Ｈｅａｌｔｈ的CEO是谁？", "京东健康的CEO是谁？"),
+    ("JD健康的CEO是谁？", "京东健康的CEO是谁？"),
+    ("Huiyi Tianxia的CEO叫什么名字？", "慧医天下的CEO叫什么名字？"),
+])
+def test_an_english_name_in_a_chinese_question_is_searched_in_the_corpus_words(question,
+                                                                               searched):
+    """「JD Health的CEO是谁？」 was refused (and 「JD健康的CEO是谁？」 answered with Alibaba
+    Health's CEO): a question with Chinese characters was never translated, so BM25 and the
+    reader looked for "JD Health", which no article holds, while "Who is the CEO of JD
+    Health?" was answered 辛利军."""
+    assert _translator().translate_inside(question) == searched
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("question", [
+    "阿里健康的董事长兼CEO是谁？",  # a word the corpus uses
+    "在京东APP上在线复诊购药的何先生住在哪座城市？",
+    "阿里健康的chairman是谁？",  # lower case: no name, read as typed
+    "https://www.JD.com 上的营收是多少？",  # a web address
+    "Who is the CEO of JD Health?",  # English: translated whole, as before
+    "京东健康的CEO是谁？",
+])
+def test_a_chinese_question_without_an_english_name_is_searched_as_typed(question):
+    assert _translator().translate_inside(question) is None
+
+
+@pytest.mark.unit
+def test_the_retriever_searches_and_reads_the_chinese_question_with_the_name_translated(
+        tmp_path, fake_encoder):
+    from rag import Assistant
+    from tests.fault_support import write_article
+
+    corpus = tmp_path / "corpus"
+    for name, company, ceo in (("jd.html", "京东健康", "辛利军"),
+                               ("ali.html", "阿里健康", "朱顺炎")):
+        write_article(corpus, name, f"{company}发布年报", f"{company}CEO{ceo}表示，营收增长。")
+    assistant = Assistant.build(corpus, tmp_path / "index")
+    retrieval = assistant._retriever.run("JD Health的CEO是谁？")
+    assert retrieval.question == "京东健康的CEO是谁？"
+    hits = assistant.retrieve("JD Health的CEO是谁？", k=1, mode="keyword")
+    assert hits[0].doc_id == "jd"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("question", ["JD Health的CEO是谁？", "JD Health 的CEO是谁？",
+                                      "JD健康的CEO是谁？"])
+def test_a_code_switched_question_is_answered_as_the_chinese_one(assistant, question):
+    ans = assistant.answer(question)
+    assert ans.answered and ans.short_answer == "辛利军"
+
+
+@pytest.mark.integration
+def test_a_chinese_followup_after_an_english_question_is_answered(assistant):
+    """「它的CEO是谁？」 after "Who is the CEO of JD Health?" became 「JD Health的CEO是谁？」
+    and was refused."""
+    ans = assistant.answer("它的CEO是谁？", history=["Who is the CEO of JD Health?"])
+    assert ans.answered and ans.short_answer == "辛利军"
