@@ -108,3 +108,36 @@ def test_a_chinese_followup_after_an_english_question_is_answered(assistant):
     and was refused."""
     ans = assistant.answer("它的CEO是谁？", history=["Who is the CEO of JD Health?"])
     assert ans.answered and ans.short_answer == "辛利军"
+
+
+# ------------------------------------------------------- a date typed in full width
+@pytest.mark.unit
+@pytest.mark.parametrize("typed", ["２０２２-０１-０１", "２０２２－０１－０１",
+                                   "2022-01-01\u200b"])
+def test_a_full_width_date_is_the_date_on_every_surface(typed, tmp_path, fake_encoder):
+    """A date typed with a Chinese input method in full width (「２０２２－０１－０１」) was
+    refused as "must be a real date YYYY-MM-DD, not '２０２２-０１-０１'", in the chat, the CLI
+    and Python alike, though it reads as the date asked for."""
+    from rag import Assistant
+    from rag.cli import main
+    from rag.validation import check_date
+    from rag.web.ui import input_error, run_answer
+    from tests.fault_support import small_corpus
+
+    assert check_date(typed, "date_from") == "2022-01-01"
+    assert input_error("安唐保是什么？", None, typed, None) == ""
+    corpus, index = small_corpus(tmp_path / "corpus"), tmp_path / "index"
+    answer, error = run_answer(Assistant.build(corpus, index), "火星医院的院长是谁？",
+                               date_from=typed)
+    assert answer is not None and error == ""
+    assert main(["search", "火星医院", "--index", str(index), "--date-from", typed]) == 0
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("typed", ["٢٠٢٢-٠١-٠١", "2022/01/01", "2022年1月1日"])
+def test_other_date_forms_are_still_refused(typed):
+    from rag.errors import InvalidArgumentError
+    from rag.validation import check_date
+
+    with pytest.raises(InvalidArgumentError, match="YYYY-MM-DD"):
+        check_date(typed, "date_from")
