@@ -23,7 +23,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from rag.textnorm import cjk_share
+from rag.textnorm import cjk_share, is_cjk
 
 log = logging.getLogger(__name__)
 WORDS_FILE = Path(__file__).with_name("resources") / "english_query_words.json"
@@ -35,6 +35,12 @@ _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _SKIP_GLOSS = ("variant of", "old variant", "surname ", "see ", "used in", "abbr.", "cl:",
                "japanese variant", "erhua variant", "also written", "also pr.")
 _HAN = re.compile(r"^[\u4e00-\u9fff]+$")
+# English words (letters, full-width too) inside a Chinese question, spaces between them
+_LATIN_RUN = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ][A-Za-zＡ-Ｚａ-ｚ0-9０-９'’-]*"
+                        r"(?:[ 　]+[A-Za-zＡ-Ｚａ-ｚ][A-Za-zＡ-Ｚａ-ｚ0-9０-９'’-]*)*")
+# a web or mail address in a question: its words are no English to translate
+_ADDRESS = re.compile(r"(?:https?://|www\.)[!-~]+|[!-~]+@[!-~]+|[A-Za-z0-9-]+"
+                      r"(?:\.[A-Za-z0-9-]+)*\.(?:com|cn|net|org)(?![A-Za-z0-9])[!-~]*", re.I)
 _ACRONYM = re.compile(r"^[A-Z][A-Z0-9&]{1,7}$")  # "JD", "CCTV", "WHO": looked up as written
 _GLOSS_ACRONYM = re.compile(r"\(([A-Z][A-Z0-9&]{1,7})\)")  # "China Central Television (CCTV)"
 # the word before an English word that makes it a noun ("which act", "the station") or a verb
@@ -180,14 +186,47 @@ class QueryTranslator:
         if not needs_translation(question):
             return None
         question = unicodedata.normalize("NFKC", question)  # full-width letters → ASCII
+        tokens = _tokens(question)
+        shouting = sum(t.isupper() for t in tokens) > len(tokens) / 2  # "WHO IS THE CEO"
+        out, terms, content = self._render(tokens, shouting)
+        if not terms:
+            return None
+        text = _joined(out) + "？"
+        return Translation(question, text, tuple(terms), len(terms) / max(content, 1),
+                           tuple(out))
+
+    def translate_inside(self, question: str) -> str | None:
+        """A Chinese question with the English names the corpus does not use put into the
+        corpus's words ("JD Health的营收是多少" → 「京东健康的营收是多少」), else None. A name is a
+        run of capitalised words; words the corpus uses ("CEO", "APP"), lower-case ones
+        ("chairman": the reader reads them as they are) and web addresses stay as typed."""
+        if needs_translation(question) or not any(map(is_cjk, question)):
+            return None
+        pieces: list[str] = []
+        last = 0
+        addresses = [m.span() for m in _ADDRESS.finditer(question)]
+        for run in _LATIN_RUN.finditer(question):
+            if any(a < run.end() and run.start() < b for a, b in addresses):
+                continue  # www.jd.com, a@b.cn, https://…
+            tokens = _tokens(unicodedata.normalize("NFKC", run[0]))
+            if (not all(t[:1].isupper() for t in tokens)  # a name's words are capitalised
+                    or all(len(t) < 2 or t.lower() in self.vocabulary for t in tokens)):
+                continue
+            out, terms, _ = self._render(tokens, shouting=False)  # "JD" in Chinese is no shout
+            if terms:
+                pieces += [question[last:run.start()], _joined(out)]
+                last = run.end()
+        return "".join(pieces) + question[last:] if pieces else None
+
+    def _render(self, tokens: list[str], shouting: bool
+                ) -> tuple[list[str], list[tuple[str, str]], int]:
+        """The words ``tokens`` become (corpus words, question words, untranslated tokens),
+        the (phrase, corpus word) pairs found and the number of content words."""
         qwords, function = _query_words()
-        tokens = [t for t in _TOKEN.findall(question.replace("’", "'"))]
-        tokens = [re.sub(r"'s$", "", t) for t in tokens]
         lower = [t.lower() for t in tokens]
         out: list[str] = []
         terms: list[tuple[str, str]] = []
-        content = found = 0
-        shouting = sum(t.isupper() for t in tokens) > len(tokens) / 2  # "WHO IS THE CEO"
+        content = 0
         i = 0
         while i < len(tokens):
             acronym = (not shouting and _ACRONYM.match(tokens[i])
@@ -213,18 +252,13 @@ class QueryTranslator:
                     step, word = self._name(tokens, i, function)
                 shown = word
             if word:
-                found += 1
                 terms.append((" ".join(tokens[i:i + step]), word))
                 out.append(shown)
                 i += step
                 continue
             out.append(tokens[i])  # a number, an acronym or an unknown word: kept as it is
             i += 1
-        if not terms:
-            return None
-        text = "".join(w if _HAN.match(w) else f" {w} " for w in out)
-        text = re.sub(r"\s+", " ", text).strip() + "？"
-        return Translation(question, text, tuple(terms), found / max(content, 1), tuple(out))
+        return out, terms, content
 
     def _question_word(self, lower: list[str], i: int, qwords: dict[str, str]
                        ) -> tuple[int, str | None]:
@@ -357,6 +391,16 @@ def _pinyin_of(words: list[str], folder: Path | None) -> dict[str, tuple[str, ..
         except OSError as exc:  # a read-only cache: computed again next time
             log.warning("cannot write the pinyin cache %s: %s", path, exc)
     return known
+
+
+def _tokens(text: str) -> list[str]:
+    """The English words and numbers of ``text`` (possessive "'s" dropped)."""
+    return [re.sub(r"'s$", "", t) for t in _TOKEN.findall(text.replace("’", "'"))]
+
+
+def _joined(words: list[str]) -> str:
+    """Chinese words run together, other words set apart by spaces."""
+    return re.sub(r"\s+", " ", "".join(w if _HAN.match(w) else f" {w} " for w in words)).strip()
 
 
 def _is_verb(lower: list[str], i: int, capitalised: bool = False) -> bool | None:

@@ -51,6 +51,9 @@ _EN_ELLIPSIS = re.compile(
     re.IGNORECASE,
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# what may trail a question after its last word: punctuation, emoji, "～", "…" (closing
+# quotes and brackets stay: they belong to a quoted subject)
+_TAIL = re.compile(r"[^\w」』”’》)）\]]+$")
 _WORD = re.compile(r"[^\W_]")  # a letter, digit or Chinese character
 
 
@@ -166,7 +169,12 @@ def _analyse(question: str, analyzer: Analyzer) -> _Analysis:
 
 
 def _ellipsis(question: str, analyzer: Analyzer) -> str | None:
-    """The new subject of a "那X呢？" / "What about X?" question, if it is one."""
+    """The new subject of a "那X呢？" / "What about X?" question, if it is one. What trails
+    its last word is read as "?" when it holds a question mark, else as nothing: "那平安健康呢😀"
+    and "那平安健康呢～" were no follow-ups, and "What about X…" made "X…" the subject."""
+    tail = _TAIL.search(question)
+    if tail:
+        question = question[:tail.start()] + ("?" if re.search("[?？]", tail[0]) else "")
     m = _ZH_ELLIPSIS.match(question) or _EN_ELLIPSIS.match(question)
     if not m:
         return None

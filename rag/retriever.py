@@ -55,6 +55,17 @@ class Retriever:
         """The query in the corpus's words when it is not Chinese (``translate_questions``)."""
         return self.translator.translate(query) if self.config.translate_questions else None
 
+    def searched(self, query: str, translation: Translation | None) -> str:
+        """What is searched and read for ``query``: its translation; for a Chinese question,
+        itself with English words the corpus does not use in the corpus's words (「JD Health的
+        CEO是谁？」 is searched as 「京东健康的CEO是谁？」: it was refused, as BM25 and the
+        reader met "JD Health" in no article)."""
+        if translation is not None:
+            return translation.text
+        if not self.config.translate_questions:
+            return query
+        return self.translator.translate_inside(query) or query
+
     def run(self, query: str, mode: str | None = None, filters: Filters | None = None,
             timings: dict[str, float] | None = None, need_vector: bool = False) -> Retrieval:
         mode = mode or self.config.mode
@@ -67,7 +78,7 @@ class Retriever:
         n = self.config.candidates
         tick = time.perf_counter()
         translation = self.translate(query)
-        asked = translation.text if translation else query
+        asked = self.searched(query, translation)
         tokens = self.analyzer.tokens(asked)
         vector = source_vector = None
         dense: dict[int, float] = {}
@@ -86,7 +97,7 @@ class Retriever:
                 original = {int(i): float(s) for i, s in zip(ids[1], scores[1]) if i >= 0}
             timings["dense"] = time.perf_counter() - tick
         keyword: dict[int, float] = {}
-        keyword_weight = 1.0 if translation or mode != "hybrid" else self.keyword_weight(query)
+        keyword_weight = 1.0 if translation or mode != "hybrid" else self.keyword_weight(asked)
         if mode != "dense" and keyword_weight > 0:
             tick = time.perf_counter()
             keyword = self.data.keyword.top(tokens, n, mask)

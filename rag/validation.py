@@ -62,7 +62,7 @@ def check_date(value: Any, name: str) -> str | None:
         return value.isoformat()[:10]
     if not isinstance(value, str):
         raise InvalidArgumentError(f"{name} must be a date YYYY-MM-DD, not {value!r}")
-    text = value.strip()
+    text = date_text(value)
     try:
         if not _ISO_DATE.match(text):
             raise ValueError(text)
@@ -73,6 +73,14 @@ def check_date(value: Any, name: str) -> str | None:
         raise InvalidArgumentError(
             f"{name} must be a real date YYYY-MM-DD (e.g. 2022-06-07), not {value!r}") from None
     return day.isoformat()
+
+
+def date_text(value: str) -> str:
+    """A typed date as ASCII: NFKC (``２０２２－０１－０１``, a Chinese input method's full-width
+    digits and dash, was refused as not YYYY-MM-DD), without outer spaces or invisible
+    characters; only ASCII digits count after that (``\\d`` matches Arabic-Indic ones)."""
+    text = unicodedata.normalize("NFKC", value).strip().strip("\u200b\u200e\u200f\ufeff")
+    return text if text.isascii() else value
 
 
 def check_filters(filters: Filters | None) -> Filters | None:

@@ -143,7 +143,9 @@ def _source_choices(assistant: Any) -> list[str]:
 
 
 def _check_date(value: str | None, label: str) -> str | None:
-    value = (value or "").strip()
+    from rag.validation import date_text
+
+    value = date_text(value or "")
     if not value:
         return None
     try:
