@@ -522,7 +522,9 @@ def write_card(out: Path, settings: ReaderSettings, cfg: TrainConfig, info: dict
            f"`{Path(cfg.english).name}` (data/training/README.md)."] if cfg.english else []),
         f"- Settings: max length {settings.max_length}, stride {settings.stride}, batch "
         f"{cfg.batch_size}, lr {cfg.lr}, warm-up {cfg.warmup:.0%}, linear decay, "
-        f"{cfg.epochs:g} epochs, seed {cfg.seed}.",
+        f"{cfg.epochs:g} epochs, seed {cfg.seed}"
+        + (f"; a question's windows in one batch, with a loss over all of them (weight "
+           f"{cfg.question_loss:g})." if cfg.question_loss else "."),
         *([f"- Started from the weights (sha256 `{info['init_sha256'][:16]}…`) of earlier "
            f"stages, oldest first: {'; '.join(stages)}."] if info.get("init_sha256") else []),
         f"- Trained: {info.get('steps_done')} of {info.get('steps_total')} steps, "
