@@ -257,7 +257,7 @@ class Assistant:
             if not held:
                 return None
             live = self.store.live_manifest()  # None: no readable one (rebuilt below)
-            if live is not None and live.get("build") != self._build_name():
+            if live is not None and live.get("build") != self.build_id:
                 self._check_settings_of(live, "refresh it")
             old = self._data
             data = indexer.refresh(self.store, self.corpus, self.config, self.encoder,
@@ -350,14 +350,14 @@ class Assistant:
             if read_manifest(live).get("build_key") != self._data.manifest.get("build_key"):
                 log.warning("the live build %s of %s was made with other settings (model, "
                             "chunking); still answering from build %s: reopen the index to "
-                            "use it", live.name, self.store.root, self._build_name())
+                            "use it", live.name, self.store.root, self.build_id)
                 return
             data = IndexData.load(live, backend=self.backend)
-            log.info("switching to the live build %s (was %s)", live.name, self._build_name())
+            log.info("switching to the live build %s (was %s)", live.name, self.build_id)
             self._set_data(data)
         except Exception as exc:  # noqa: BLE001 - the loaded build keeps answering
             log.warning("cannot switch to the live build of %s, still answering from build "
-                        "%s: %s", self.store.root, self._build_name(), exc)
+                        "%s: %s", self.store.root, self.build_id, exc)
         finally:
             self._write_lock.release()
 
@@ -465,6 +465,12 @@ class Assistant:
         return len(self._data.documents)
 
     @property
+    def build_id(self) -> str | None:
+        """The name of the build answered from (a new one for every change of the corpus),
+        without copying the manifest (which lists every corpus file)."""
+        return self._data.manifest.get("build")
+
+    @property
     def manifest(self) -> dict[str, Any]:
         """A copy of the index's manifest (build, counts, corpus, settings)."""
         return copy.deepcopy(self._data.manifest)
@@ -558,10 +564,7 @@ class Assistant:
         """The live build's folder when it is not the loaded one (another process, or this
         one's refresh, swapped one in since), else None."""
         live = self.store.current()
-        return None if live.name == self._build_name() else live
-
-    def _build_name(self) -> str | None:
-        return self._data.manifest.get("build")
+        return None if live.name == self.build_id else live
 
 
 def _sources(data: IndexData) -> list[str]:

@@ -375,13 +375,13 @@ def test_corpus_updates_only_when_the_corpus_changed():
 
     sources = ["甲报"]
     fake = SimpleNamespace(n_documents=3, sources=lambda: list(sources),
-                           manifest={"build": "b1"})
+                           build_id="b1")
     state: dict = {}
     label, choices = _corpus_updates(fake, state, "甲报")
     assert "**3**" in label and choices["choices"] == [ALL_SOURCES, "甲报"]
     assert choices["value"] == "甲报"
     assert _corpus_updates(fake, state, "甲报") == ({"__type__": "update"},) * 2
-    fake.manifest, fake.n_documents, sources[:] = {"build": "b2"}, 5, ["乙报"]  # without 甲报
+    fake.build_id, fake.n_documents, sources[:] = "b2", 5, ["乙报"]  # without 甲报
     label, choices = _corpus_updates(fake, state, "甲报")
     assert "**5**" in label and choices["choices"] == [ALL_SOURCES, "乙报"]
     assert choices["value"] == ALL_SOURCES

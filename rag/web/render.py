@@ -58,7 +58,7 @@ def highlight_html(text: str, spans: Iterable[tuple[int, int, str]]) -> str:
     n = len(text)  # offsets clamped into the text first: a negative end cut it at -1
     spans = [(a, b, c) for a, b, c in ((min(n, max(0, s)), min(n, max(0, e)), c)
                                        for s, e, c in spans) if b > a]
-    cuts = sorted({0, len(text), *(s for s, _, _ in spans), *(e for _, e, _ in spans)})
+    cuts = sorted({0, n, *(s for s, _, _ in spans), *(e for _, e, _ in spans)})
     parts: list[str] = []
     for a, b in itertools.pairwise(cuts):
         if a >= b:

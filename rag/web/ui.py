@@ -124,7 +124,7 @@ def _corpus_updates(assistant: Any, st: dict, source: str | None) -> tuple[Any, 
     added documents); no update otherwise. A chosen source that is gone resets to all. The
     build's name tells (every change of the corpus is a new build), so that an answer does
     not read every document's source."""
-    seen = [assistant.manifest.get("build"), assistant.n_documents]
+    seen = [assistant.build_id, assistant.n_documents]
     if st.get("corpus") == seen:
         return gr.update(), gr.update()
     st["corpus"] = seen
