@@ -12,6 +12,7 @@ from rag.crosslingual import needs_translation
 from rag.highlight import answer_spans, question_type
 from rag.index_data import IndexData
 from rag.retriever import Retrieval
+from rag.sentences import quoted_span
 from rag.textnorm import char_bigrams, fold, to_simplified
 from rag.types import Snippet, own_metadata
 
@@ -154,6 +155,8 @@ class Answerer:
             same_paragraph = "\n" not in text[min(end, e2):max(start, s2)]
             if same_paragraph and max(end, e2) - min(start, s2) <= cfg.max_snippet_chars:
                 start, end = min(start, s2), max(end, e2)
+        # with the rest of a quotation the sentence(s) cut
+        start, end = quoted_span(data.documents[doc].text, start, end, cfg.max_snippet_chars)
         return doc, start, end
 
     def _same_doc(self, sent: int, doc: int) -> bool:
