@@ -63,6 +63,56 @@ def stop_ends_sentence(text: str, i: int) -> bool:
     return False
 
 
+_LEAD_IN = "：:"
+_HEADING_CHARS = 40  # a line without a sentence end up to this long reads as a heading
+_ITEM_CHARS = 60  # a line of one sentence up to this long reads as a list item
+_FINAL = "。！？!?."
+
+
+def heading_block(text: str, start: int, end: int, max_chars: int) -> tuple[int, int]:
+    """``[start, end)`` widened, when it ends with a whole line that introduces or continues
+    a list, over the rest of that list: a heading (「首末班车时间」: short, no sentence end, no
+    「：」 in it) or a lead-in (「提醒市民：」) is followed by the short lines after it up to the
+    one that ends a sentence, or else by the first sentence of the paragraph after it; a list
+    item (「尽量避免在10时至16时外出；」) by the items after it. A snippet was the heading alone
+    (「赛事亮点」). Unchanged when the snippet does not end a line, when nothing follows, when
+    its line is the text's first (the headline), or beyond ``max_chars``."""
+    line_start = text.rfind("\n", 0, end) + 1
+    line_end = text.find("\n", end)
+    if line_end < 0 or text[end:line_end].strip():
+        return start, end
+    line = text[line_start:end].strip()
+    last = line.rstrip(CLOSERS)[-1:]
+    # the first line is the article's headline (a Markdown 「# 标题」, an <h1>), not a
+    # section's: what follows it is the dateline or the lead, not its list
+    if not line or last in _FINAL or not text[:line_start].strip():
+        return start, end
+    heading = len(line) <= _HEADING_CHARS and not any(c in line for c in _LEAD_IN)
+    introduces = heading or last in _LEAD_IN
+    if not introduces and len(line) > _ITEM_CHARS:
+        return start, end
+    new_end = end
+    pos = line_end + 1
+    while pos < len(text):
+        stop = text.find("\n", pos)
+        stop = len(text) if stop < 0 else stop
+        item = text[pos:stop].strip()
+        if item:
+            sentences = split_sentences(text[pos:stop])
+            if len(item) > _ITEM_CHARS or len(sentences) > 1:  # a paragraph: its first
+                # sentence after a heading
+                if introduces and new_end == end and sentences:
+                    new_end = pos + sentences[0][1]
+                break
+            new_end = pos + sentences[-1][1]
+            if item.rstrip(CLOSERS)[-1:] in _FINAL:
+                break  # the list's last item
+        pos = stop + 1
+    if new_end - start > max_chars:
+        return start, end
+    return start, new_end
+
+
 QUOTES = {"“": "”", "「": "」", "『": "』"}
 _QUOTE_OPENING = {close: open_ for open_, close in QUOTES.items()}
 

@@ -147,6 +147,57 @@ def test_a_quotation_too_long_for_a_snippet_is_left_as_cut():
     assert _quoted(QUOTE, sentence, max_chars=40) == sentence
 
 
+# ------------------------------------------------------------ snippets: headings and lists
+SECTIONS = ("北京马拉松在天安门广场鸣枪开跑。\n赛事亮点\n首次采用“芯片计时+AI识别”双重计时系统；\n"
+            "沿途设置补给站20个，医疗站38个；\n全程共有约4000名志愿者提供服务。\n"
+            "北京市卫生健康委员会提醒市民：\n尽量避免在10时至16时外出；\n多喝水；\n注意防暑降温。\n"
+            "首末班车时间\n康泰路站首班车：6:00\n末班车：22:30（周五延长至23:30）\n"
+            "杭州市民王女士告诉记者，她每天从萧山通勤到未来科技城，以前要换乘两次，现在只需坐一条线，"
+            "省了将近半小时。然后她去上班。\n"
+            "票价与优惠\n12号线实行按里程分段计价，起步价2元可乘坐4公里，市民使用杭州通卡或支付宝乘车码"
+            "乘车可享受9折优惠。开通后通勤更快。")
+
+
+def _block(text: str, line: str, max_chars: int = 300) -> str:
+    from rag.sentences import heading_block
+
+    start = text.index(line)
+    a, b = heading_block(text, start, start + len(line), max_chars)
+    return text[a:b]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("line, shown", [
+    ("赛事亮点", "赛事亮点\n首次采用“芯片计时+AI识别”双重计时系统；\n"
+     "沿途设置补给站20个，医疗站38个；\n全程共有约4000名志愿者提供服务。"),
+    ("北京市卫生健康委员会提醒市民：", "北京市卫生健康委员会提醒市民：\n"
+     "尽量避免在10时至16时外出；\n多喝水；\n注意防暑降温。"),
+    ("尽量避免在10时至16时外出；", "尽量避免在10时至16时外出；\n多喝水；\n注意防暑降温。"),
+    ("首末班车时间", "首末班车时间\n康泰路站首班车：6:00\n末班车：22:30（周五延长至23:30）"),
+    # a heading before a paragraph: its first sentence
+    ("票价与优惠", "票价与优惠\n12号线实行按里程分段计价，起步价2元可乘坐4公里，市民使用杭州通卡或"
+     "支付宝乘车码乘车可享受9折优惠。"),
+    # unchanged: a list's last item, an item before a paragraph, a sentence, the headline
+    ("全程共有约4000名志愿者提供服务。", "全程共有约4000名志愿者提供服务。"),
+    ("末班车：22:30（周五延长至23:30）", "末班车：22:30（周五延长至23:30）"),
+    ("北京马拉松在天安门广场鸣枪开跑。", "北京马拉松在天安门广场鸣枪开跑。"),
+    ("首次采用", "首次采用"),  # not the end of its line
+])
+def test_a_heading_or_lead_in_snippet_carries_what_it_introduces(line, shown):
+    """「北马有哪些赛事亮点？」 was cited with the heading alone, 「赛事亮点」; 「末班车几点？」
+    with 「首末班车时间」 (the times in the lines below it not shown), and
+    「北京市卫生健康委员会提醒市民什么？」 with 「北京市卫生健康委员会提醒市民：」 (the reader
+    and the heuristic alike)."""
+    assert _block(SECTIONS, line) == shown
+
+
+@pytest.mark.unit
+def test_the_headline_line_and_a_list_too_long_for_a_snippet_are_left_alone():
+    text = "杭州地铁12号线一期正式开通\n2023-03-15 09:30　来源：杭州日报\n正文第一段很长。" * 1
+    assert _block(text, "杭州地铁12号线一期正式开通") == "杭州地铁12号线一期正式开通"
+    assert _block(SECTIONS, "赛事亮点", max_chars=20) == "赛事亮点"
+
+
 # ------------------------------------------------------------ follow-ups: 「它的X呢？」
 @pytest.mark.unit
 @pytest.mark.parametrize("question, history, query", [
@@ -225,3 +276,18 @@ def test_trimmed_answers_and_quoted_snippets_stay_inside_any_text(text, data):
     limit = data.draw(st.integers(1, 60))
     a, b = quoted_span(text, start, end, limit)
     assert (a, b) == (start, end) or (a <= start and end <= b and b - a <= limit)
+
+
+@pytest.mark.unit
+def test_the_cli_keeps_a_snippet_of_several_lines_under_its_number():
+    """A snippet holding a heading and its list printed its items at the margin, where they
+    read as lines of their own, not of snippet [1]."""
+    from rag.cli import format_answer
+    from rag.types import Answer, Snippet
+
+    text = "北京市卫生健康委员会提醒市民：\n尽量避免在10时至16时外出；\n多喝水。"
+    snip = Snippet(text=text, doc_id="heatwave", title="北京气温突破40℃", start=228,
+                   end=228 + len(text), score=0.9)
+    shown = format_answer(Answer("提醒市民什么？", True, [snip], "找到 1 条原文片段。", [], ""))
+    assert ("[1] 北京市卫生健康委员会提醒市民：\n    尽量避免在10时至16时外出；\n    多喝水。"
+            in shown)

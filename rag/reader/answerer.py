@@ -18,7 +18,7 @@ from rag.reader.calibration import Calibration, SpanFeatures, overlap, question_
 from rag.reader.decode import trim_answer
 from rag.reader.inference import Reader, ReadSpan
 from rag.retriever import Retrieval, Retriever
-from rag.sentences import quoted_span
+from rag.sentences import heading_block, quoted_span
 from rag.textnorm import chinese_script, to_simplified, to_traditional
 from rag.types import Snippet, own_metadata
 
@@ -36,8 +36,8 @@ class SpanCandidate:
     sentence: tuple[int, int]  # document offsets of the sentence(s) scored around it
     features: SpanFeatures
     score: float  # calibrated probability that the sentence answers (set by candidates)
-    shown: tuple[int, int] | None = None  # the snippet: the sentence(s) with the rest of a
-    # quotation they cut (`quoted_span`); None: the sentence(s)
+    shown: tuple[int, int] | None = None  # the snippet: the sentence(s) with the list they
+    # introduce and the rest of a quotation they cut (`heading_block`, `quoted_span`)
 
 
 class ReaderAnswerer:
@@ -261,9 +261,11 @@ class ReaderAnswerer:
         text = doc_text[start:end]
         features = SpanFeatures(span.margin, span.passage, overlap(question_grams, text),
                                 self._similarity(chunk_idx, start, end, vector))
-        # what is shown: the sentence(s) scored, with the rest of a quotation they cut
-        shown = quoted_span(doc_text, min(start, a), max(end, b),
-                            self.config.max_snippet_chars)
+        # what is shown: the sentence(s) scored, with the list a heading or lead-in line
+        # introduces and the rest of a quotation they cut
+        limit = self.config.max_snippet_chars
+        shown = quoted_span(doc_text, *heading_block(doc_text, min(start, a), max(end, b),
+                                                     limit), limit)
         return SpanCandidate(chunk_idx, span.passage, doc, a, b, span.margin, (start, end),
                              features, 0.0, shown)
 
