@@ -259,7 +259,7 @@ def test_cited_snippets_hold_whole_quotations_and_reproduce(reader, tmp_path, fa
 
 
 # ------------------------------------------------------------ any text
-_MARKS = st.sampled_from(list("“”「」『』（）()《》\"。，.；/ \n1a中元里小时"))
+_MARKS = st.sampled_from(list("“”「」『』（）()《》\"。，.；：/ \n\n1a中元里小时"))
 
 
 @pytest.mark.unit
@@ -267,7 +267,7 @@ _MARKS = st.sampled_from(list("“”「」『』（）()《》\"。，.；/ \n1
 @given(text=st.text(_MARKS, min_size=1, max_size=40), data=st.data())
 def test_trimmed_answers_and_quoted_snippets_stay_inside_any_text(text, data):
     """The new edge rules never leave the text, return an empty span or shrink a snippet."""
-    from rag.sentences import quoted_span
+    from rag.sentences import heading_block, quoted_span
 
     start = data.draw(st.integers(0, len(text) - 1))
     end = data.draw(st.integers(start + 1, len(text)))
@@ -276,6 +276,8 @@ def test_trimmed_answers_and_quoted_snippets_stay_inside_any_text(text, data):
     limit = data.draw(st.integers(1, 60))
     a, b = quoted_span(text, start, end, limit)
     assert (a, b) == (start, end) or (a <= start and end <= b and b - a <= limit)
+    a, b = heading_block(text, start, end, limit)
+    assert (a, b) == (start, end) or (a == start and end < b <= len(text) and b - a <= limit)
 
 
 @pytest.mark.unit
