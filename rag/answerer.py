@@ -12,6 +12,7 @@ from rag.crosslingual import needs_translation
 from rag.highlight import answer_spans, question_type
 from rag.index_data import IndexData
 from rag.retriever import Retrieval
+from rag.sentences import heading_block, quoted_span
 from rag.textnorm import char_bigrams, fold, to_simplified
 from rag.types import Snippet, own_metadata
 
@@ -134,7 +135,9 @@ class Answerer:
     def _span(self, cand: Candidate, by_sent: dict[int, Candidate],
               qtype: str | None) -> tuple[int, int, int]:
         """The sentence, joined with a neighbour of the same paragraph when it is too short to
-        stand alone or when the neighbour holds the kind of answer asked for and it does not."""
+        stand alone or when the neighbour holds the kind of answer asked for and it does not;
+        then with the list it introduces (`heading_block`) and a quotation it cuts
+        (`quoted_span`)."""
         data, cfg = self.data, self.config
         doc = int(data.sent_doc[cand.sent])
         start, end = (int(x) for x in data.sent_bounds[cand.sent])
@@ -154,6 +157,10 @@ class Answerer:
             same_paragraph = "\n" not in text[min(end, e2):max(start, s2)]
             if same_paragraph and max(end, e2) - min(start, s2) <= cfg.max_snippet_chars:
                 start, end = min(start, s2), max(end, e2)
+        # with the list a heading or lead-in line introduces, and the rest of a quotation
+        text = data.documents[doc].text
+        start, end = heading_block(text, start, end, cfg.max_snippet_chars)
+        start, end = quoted_span(text, start, end, cfg.max_snippet_chars)
         return doc, start, end
 
     def _same_doc(self, sent: int, doc: int) -> bool:

@@ -417,7 +417,8 @@ def format_answer(answer: Answer, color: bool = False) -> str:
         lines.insert(0, f"答案 Answer: {answer.short_answer}  "
                         f"[1] doc {first.doc_id} [{first.answer_start}:{first.answer_end}]")
     for n, snip in enumerate(answer.snippets, 1):
-        lines.append(f"[{n}] {_marked(snip, color)}")
+        # a snippet of several lines (a heading and its list) stays under its number
+        lines.append(f"[{n}] " + _marked(snip, color).replace("\n", "\n    "))
         lines.append(f"    — {_cite(snip)} [{snip.start}:{snip.end}]")
     return "\n".join(lines)
 

@@ -179,7 +179,16 @@ def _ellipsis(question: str, analyzer: Analyzer) -> str | None:
     if not m:
         return None
     x = (m.groupdict().get("x") or m.groupdict().get("y") or "").strip()
-    if not x or not _analyse(x, analyzer).has_subject:
+    if not x:
+        return None
+    analysis = _analyse(x, analyzer)
+    if not analysis.has_subject:
+        return None
+    first = analysis.phrases[0].start
+    if any(offset < first for offset, _ in analysis.pronouns):
+        # "它的净利润呢？" asks about the earlier subject's 净利润, not about a new
+        # subject "它的净利润" (it replaced 星辰电子 in the earlier question:
+        # 「它的净利润一季度营收多少？」)
         return None
     return x
 

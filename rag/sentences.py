@@ -49,6 +49,174 @@ def split_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[in
     return pieces
 
 
+def stop_ends_sentence(text: str, i: int) -> bool:
+    """The English full stop at ``text[i]`` ends a sentence (as `split_sentences` reads its
+    line: before a space, not after ``Dr.``, ``U.S.``, a list number)."""
+    if text[i] != "." or (i + 1 < len(text) and not text[i + 1].isspace()):
+        return False
+    line_start = text.rfind("\n", 0, i) + 1
+    line_end = text.find("\n", i)
+    line_end = len(text) if line_end < 0 else line_end
+    for s, e in split_sentences(text[line_start:line_end]):
+        if line_start + s <= i < line_start + e:
+            return not text[i + 1:line_start + e].strip(CLOSERS)
+    return False
+
+
+_LEAD_IN = "：:"
+_HEADING_CHARS = 40  # a line without a sentence end up to this long reads as a heading
+_ITEM_CHARS = 60  # a line of one sentence up to this long reads as a list item
+_FINAL = "。！？!?."
+
+
+def heading_block(text: str, start: int, end: int, max_chars: int) -> tuple[int, int]:
+    """``[start, end)`` widened, when it ends with a whole line that introduces or continues
+    a list, over the rest of that list: a heading (「首末班车时间」: short, no sentence end, no
+    「：」 in it) or a lead-in (「提醒市民：」) is followed by the short lines after it up to the
+    one that ends a sentence, or else by the first sentence of the paragraph after it; a list
+    item (「尽量避免在10时至16时外出；」) by the items after it. A snippet was the heading alone
+    (「赛事亮点」). Unchanged when the snippet does not end a line, when nothing follows, when
+    its line is the text's first (the headline), or beyond ``max_chars``."""
+    line_start = text.rfind("\n", 0, end) + 1
+    line_end = text.find("\n", end)
+    if line_end < 0 or text[end:line_end].strip():
+        return start, end
+    line = text[line_start:end].strip()
+    last = line.rstrip(CLOSERS)[-1:]
+    # the first line is the article's headline (a Markdown 「# 标题」, an <h1>), not a
+    # section's: what follows it is the dateline or the lead, not its list
+    if not line or last in _FINAL or not text[:line_start].strip():
+        return start, end
+    heading = len(line) <= _HEADING_CHARS and not any(c in line for c in _LEAD_IN)
+    introduces = heading or last in _LEAD_IN
+    if not introduces and len(line) > _ITEM_CHARS:
+        return start, end
+    new_end = end
+    pos = line_end + 1
+    while pos < len(text):
+        stop = text.find("\n", pos)
+        stop = len(text) if stop < 0 else stop
+        item = text[pos:stop].strip()
+        if item:
+            sentences = split_sentences(text[pos:stop])
+            if len(item) > _ITEM_CHARS or len(sentences) > 1:  # a paragraph: its first
+                # sentence after a heading
+                if introduces and new_end == end and sentences:
+                    new_end = pos + sentences[0][1]
+                break
+            new_end = pos + sentences[-1][1]
+            if item.rstrip(CLOSERS)[-1:] in _FINAL:
+                break  # the list's last item
+        pos = stop + 1
+    if new_end - start > max_chars:
+        return start, end
+    return start, new_end
+
+
+QUOTES = {"“": "”", "「": "」", "『": "』"}
+_QUOTE_OPENING = {close: open_ for open_, close in QUOTES.items()}
+
+
+def quoted_span(text: str, start: int, end: int, max_chars: int) -> tuple[int, int]:
+    """``[start, end)`` (whole sentences) widened to whole sentences so that a quotation of
+    several sentences is not cut: a quote opened in it and closed later in the same line,
+    or closed in it and opened earlier in that line, is taken in whole (the snippet
+    「表示：“12号线是…线路。」 lost its second sentence and closing mark). Unchanged when the
+    other mark is not in the line or the widened span would exceed ``max_chars``."""
+    a, b = start, end
+    for _ in range(4):  # a widened span may hold another quote; a few rounds suffice
+        unpaired = _unpaired_quote(text, a, b)
+        if unpaired is None:
+            break
+        pos, mark = unpaired
+        line_start = text.rfind("\n", 0, a) + 1
+        line_end = text.find("\n", b)
+        line_end = len(text) if line_end < 0 else line_end
+        if mark == '"':
+            partner = _straight_partner(text, line_start, line_end, pos)
+        elif mark in QUOTES:
+            partner = _closing_after(text, pos, line_end, mark)
+        else:
+            partner = _opening_before(text, line_start, pos, mark)
+        if partner is None:
+            break
+        line = text[line_start:line_end]
+        for s, e in split_sentences(line):
+            s, e = s + line_start, e + line_start
+            if s <= partner < e:
+                a, b = min(a, s), max(b, e)
+                break
+        else:
+            break
+    if b - a > max_chars:
+        return start, end
+    return a, b
+
+
+def _unpaired_quote(text: str, a: int, b: int) -> tuple[int, str] | None:
+    """The first closing quote in ``text[a:b]`` without its opening one, else the last
+    opening quote without its closing one; else a straight ``"`` whose partner (they pair
+    in order along the line) is outside it."""
+    curly = _unpaired_curly(text, a, b)
+    if curly is not None:
+        return curly
+    if text.count('"', a, b) % 2:
+        line_start = text.rfind("\n", 0, a) + 1
+        before = text.count('"', line_start, a)
+        first = text.index('"', a, b)
+        # the first one in the span closes a pair when an odd number precede it in the line
+        return (first, '"') if before % 2 else (text.rindex('"', a, b), '"')
+    return None
+
+
+def _straight_partner(text: str, line_start: int, line_end: int, pos: int) -> int | None:
+    """The ``"`` paired with the one at ``pos``: they pair in order along the line
+    (1st with 2nd, 3rd with 4th); None when the line holds an odd number of them."""
+    marks = [i for i in range(line_start, line_end) if text[i] == '"']
+    if len(marks) % 2:
+        return None
+    k = marks.index(pos)
+    return marks[k + 1] if k % 2 == 0 else marks[k - 1]
+
+
+def _unpaired_curly(text: str, a: int, b: int) -> tuple[int, str] | None:
+    stack: list[tuple[int, str]] = []
+    for i in range(a, b):
+        ch = text[i]
+        if ch in QUOTES:
+            stack.append((i, ch))
+        elif ch in _QUOTE_OPENING:
+            if stack and stack[-1][1] == _QUOTE_OPENING[ch]:
+                stack.pop()
+            elif not stack:
+                return i, ch
+    return stack[-1] if stack else None
+
+
+def _closing_after(text: str, pos: int, stop: int, mark: str) -> int | None:
+    depth, close = 0, QUOTES[mark]
+    for i in range(pos + 1, stop):
+        if text[i] == mark:
+            depth += 1
+        elif text[i] == close:
+            if depth == 0:
+                return i
+            depth -= 1
+    return None
+
+
+def _opening_before(text: str, start: int, pos: int, mark: str) -> int | None:
+    depth, open_ = 0, _QUOTE_OPENING[mark]
+    for i in range(pos - 1, start - 1, -1):
+        if text[i] == mark:
+            depth += 1
+        elif text[i] == open_:
+            if depth == 0:
+                return i
+            depth -= 1
+    return None
+
+
 def _abbreviation(line: str, cursor: int, match: re.Match[str]) -> bool:
     """``Dr.``, ``U.S.``, ``J.`` (a full stop, nothing after it, ending a title or an
     initial), or ``1.`` opening a sentence (at ``cursor``): English text that ``Dr. Smith … the U.S.

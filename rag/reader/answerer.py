@@ -18,6 +18,7 @@ from rag.reader.calibration import Calibration, SpanFeatures, overlap, question_
 from rag.reader.decode import trim_answer
 from rag.reader.inference import Reader, ReadSpan
 from rag.retriever import Retrieval, Retriever
+from rag.sentences import heading_block, quoted_span
 from rag.textnorm import chinese_script, to_simplified, to_traditional
 from rag.types import Snippet, own_metadata
 
@@ -32,9 +33,11 @@ class SpanCandidate:
     start: int  # document offsets of the short answer
     end: int
     margin: float
-    sentence: tuple[int, int]  # document offsets of the snippet around it
+    sentence: tuple[int, int]  # document offsets of the sentence(s) scored around it
     features: SpanFeatures
     score: float  # calibrated probability that the sentence answers (set by candidates)
+    shown: tuple[int, int] | None = None  # the snippet: the sentence(s) with the list they
+    # introduce and the rest of a quotation they cut (`heading_block`, `quoted_span`)
 
 
 class ReaderAnswerer:
@@ -203,7 +206,7 @@ class ReaderAnswerer:
                 break
             if snippets and cand.score < floor:
                 continue  # a further snippet must be one the reader would answer with
-            start, end = cand.sentence
+            start, end = cand.shown or cand.sentence
             if any(d == cand.doc and s < end and start < e for d, s, e in taken):
                 continue
             taken.append((cand.doc, start, end))
@@ -252,13 +255,19 @@ class ReaderAnswerer:
         raw_a, raw_b = offset + span.start, offset + span.end
         # the snippet: the sentence(s) of the span as read; the short answer: the span cut at
         # its first sentence end (`trim_answer`), so it stays inside the snippet
+        doc_text = self.data.documents[doc].text
         start, end = self._sentence_span(chunk_idx, doc, raw_a, raw_b)
-        a, b = trim_answer(self.data.documents[doc].text, raw_a, raw_b)
-        text = self.data.documents[doc].text[start:end]
+        a, b = trim_answer(doc_text, raw_a, raw_b)
+        text = doc_text[start:end]
         features = SpanFeatures(span.margin, span.passage, overlap(question_grams, text),
                                 self._similarity(chunk_idx, start, end, vector))
+        # what is shown: the sentence(s) scored, with the list a heading or lead-in line
+        # introduces and the rest of a quotation they cut
+        limit = self.config.max_snippet_chars
+        shown = quoted_span(doc_text, *heading_block(doc_text, min(start, a), max(end, b),
+                                                     limit), limit)
         return SpanCandidate(chunk_idx, span.passage, doc, a, b, span.margin, (start, end),
-                             features, 0.0)
+                             features, 0.0, shown)
 
     def _similarity(self, chunk: int, start: int, end: int, vector: np.ndarray | None
                     ) -> float:

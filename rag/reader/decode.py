@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
+
+from rag.sentences import stop_ends_sentence
 
 
 @dataclass
@@ -59,20 +62,106 @@ def best_spans(
 
 _SENTENCE_END = "。！？!?；;\n"
 _EDGE = " \t\r\n\u3000，,、。．.；;：:！!？?"
+# paired marks: quotes and book-title marks belong to what they enclose (「“安唐保」 is
+# completed to 「“安唐保”」), brackets hold a gloss or an aside (「（4月29日至5月3日，共5天」 is
+# the aside without its bracket, 「Qualcomm（高通」 gets its 「）」)
+_QUOTES = {"“": "”", "‘": "’", "「": "」", "『": "』", "《": "》", "〈": "〉"}
+_BRACKETS = {"（": "）", "(": ")", "【": "】", "[": "]", "〔": "〕"}
+_PAIRS = {**_QUOTES, **_BRACKETS}
+_CLOSING = {close: open_ for open_, close in _PAIRS.items()}
+# a list number opening its line: 「1. 」「2、」「(3)」「（4）」, not 「1.5亿元」 nor 「1、2号线」
+_LIST_NUMBER = re.compile(r"(?:\d{1,3}[.．、)）]|[（(]\d{1,3}[)）])\s*(?=[^\s\d])")
+# a unit per unit after a quantity: 80公里/小时, 42.15元/股, 50米/秒, 3 km/h
+_QUANTITY_END = re.compile(r"\d[\d.,，．]*\s?[^\W\d_]{1,4}$")
+_UNITS = ["小时", "分钟", "秒", "分", "天", "日", "周", "月", "年", "季度",
+          "人次", "人", "户", "股", "手", "吨", "千克", "公斤", "克", "斤",
+          "升", "毫升", "立方米", "平方米", "平方公里", "亩", "公顷", "千米", "公里", "厘米",
+          "毫米", "米", "千瓦时", "千瓦", "度", "次", "件", "台", "辆", "套",
+          "张", "盒", "瓶", "桶", "袋", "箱", "份", "间", "床"]
+_UNIT_ALTERNATIVES = "|".join(sorted(_UNITS, key=len, reverse=True))
+_PER_UNIT = re.compile(rf"[/／](?:{_UNIT_ALTERNATIVES}|[A-Za-z]{{1,4}}(?![A-Za-z])[²³]?)")
 
 
 def trim_answer(text: str, start: int, end: int) -> tuple[int, int]:
     """``text[start:end]`` as a short answer: cut at the first sentence end inside it (a short
-    answer never runs into the next sentence: 「周八。星河科技成立于」 → 「周八」) and without
-    punctuation or spaces at either edge; unchanged if nothing would be left."""
+    answer never runs into the next sentence: 「周八。星河科技成立于」 → 「周八」, nor an English
+    one: "record in services. Our installed base" → "record in services") and without
+    punctuation or spaces at either edge; without a list number opening its line (「1. 符合…」
+    → 「符合…」); its quotes and brackets paired (`_pair_marks`); a quantity with the rest of
+    its unit (「80公里」 before 「/小时」 → 「80公里/小时」); unchanged if nothing would be left."""
     cut = end
     for i in range(start + 1, end):
-        if text[i] in _SENTENCE_END:
+        if text[i] in _SENTENCE_END or (text[i] == "." and stop_ends_sentence(text, i)):
             cut = i
             break
-    a, b = start, cut
+    a, b = _strip(text, start, cut)
+    if b <= a:
+        return start, end
+    if a == 0 or text[a - 1] == "\n":
+        number = _LIST_NUMBER.match(text, a, b)
+        if number:
+            a = number.end()
+    a, b = _pair_marks(text, a, b)
+    if b > a and _QUANTITY_END.search(text, a, b):
+        unit = _PER_UNIT.match(text, b)
+        if unit:
+            b = unit.end()
+    return (a, b) if b > a else (start, end)
+
+
+def _strip(text: str, a: int, b: int) -> tuple[int, int]:
     while a < b and text[a] in _EDGE:
         a += 1
     while b > a and text[b - 1] in _EDGE:
         b -= 1
-    return (a, b) if b > a else (start, end)
+    return a, b
+
+
+def _pair_marks(text: str, a: int, b: int) -> tuple[int, int]:
+    """No quote or bracket without its partner: a partner just outside the answer is taken in
+    (a bracket opening the answer is dropped instead: the answer is what it encloses), one
+    opening or closing the answer is dropped, and the answer is cut before a mark opened
+    inside it and never closed (「22:30（周五」 → 「22:30」)."""
+    for _ in range(8):  # each step removes a mark or completes a pair; a few suffice
+        opened = _unpaired(text, a, b)
+        if opened is None:
+            return a, b
+        pos, mark = opened
+        if mark in _PAIRS:  # an opening mark without its closing one
+            close = _PAIRS[mark]
+            if b < len(text) and text[b] == close and not (pos == a and mark in _BRACKETS):
+                b += 1
+            elif pos == a:
+                a = pos + 1
+            else:
+                b = pos
+        else:  # a closing mark without its opening one
+            open_ = _CLOSING[mark]
+            if a > 0 and text[a - 1] == open_ and not (pos == b - 1 and open_ in _BRACKETS):
+                a -= 1
+            elif pos == b - 1:
+                b = pos
+            elif pos == a:
+                a = pos + 1
+            else:
+                return a, b  # an aside closing inside the answer: left as read
+        a, b = _strip(text, a, b)
+        if b <= a:
+            return a, b
+    return a, b
+
+
+def _unpaired(text: str, a: int, b: int) -> tuple[int, str] | None:
+    """The first closing mark in ``text[a:b]`` without its opening one, else the last opening
+    mark without its closing one, as (position, mark); None when all are paired."""
+    stack: list[tuple[int, str]] = []
+    for i in range(a, b):
+        ch = text[i]
+        if ch in _PAIRS:
+            stack.append((i, ch))
+        elif ch in _CLOSING:
+            if stack and stack[-1][1] == _CLOSING[ch]:
+                stack.pop()
+            else:
+                return i, ch
+    return stack[-1] if stack else None
