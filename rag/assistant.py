@@ -28,6 +28,7 @@ from rag.config import (
     env_setting,
 )
 from rag.errors import (
+    EMPTY_QUESTION,
     BackendError,
     CorpusError,
     IndexFormatError,
@@ -596,7 +597,7 @@ def check_question(question: str) -> str:
     or not-text questions (unpaired surrogates: bytes that were not UTF-8) are a clear
     error."""
     if question is None:
-        raise InvalidQuestionError("请输入问题。Please type a question.")
+        raise InvalidQuestionError(EMPTY_QUESTION)
     if not isinstance(question, str):
         raise InvalidQuestionError(f"问题必须是文本。The question must be a string, not "
                                    f"{type(question).__name__}.")
@@ -606,7 +607,7 @@ def check_question(question: str) -> str:
             "not valid UTF-8 text; check the terminal's or the client's encoding.")
     question = _CONTROL.sub(" ", question).strip()
     if not question:
-        raise InvalidQuestionError("请输入问题。Please type a question.")
+        raise InvalidQuestionError(EMPTY_QUESTION)
     if len(question) > MAX_QUESTION_CHARS:
         raise InvalidQuestionError(
             f"问题太长（{len(question)} 字），请控制在 {MAX_QUESTION_CHARS} 字以内。"

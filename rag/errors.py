@@ -11,6 +11,9 @@ class InvalidQuestionError(RagError, ValueError):
     """The question is empty, whitespace only or too long."""
 
 
+EMPTY_QUESTION = "请输入问题。Please type a question."  # what every surface says to no question
+
+
 class CorpusError(RagError):
     """The corpus path is missing, empty or holds no readable document."""
 

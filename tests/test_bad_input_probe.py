@@ -283,3 +283,16 @@ def test_a_short_answer_never_runs_into_the_next_sentence():
     a, b = trim_answer(text, text.index("2015"), text.index("深圳"))  # inside one sentence
     assert text[a:b] == "2015年，总部位于"
     assert trim_answer("。", 0, 1) == (0, 1)  # nothing left: unchanged
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("question", ["", "   ", "\u3000\n"])
+def test_the_chat_and_the_library_say_the_same_to_no_question(question):
+    """The chat said 「请输入一个问题。」, `Assistant.answer` and `rag ask` 「请输入问题。」."""
+    from rag.assistant import check_question
+    from rag.errors import InvalidQuestionError
+    from rag.web.ui import run_answer
+
+    with pytest.raises(InvalidQuestionError) as raised:
+        check_question(question)
+    assert run_answer(object(), question) == (None, str(raised.value))

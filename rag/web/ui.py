@@ -16,7 +16,7 @@ from typing import Any
 
 import gradio as gr
 
-from rag.errors import RagError
+from rag.errors import EMPTY_QUESTION, RagError
 from rag.web.feedback import FeedbackLog, vote_name
 from rag.web.limits import DEFAULT_PER_MINUTE, LIMITED, ClientLimiter, client_key
 from rag.web.privacy import public_metadata
@@ -195,7 +195,7 @@ def run_answer(
 ) -> tuple[Any | None, str]:
     """Call ``assistant.answer``; returns (Answer, "") or (None, friendly error message)."""
     if not isinstance(question, str) or not question.strip():  # API callers send anything
-        return None, "请输入一个问题。Please type a question."
+        return None, EMPTY_QUESTION
     try:
         filters = _filters(source, date_from, date_to)
         answer = assistant.answer(
