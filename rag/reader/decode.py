@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.sentences import stop_ends_sentence
+from rag.sentences import inside_token, stop_ends_sentence
 
 
 @dataclass
@@ -61,7 +61,7 @@ def best_spans(
 
 
 _SENTENCE_END = "。！？!?；;\n"
-_EDGE = " \t\r\n\u3000，,、。．.；;：:！!？?"
+_EDGE = " \t\r\n\u3000，,、。．.；;：:！!？?|"  # | : a table cell's edge
 # paired marks: quotes and book-title marks belong to what they enclose (「“安唐保」 is
 # completed to 「“安唐保”」), brackets hold a gloss or an aside (「（4月29日至5月3日，共5天」 is
 # the aside without its bracket, 「Qualcomm（高通」 gets its 「）」)
@@ -91,12 +91,15 @@ def trim_answer(text: str, start: int, end: int) -> tuple[int, int]:
     its unit (「80公里」 before 「/小时」 → 「80公里/小时」); unchanged if nothing would be left."""
     cut = end
     for i in range(start + 1, end):
-        if text[i] in _SENTENCE_END or (text[i] == "." and stop_ends_sentence(text, i)):
+        if (text[i] in _SENTENCE_END and not inside_token(text, i)) or (
+                text[i] == "." and stop_ends_sentence(text, i)):
             cut = i
             break
     a, b = _strip(text, start, cut)
     if b <= a:
         return start, end
+    if _CELL_SEP in text[a:b]:  # one table cell: 「（元/股） | 1.86」 → 「1.86」
+        a, b = _one_cell(text, a, b)
     if a == 0 or text[a - 1] == "\n":
         number = _LIST_NUMBER.match(text, a, b)
         if number:
@@ -107,6 +110,49 @@ def trim_answer(text: str, start: int, end: int) -> tuple[int, int]:
         if unit:
             b = unit.end()
     return (a, b) if b > a else (start, end)
+
+
+_CELL_SEP = " | "  # between a table row's cells (rag/clean.py writes a row as one line)
+
+
+def _one_cell(text: str, a: int, b: int) -> tuple[int, int]:
+    """The first cell of ``text[a:b]`` (which crosses cells of a table row) holding a digit,
+    a value, else its first cell: an answer is one cell, not 「（元/股） | 1.86」."""
+    cells = []
+    pos = a
+    while True:
+        cut = text.find(_CELL_SEP, pos, b)
+        cells.append(_strip(text, pos, b if cut < 0 else cut))
+        if cut < 0:
+            break
+        pos = cut + len(_CELL_SEP)
+    cells = [(x, y) for x, y in cells if y > x]
+    if not cells:
+        return a, b
+    return next(((x, y) for x, y in cells if any(ch.isdigit() for ch in text[x:y])), cells[0])
+
+
+def row_value(text: str, start: int, end: int) -> tuple[int, int]:
+    """A number asked for, answered inside the first cell of a table row (its label, or the
+    unit in it: 「归属于上市公司股东的净利润（亿元）」 → 「亿元」), is the row's first cell
+    holding a digit (「42.3」); unchanged when the answer is no such label or the row holds
+    no number."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    line_end = len(text) if line_end < 0 else line_end
+    first = text.find(_CELL_SEP, line_start, line_end)
+    if first < 0 or end > first or any(ch.isdigit() for ch in text[start:end]):
+        return start, end
+    pos = first + len(_CELL_SEP)
+    while pos < line_end:
+        cut = text.find(_CELL_SEP, pos, line_end)
+        x, y = _strip(text, pos, line_end if cut < 0 else cut)
+        if any(ch.isdigit() for ch in text[x:y]):
+            return x, y
+        if cut < 0:
+            break
+        pos = cut + len(_CELL_SEP)
+    return start, end
 
 
 def _strip(text: str, a: int, b: int) -> tuple[int, int]:
