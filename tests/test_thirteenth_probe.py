@@ -118,6 +118,27 @@ def test_a_short_answer_keeps_the_whole_web_address():
     assert text[slice(*trim_answer(text, start, len(text)))] == text[start:]
 
 
+@pytest.mark.unit
+@pytest.mark.parametrize("text, span, shown", [
+    ("邮箱：media@qcmarathon.org.cn\n", "qcmarathon", "media@qcmarathon.org.cn"),
+    ("官网：https://www.qcmarathon.org.cn/2025/register?lang=zh", "qcmarathon.org.cn",
+     "https://www.qcmarathon.org.cn/2025/register?lang=zh"),
+    ("详见www.qcmarathon.org.cn。", "qcmarathon", "www.qcmarathon.org.cn"),
+    ("电话：+86 816 8899 1234\n", "8899 1234", "+86 816 8899 1234"),
+    ("联系电话：0816-2345678。", "2345678", "0816-2345678"),
+    ("服务热线400-820-8820。", "820-8820", "400-820-8820"),
+    ("2024 2023 2022年", "2023", "2023"),  # years, no telephone number
+    ("2024-2025赛季", "2025", "2025"),
+    ("资产总额 | 18,652 | 17,320", "18,652", "18,652"),
+    ("年利率不超过4.35%。", "4.35%", "4.35%"),
+])
+def test_a_short_answer_never_cuts_an_address_or_a_telephone_number(text, span, shown):
+    """"What is the media contact email for the marathon?" was answered 「qcmarathon」, the
+    middle of 「media@qcmarathon.org.cn」; a telephone number could lose its area code."""
+    start = text.index(span)
+    assert text[slice(*trim_answer(text, start, start + len(span)))] == shown
+
+
 # ------------------------------------------------------------ interviews: questions
 @pytest.mark.unit
 @pytest.mark.parametrize("span, asks", [

@@ -104,6 +104,7 @@ def trim_answer(text: str, start: int, end: int) -> tuple[int, int]:
         number = _LIST_NUMBER.match(text, a, b)
         if number:
             a = number.end()
+    a, b = _whole_address(text, a, b)
     a, b = _pair_marks(text, a, b)
     if b > a and _QUANTITY_END.search(text, a, b):
         unit = _PER_UNIT.match(text, b)
@@ -153,6 +154,30 @@ def row_value(text: str, start: int, end: int) -> tuple[int, int]:
             break
         pos = cut + len(_CELL_SEP)
     return start, end
+
+
+# an e-mail address or a web address, and a telephone number (「+86 816 8899 1234」,
+# 「0816-2345678」): a short answer inside one is all of it
+_ADDRESS = re.compile(r"(?:https?://|www\.)[\w\-.~:/?#\[\]@!$&'*+,;=%]+|[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+",
+                      re.ASCII)
+_PHONE = re.compile(r"(?<![\w.+])(?:\+\d{1,3}(?:[ \-]?\d{1,5}){2,5}|\(?0\d{2,3}\)?[ \-]?\d{7,8}"
+                    r"|[48]00[ \-]?\d{3}[ \-]?\d{4})(?![\w.])", re.ASCII)
+
+
+def _whole_address(text: str, a: int, b: int) -> tuple[int, int]:
+    """``[a, b)`` widened to the e-mail address, web address or telephone number it cuts
+    (「qcmarathon」 of 「media@qcmarathon.org.cn」 → the address); unchanged otherwise."""
+    line_start = text.rfind("\n", 0, a) + 1
+    line_end = text.find("\n", a)
+    line_end = len(text) if line_end < 0 else line_end
+    for pattern in (_ADDRESS, _PHONE):
+        for match in pattern.finditer(text, line_start, line_end):
+            x, y = match.start(), match.end()
+            while y > x and text[y - 1] in ".,;:!?)]'":  # the sentence's, not the address's
+                y -= 1
+            if x < b and a < y and (x < a or b < y) and a >= x - 1 and b <= y + 1:
+                return min(a, x), max(b, y)
+    return a, b
 
 
 def _strip(text: str, a: int, b: int) -> tuple[int, int]:
