@@ -281,6 +281,30 @@ def test_a_number_answered_with_a_table_rows_label_is_its_value(span, shown):
     assert text[slice(*row_value(text, start, start + len(span)))] == shown
 
 
+# ------------------------------------------------------------ citations: the article's address
+@pytest.mark.unit
+def test_a_citation_shows_the_articles_web_address():
+    """A JSONL record's ``url`` was kept in the metadata but no citation showed it: `rag ask`
+    printed 《青川地铁3号线开通初期运营》（青川发布，2025-06-30） and the chat's article panel
+    had no link to the original. Only an http(s) address is shown, as text."""
+    from rag.cli import format_answer
+    from rag.types import Answer, Snippet
+    from rag.web.render import format_metadata_html
+
+    url = "https://news.qc.gov.cn/2025/0630/metro3.html"
+    meta = {"source": "青川发布", "date": "2025-06-30T00:00:00", "url": url}
+    snip = Snippet(text="票价实行里程计价，起步价2元。", doc_id="rec-002",
+                   title="青川地铁3号线开通初期运营", start=59, end=74, score=0.9, metadata=meta)
+    shown = format_answer(Answer("起步价多少钱？", True, [snip], "找到 1 条原文片段。", [], ""))
+    assert f"《青川地铁3号线开通初期运营》（青川发布，2025-06-30，{url}） doc rec-002" in shown
+    assert "https&#58;//news.qc.gov.cn/2025/0630/metro3.html" in format_metadata_html(
+        "rec-002", "标题", meta)  # escaped text, no link
+    unsafe = {"url": "javascript:alert(1)"}
+    assert "javascript" not in format_metadata_html("rec-002", "标题", unsafe)
+    snip.metadata = unsafe
+    assert "javascript" not in format_answer(Answer("？", True, [snip], "", [], ""))
+
+
 # ------------------------------------------------------------ any text
 _CHARS = st.sampled_from(list("问答：？?。|| \n\n1a中元（）=/"))
 
