@@ -12,7 +12,7 @@ from rag.crosslingual import needs_translation
 from rag.highlight import answer_spans, question_type
 from rag.index_data import IndexData
 from rag.retriever import Retrieval
-from rag.sentences import heading_block, quoted_span
+from rag.sentences import heading_block, in_question, quoted_span, table_block
 from rag.textnorm import char_bigrams, fold, to_simplified
 from rag.types import Snippet, own_metadata
 
@@ -50,7 +50,9 @@ class Answerer:
 
     def run(self, question: str, retrieval: Retrieval, k: int) -> Extraction:
         qtype = question_type(question)
-        cands = self.sentence_candidates(question, retrieval, qtype)
+        # a question (an interview's 「问：…？」) answers nothing, and echoes the user's words
+        cands = [c for c in self.sentence_candidates(question, retrieval, qtype)
+                 if not self._asks(c.sent)]
         if not cands:
             return Extraction([], 0.0, qtype)
         cands.sort(key=lambda c: -c.score)
@@ -121,6 +123,11 @@ class Answerer:
             cands.append(cand)
         return cands
 
+    def _asks(self, sent: int) -> bool:
+        start, end = self.data.sent_bounds[sent]
+        text = self.data.documents[self.data.sent_doc[sent]].text
+        return in_question(text, int(start), int(end))
+
     def _title_bigrams(self, doc: int) -> set[str]:
         grams = self._title_cache.get(doc)
         if grams is None:
@@ -160,6 +167,7 @@ class Answerer:
         # with the list a heading or lead-in line introduces, and the rest of a quotation
         text = data.documents[doc].text
         start, end = heading_block(text, start, end, cfg.max_snippet_chars)
+        start, end = table_block(text, start, end, cfg.max_snippet_chars)  # with its header
         start, end = quoted_span(text, start, end, cfg.max_snippet_chars)
         return doc, start, end
 

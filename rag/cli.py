@@ -23,7 +23,7 @@ from rag.index_data import IndexData
 from rag.index_store import IndexStore, read_manifest
 from rag.indexer import stored_spec
 from rag.retriever import MODES
-from rag.types import Answer, Filters, Hit, Snippet
+from rag.types import Answer, Filters, Hit, Snippet, web_address
 from rag.validation import MAX_K, check_date, check_k, path_option
 
 BOLD, RESET = "\033[1;33m", "\033[0m"
@@ -438,5 +438,6 @@ def _marked(snip: Snippet, color: bool) -> str:
 
 def _cite(item: Hit | Snippet) -> str:
     meta = item.metadata
-    extra = "，".join(x for x in (meta.get("source"), (meta.get("date") or "")[:10]) if x)
+    extra = "，".join(x for x in (meta.get("source"), (meta.get("date") or "")[:10],
+                                 web_address(meta)) if x)
     return f"《{item.title}》" + (f"（{extra}）" if extra else "") + f" doc {item.doc_id}"

@@ -254,7 +254,7 @@ class Config:
 # part of the index build key: bump it when reading or cleaning files (rag/corpus.py,
 # rag/clean.py) or splitting sentences (rag/sentences.py) changes what an index holds, so that
 # existing indexes are rebuilt (unchanged chunks are not embedded again: the vector cache)
-CLEANING_VERSION = 3
+CLEANING_VERSION = 4
 
 
 def _storable(uri: str | None) -> str | None:

@@ -525,15 +525,19 @@ _HEADER_DATE = re.compile(r"\d{4}(?:-\d{1,2}-\d{1,2}|/\d{1,2}/\d{1,2}|\.\d{1,2}\
                           r"|年\d{1,2}月\d{1,2}日)(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")
 _HEADER_SOURCE = re.compile(r"(?<=来源)\s*[:：]\s*([^\s|｜/，,：:　]{1,20})")
 _HEADER_LINES = 5  # a news page's dateline is among its first lines
+_PROSE = re.compile(r"[。！？]")  # a sentence's end: the line is prose, not a dateline
 _PAGE_DATE_META = ("article:published_time", "og:published_time", "publishdate", "pubdate",
                    "publish_date", "datepublished", "dc.date", "dc.date.issued", "date")
 
 
 def _header_line(text: str, pattern: re.Pattern[str]) -> str:
     """The date or source of a news page's dateline (``2022-06-10 09:32:15　来源：新华网``,
-    ``发布时间：2022-07-20``): a short labelled line among the first lines of the text."""
+    ``发布时间：2022-07-20``): a short labelled line among the first lines of the text. A
+    sentence is no dateline: 「一、开学时间。全市中小学于2025年2月17日正式开学。」 (a notice's
+    first item) dated the notice by the event it announces."""
     for line in text.split("\n", _HEADER_LINES)[:_HEADER_LINES]:
-        if len(line) <= 80 and _HEADER_LABEL.search(line) and (match := pattern.search(line)):
+        if (len(line) <= 80 and _HEADER_LABEL.search(line) and not _PROSE.search(line)
+                and (match := pattern.search(line))):
             return (match.group(1) if match.groups() else match.group(0)).strip()
     return ""
 

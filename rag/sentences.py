@@ -26,13 +26,48 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         line_start = pos
         cursor = 0
         for match in _END.finditer(line):
-            if _abbreviation(line, cursor, match):
+            if _abbreviation(line, cursor, match) or inside_token(line, match.start()):
                 continue
             _add(spans, text, line_start + cursor, line_start + match.end())
             cursor = match.end()
         _add(spans, text, line_start + cursor, line_start + len(line))
         pos += len(line) + 1
     return spans
+
+
+_TOKEN_MARKS = "?!;"  # ASCII marks a web address or code holds (…/register?lang=zh, a=1;b=2)
+_TOKEN_NEXT = re.compile(r"[A-Za-z0-9=&%#/_-]")
+
+
+def inside_token(text: str, i: int) -> bool:
+    """The ASCII ``?``, ``!`` or ``;`` at ``text[i]`` sits inside a web address or code (an
+    ASCII character before it and a letter, digit, ``=``, ``&``, ``/``… right after it), so
+    it ends no sentence: 「官网：https://www.qcmarathon.org.cn/2025/register?lang=zh」 was
+    cut into 「…register?」 and 「lang=zh」."""
+    if i <= 0 or i + 1 >= len(text) or text[i] not in _TOKEN_MARKS:
+        return False
+    before = text[i - 1]
+    return (before.isascii() and not before.isspace() and before not in _TOKEN_MARKS
+            and bool(_TOKEN_NEXT.match(text, i + 1)))
+
+
+_QUESTION_MARKS = "？?"
+
+
+def in_question(text: str, start: int, end: int) -> bool:
+    """``text[start:end]`` touches a sentence that asks (ends with 「？」 or "?", closing marks
+    aside): an interviewer's 「记者：…出货量是多少？」, a 「问：…」 line, an FAQ heading. A
+    question is no answer, and it shares the user's words: 「哪些人群应优先接种流感疫苗？」 was
+    answered 「哪」 from 「问：哪些人群应优先接种流感疫苗？」 above the answer."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", max(end - 1, start))
+    line_end = len(text) if line_end < 0 else line_end
+    for s, e in split_sentences(text[line_start:line_end]):
+        s, e = s + line_start, e + line_start
+        if s < max(end, start + 1) and start < e and \
+                text[s:e].rstrip().rstrip(CLOSERS)[-1:] in _QUESTION_MARKS:
+            return True
+    return False
 
 
 def split_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
@@ -67,6 +102,28 @@ _LEAD_IN = "：:"
 _HEADING_CHARS = 40  # a line without a sentence end up to this long reads as a heading
 _ITEM_CHARS = 60  # a line of one sentence up to this long reads as a list item
 _FINAL = "。！？!?."
+_NOTE_BRACKETS = {"（": "）", "(": ")", "【": "】", "〔": "〕", "[": "]"}
+_CELL_SEP = " | "  # between a table row's cells (rag/clean.py writes a row as one line)
+
+
+def table_block(text: str, start: int, end: int, max_chars: int) -> tuple[int, int]:
+    """``[start, end)`` widened, when it opens on a row of a table (a line of cells joined
+    by `` | ``) below the table's first row, back to that first row, its header: a row was
+    cited without it (「不良贷款率 | 1.28% | 1.32%」: which column is which date?). Unchanged
+    when the snippet would exceed ``max_chars``."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    if _CELL_SEP not in text[line_start:len(text) if line_end < 0 else line_end]:
+        return start, end
+    first = line_start
+    while first > 0:
+        above = text.rfind("\n", 0, first - 1) + 1
+        if _CELL_SEP not in text[above:first - 1]:
+            break
+        first = above
+    if first == line_start or end - first > max_chars:
+        return start, end
+    return first, end
 
 
 def heading_block(text: str, start: int, end: int, max_chars: int) -> tuple[int, int]:
@@ -87,17 +144,27 @@ def heading_block(text: str, start: int, end: int, max_chars: int) -> tuple[int,
     # section's: what follows it is the dateline or the lead, not its list
     if not line or last in _FINAL or not text[:line_start].strip():
         return start, end
+    # a line in brackets is a note (「（2025年2月18日…通过，自2025年4月1日起施行）」,
+    # 「（本报记者 孙立平）」), not a heading nor a list item: it carried a table of contents
+    # a table's row (a line of cells) is no list item: the rows ran on through the next
+    # section's heading and paragraph (「…20.8%\n二、利润分配预案\n公司拟以…」)
+    if _NOTE_BRACKETS.get(line[0]) == line[-1] or _CELL_SEP in line:
+        return start, end
     heading = len(line) <= _HEADING_CHARS and not any(c in line for c in _LEAD_IN)
     introduces = heading or last in _LEAD_IN
     if not introduces and len(line) > _ITEM_CHARS:
         return start, end
     new_end = end
     pos = line_end + 1
+    rows = False
     while pos < len(text):
         stop = text.find("\n", pos)
         stop = len(text) if stop < 0 else stop
         item = text[pos:stop].strip()
         if item:
+            if rows and _CELL_SEP not in item:
+                break  # a heading's table ends at its last row
+            rows = _CELL_SEP in item
             sentences = split_sentences(text[pos:stop])
             if len(item) > _ITEM_CHARS or len(sentences) > 1:  # a paragraph: its first
                 # sentence after a heading

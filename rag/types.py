@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -129,3 +130,12 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def web_address(metadata: Mapping[str, Any]) -> str:
+    """The article's own web address, when its metadata has one (a JSONL record's ``url``:
+    ``http(s)://…``; not ``javascript:``), else ''; citations show it (they never did)."""
+    url = metadata.get("url")
+    if isinstance(url, str) and url.strip().lower().startswith(("http://", "https://")):
+        return url.strip()
+    return ""

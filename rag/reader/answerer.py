@@ -15,10 +15,10 @@ from rag.crosslingual import needs_translation
 from rag.highlight import question_type
 from rag.index_data import IndexData
 from rag.reader.calibration import Calibration, SpanFeatures, overlap, question_grams
-from rag.reader.decode import trim_answer
+from rag.reader.decode import row_value, trim_answer
 from rag.reader.inference import Reader, ReadSpan
 from rag.retriever import Retrieval, Retriever
-from rag.sentences import heading_block, quoted_span
+from rag.sentences import heading_block, in_question, quoted_span, table_block
 from rag.textnorm import chinese_script, to_simplified, to_traditional
 from rag.types import Snippet, own_metadata
 
@@ -38,6 +38,7 @@ class SpanCandidate:
     score: float  # calibrated probability that the sentence answers (set by candidates)
     shown: tuple[int, int] | None = None  # the snippet: the sentence(s) with the list they
     # introduce and the rest of a quotation they cut (`heading_block`, `quoted_span`)
+    asks: bool = False  # the span as read touches a question (`in_question`): no answer
 
 
 class ReaderAnswerer:
@@ -104,6 +105,16 @@ class ReaderAnswerer:
             for c in cands:
                 c.features = replace(c.features, similarity_gap=c.features.similarity - top)
                 c.score = calibration.probability(c.features)
+        # a span read in a question (an interview's 「记者：…是多少？」) answers nothing: its
+        # words and similarity are the user's question echoed; dropped after scoring, so
+        # the others keep their scores
+        cands = [c for c in cands if not c.asks]
+        if question_type(question) == "number":  # a table row's label: its value instead
+            for c in cands:
+                a, b = row_value(self.data.documents[c.doc].text, c.start, c.end)
+                lo, hi = c.shown or c.sentence
+                if lo <= a and b <= hi:
+                    c.start, c.end = a, b
         cands.sort(key=lambda c: -c.score)
         return cands
 
@@ -264,10 +275,10 @@ class ReaderAnswerer:
         # what is shown: the sentence(s) scored, with the list a heading or lead-in line
         # introduces and the rest of a quotation they cut
         limit = self.config.max_snippet_chars
-        shown = quoted_span(doc_text, *heading_block(doc_text, min(start, a), max(end, b),
-                                                     limit), limit)
+        shown = quoted_span(doc_text, *table_block(
+            doc_text, *heading_block(doc_text, min(start, a), max(end, b), limit), limit), limit)
         return SpanCandidate(chunk_idx, span.passage, doc, a, b, span.margin, (start, end),
-                             features, 0.0, shown)
+                             features, 0.0, shown, in_question(doc_text, raw_a, raw_b))
 
     def _similarity(self, chunk: int, start: int, end: int, vector: np.ndarray | None
                     ) -> float:

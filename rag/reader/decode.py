@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.sentences import stop_ends_sentence
+from rag.sentences import inside_token, stop_ends_sentence
 
 
 @dataclass
@@ -61,7 +61,7 @@ def best_spans(
 
 
 _SENTENCE_END = "。！？!?；;\n"
-_EDGE = " \t\r\n\u3000，,、。．.；;：:！!？?"
+_EDGE = " \t\r\n\u3000，,、。．.；;：:！!？?|"  # | : a table cell's edge
 # paired marks: quotes and book-title marks belong to what they enclose (「“安唐保」 is
 # completed to 「“安唐保”」), brackets hold a gloss or an aside (「（4月29日至5月3日，共5天」 is
 # the aside without its bracket, 「Qualcomm（高通」 gets its 「）」)
@@ -91,22 +91,93 @@ def trim_answer(text: str, start: int, end: int) -> tuple[int, int]:
     its unit (「80公里」 before 「/小时」 → 「80公里/小时」); unchanged if nothing would be left."""
     cut = end
     for i in range(start + 1, end):
-        if text[i] in _SENTENCE_END or (text[i] == "." and stop_ends_sentence(text, i)):
+        if (text[i] in _SENTENCE_END and not inside_token(text, i)) or (
+                text[i] == "." and stop_ends_sentence(text, i)):
             cut = i
             break
     a, b = _strip(text, start, cut)
     if b <= a:
         return start, end
+    if _CELL_SEP in text[a:b]:  # one table cell: 「（元/股） | 1.86」 → 「1.86」
+        a, b = _one_cell(text, a, b)
     if a == 0 or text[a - 1] == "\n":
         number = _LIST_NUMBER.match(text, a, b)
         if number:
             a = number.end()
+    a, b = _whole_address(text, a, b)
     a, b = _pair_marks(text, a, b)
     if b > a and _QUANTITY_END.search(text, a, b):
         unit = _PER_UNIT.match(text, b)
         if unit:
             b = unit.end()
     return (a, b) if b > a else (start, end)
+
+
+_CELL_SEP = " | "  # between a table row's cells (rag/clean.py writes a row as one line)
+
+
+def _one_cell(text: str, a: int, b: int) -> tuple[int, int]:
+    """The first cell of ``text[a:b]`` (which crosses cells of a table row) holding a digit,
+    a value, else its first cell: an answer is one cell, not 「（元/股） | 1.86」."""
+    cells = []
+    pos = a
+    while True:
+        cut = text.find(_CELL_SEP, pos, b)
+        cells.append(_strip(text, pos, b if cut < 0 else cut))
+        if cut < 0:
+            break
+        pos = cut + len(_CELL_SEP)
+    cells = [(x, y) for x, y in cells if y > x]
+    if not cells:
+        return a, b
+    return next(((x, y) for x, y in cells if any(ch.isdigit() for ch in text[x:y])), cells[0])
+
+
+def row_value(text: str, start: int, end: int) -> tuple[int, int]:
+    """A number asked for, answered inside the first cell of a table row (its label, or the
+    unit in it: 「归属于上市公司股东的净利润（亿元）」 → 「亿元」), is the row's first cell
+    holding a digit (「42.3」); unchanged when the answer is no such label or the row holds
+    no number."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    line_end = len(text) if line_end < 0 else line_end
+    first = text.find(_CELL_SEP, line_start, line_end)
+    if first < 0 or end > first or any(ch.isdigit() for ch in text[start:end]):
+        return start, end
+    pos = first + len(_CELL_SEP)
+    while pos < line_end:
+        cut = text.find(_CELL_SEP, pos, line_end)
+        x, y = _strip(text, pos, line_end if cut < 0 else cut)
+        if any(ch.isdigit() for ch in text[x:y]):
+            return x, y
+        if cut < 0:
+            break
+        pos = cut + len(_CELL_SEP)
+    return start, end
+
+
+# an e-mail address or a web address, and a telephone number (「+86 816 8899 1234」,
+# 「0816-2345678」): a short answer inside one is all of it
+_ADDRESS = re.compile(r"(?:https?://|www\.)[\w\-.~:/?#\[\]@!$&'*+,;=%]+|[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+",
+                      re.ASCII)
+_PHONE = re.compile(r"(?<![\w.+])(?:\+\d{1,3}(?:[ \-]?\d{1,5}){2,5}|\(?0\d{2,3}\)?[ \-]?\d{7,8}"
+                    r"|[48]00[ \-]?\d{3}[ \-]?\d{4})(?![\w.])", re.ASCII)
+
+
+def _whole_address(text: str, a: int, b: int) -> tuple[int, int]:
+    """``[a, b)`` widened to the e-mail address, web address or telephone number it cuts
+    (「qcmarathon」 of 「media@qcmarathon.org.cn」 → the address); unchanged otherwise."""
+    line_start = text.rfind("\n", 0, a) + 1
+    line_end = text.find("\n", a)
+    line_end = len(text) if line_end < 0 else line_end
+    for pattern in (_ADDRESS, _PHONE):
+        for match in pattern.finditer(text, line_start, line_end):
+            x, y = match.start(), match.end()
+            while y > x and text[y - 1] in ".,;:!?)]'":  # the sentence's, not the address's
+                y -= 1
+            if x < b and a < y and (x < a or b < y) and a >= x - 1 and b <= y + 1:
+                return min(a, x), max(b, y)
+    return a, b
 
 
 def _strip(text: str, a: int, b: int) -> tuple[int, int]:

@@ -12,6 +12,8 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from rag.types import web_address
+
 __all__ = [
     "Item",
     "citation_label",
@@ -245,7 +247,8 @@ def format_metadata_html(doc_id: str, title: str, metadata: Mapping[str, Any]) -
     if cats:
         cats = "、".join(map(str, cats)) if isinstance(cats, list) else cats
         rows.append(("分类 Categories", cats))
-    rows += [("作者 Author", metadata.get("author")), ("文件 File", metadata.get("path"))]
+    rows += [("作者 Author", metadata.get("author")), ("链接 URL", web_address(metadata)),
+             ("文件 File", metadata.get("path"))]
     rows.append(("文档 ID", doc_id))
     body = "".join(
         f"<tr><th>{escape_text(k)}</th><td>{escape_text(v)}</td></tr>" for k, v in rows if v
