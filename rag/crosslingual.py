@@ -188,6 +188,12 @@ def _query_words() -> tuple[dict[str, str], frozenset[str]]:
     return dict(data["question_words"]), frozenset(data["function_words"])
 
 
+@lru_cache(maxsize=1)
+def _units() -> dict[str, tuple[str, ...]]:
+    data = json.loads(WORDS_FILE.read_text(encoding="utf-8"))
+    return {k: tuple(v) for k, v in data["units"].items()}
+
+
 def needs_translation(question: str) -> bool:
     """A question with (almost) no Chinese characters but some Latin words (full-width
     ``ＪＤ Ｈｅａｌｔｈ`` counts: folded by NFKC first)."""
@@ -297,8 +303,8 @@ class QueryTranslator:
             elif len(lower[i]) >= 2 and lower[i].isascii() and lower[i] in self.vocabulary:
                 word, shown = lower[i], tokens[i]  # the corpus uses the word ("CEO", "AI")
             else:
-                step, word = 1, None
-                if lower_case:  # a name of several words first: "liu qing feng", "lei jun"
+                step, word = self._unit(lower, i)  # "billion yuan" → 亿元
+                if not word and lower_case:  # a name of several words: "liu qing feng"
                     step, word = self._name(tokens, i, function, True, least=2)
                 if not word:
                     step, word = self._phrase(lower, i, function, tokens[i][:1].isupper())
@@ -315,6 +321,15 @@ class QueryTranslator:
             out.append(tokens[i])  # a number, an acronym or an unknown word: kept as it is
             i += 1
         return out, terms, content
+
+    def _unit(self, lower: list[str], i: int) -> tuple[int, str | None]:
+        """A unit or an amount ("yuan", "billion yuan", "mm") as the corpus writes it."""
+        units = _units()
+        for n in (2, 1):
+            for word in units.get(" ".join(lower[i:i + n]), ()) if len(lower) >= i + n else ():
+                if word in self.vocabulary:
+                    return n, word
+        return 1, None
 
     def _question_word(self, lower: list[str], i: int, qwords: dict[str, str]
                        ) -> tuple[int, str | None]:

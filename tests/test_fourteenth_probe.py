@@ -203,3 +203,39 @@ def test_a_reporting_verb_inside_a_sentence_is_kept():
     text = "他表示同意。介绍，"
     assert trim_answer(text, 0, 3) == (0, 3)  # no comma after it: not a speaker's verb
     assert trim_answer(text, 6, 8) == (6, 8)  # nothing would be left
+
+
+# ------------------------------------------------ a follow-up about a numbered name
+@pytest.mark.unit
+@pytest.mark.parametrize("first, followup, expected", [
+    ("When did Line 16 phase 2 open?", "How long is it?", "How long is Line 16 phase 2?"),
+    ("When will the Xiaomi 13 Ultra go on sale?", "How much does it cost?",
+     "How much does Xiaomi 13 Ultra cost?"),
+    ("What is the price of the iPhone 15?", "When was it released?",
+     "When was iPhone 15 released?"),
+    ("16号线二期什么时候开通？", "它有多长？", "16号线二期有多长？"),
+])
+def test_a_followup_keeps_the_number_of_a_name(first, followup, expected):
+    """"How long is it?" after "When did Line 16 phase 2 open?" was searched "How long is
+    Line?" (not translated at all), "How much does it cost?" after a question about the
+    Xiaomi 13 Ultra asked about "Xiaomi", and 「它有多长？」 after 「16号线二期…」 about
+    「号线二期」: a number ended the subject."""
+    from rag.analyzer import Analyzer
+    from rag.followup import contextualize
+
+    assert contextualize(followup, [first], Analyzer()) == expected
+
+
+# --------------------------------------------------------------- units and amounts
+@pytest.mark.unit
+def test_units_and_amounts_become_the_corpus_words():
+    """"How many billion yuan did China Merchants Bank earn?" was searched 「多少 billion
+    yuan …」: CC-CEDICT has no "yuan" (its gloss is "currency unit (esp. Chinese yuan)") and
+    its "billion" is 兆 or 秭, its "dollar" 刀; the amounts the articles write (1380亿元) were
+    never searched."""
+    vocab = dict(VOCAB, 亿元=9, 元=20, 毫米=2, 美元=3)
+    t = QueryTranslator(vocab, dictionary=lambda: Dictionary({}))
+    assert "亿元" in t.translate("How many billion yuan did BYD earn?").words
+    assert "元" in t.translate("Is the price above 3000 yuan?").words
+    assert "毫米" in t.translate("How many mm of rain fell?").words
+    assert "美元" in t.translate("How many dollars did it cost?").words
