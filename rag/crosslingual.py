@@ -28,9 +28,34 @@ from rag.textnorm import cjk_share, is_cjk
 log = logging.getLogger(__name__)
 WORDS_FILE = Path(__file__).with_name("resources") / "english_query_words.json"
 MAX_PHRASE = 4  # English words in one dictionary phrase
-DICTIONARY_VERSION = 3  # of the cached gloss index (2: acronyms in parentheses are keys;
-# 3: each entry says whether its gloss is a verb's, "to …")
-_TOKEN = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)*|\d+(?:[.,]\d+)*%?")
+DICTIONARY_VERSION = 4  # of the cached gloss index (2: acronyms in parentheses are keys;
+# 3: each entry says whether its gloss is a verb's, "to …"; 4: a name's place is no key)
+# a number keeps the unit or suffix typed onto it ("16GB", "1TB", "5G", "18th", "97.5%")
+_TOKEN = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)*|\d+(?:[.,]\d+)*(?:%|[A-Za-z]+)?")
+# a later part of a name's gloss made of capitalised words only says where (or whose) the
+# name is: "Jinjiang county level city in Quanzhou, Fujian", "Fudan University, Shanghai"
+_QUALIFIER = re.compile(r"[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)*")
+_MONTHS = {name: n for n, names in enumerate(
+    (("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
+     ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
+     ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+     ("december", "dec")), start=1) for name in names}
+# the words before a month name without a number that make it a date ("sell in March")
+_BEFORE_MONTH = frozenset({"in", "since", "until", "till", "by", "from", "before", "after",
+                           "during", "of", "early", "late", "mid", "last", "next", "this",
+                           "on", "through"})
+_DAY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?$")
+_YEAR = re.compile(r"^(1[89]\d\d|20\d\d)$")
+# a polite opening before the question itself ("Could you tell me", "I'd like to know"): the
+# reader and the search read the question without it
+_PREAMBLE = re.compile(
+    r"^\s*(?:(?:hi|hello|hey|excuse me|sorry)\b[\s,!.]*)?(?:please[\s,]+)?"
+    r"(?:(?:could|can|would|will)\s+(?:you|u)\s+(?:please\s+)?(?:tell|show|let)\s+me"
+    r"|(?:please\s+)?tell\s+me|i\s*['’]?d\s+like\s+to\s+know|i\s+would\s+like\s+to\s+know"
+    r"|i\s+(?:want|wanna|need)\s+to\s+know|i\s+(?:was\s+)?wonder(?:ing)?"
+    r"|i['’]?m\s+wondering|do\s+you\s+(?:happen\s+to\s+)?know|does\s+anyone\s+know)"
+    r"\b(?:\s+please\b)?[\s,:]*(?:about\s+)?", re.I)
+_WH = re.compile(r"^(?:who|whom|whose|what|when|where|which|why|how)\b", re.I)
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _SKIP_GLOSS = ("variant of", "old variant", "surname ", "see ", "used in", "abbr.", "cl:",
                "japanese variant", "erhua variant", "also written", "also pr.")
@@ -102,12 +127,18 @@ def _gloss_phrases(gloss: str) -> list[tuple[str, bool, bool]]:
     whether it is a verb's ("to station (troops)"); an acronym in parentheses ("(CCTV)") is a
     key of its own, in capitals (looked up as written, so "WHO" is not "who")."""
     acronyms = [(a, True, False) for a in _GLOSS_ACRONYM.findall(gloss)]
-    text = _PAREN.sub("", gloss).strip().lower()
-    if not text or text.startswith(_SKIP_GLOSS):
+    text = _PAREN.sub("", gloss).strip()
+    if not text or text.lower().startswith(_SKIP_GLOSS):
         return acronyms
-    parts = [part.strip() for part in re.split(r"[;,]", text)]
+    cased = [part.strip() for part in re.split(r"[;,]", text)]
+    whole = len(cased) == 1
+    # "Fujian" was a key of 晋江 ("… city in Quanzhou, Fujian") and "Shanghai" of 复旦大学
+    # ("Fudan University, Shanghai"): a name's place is no key of the name
+    if cased[0][:1].isupper():
+        cased = cased[:1] + [p for p in cased[1:] if not _QUALIFIER.fullmatch(p)]
+    parts = [part.lower() for part in cased]
     keys = [(re.sub(r"^(to|a|an|the) ", "", part), part.startswith("to ")) for part in parts]
-    return [(" ".join(key.split()), len(parts) == 1, verb) for key, verb in keys
+    return [(" ".join(key.split()), whole, verb) for key, verb in keys
             if 0 < len(key.split()) <= MAX_PHRASE] + acronyms
 
 
@@ -157,6 +188,12 @@ def _query_words() -> tuple[dict[str, str], frozenset[str]]:
     return dict(data["question_words"]), frozenset(data["function_words"])
 
 
+@lru_cache(maxsize=1)
+def _units() -> dict[str, tuple[str, ...]]:
+    data = json.loads(WORDS_FILE.read_text(encoding="utf-8"))
+    return {k: tuple(v) for k, v in data["units"].items()}
+
+
 def needs_translation(question: str) -> bool:
     """A question with (almost) no Chinese characters but some Latin words (full-width
     ``ＪＤ Ｈｅａｌｔｈ`` counts: folded by NFKC first)."""
@@ -185,10 +222,11 @@ class QueryTranslator:
         """The question in corpus words, or None when it is Chinese or nothing was found."""
         if not needs_translation(question):
             return None
-        question = unicodedata.normalize("NFKC", question)  # full-width letters → ASCII
-        tokens = _tokens(question)
+        question = plain_question(unicodedata.normalize("NFKC", question))  # full width → ASCII
+        tokens = _tokens(_fold_marks(question))  # pinyin typed with its tones: "Liú" → "Liu"
         shouting = sum(t.isupper() for t in tokens) > len(tokens) / 2  # "WHO IS THE CEO"
-        out, terms, content = self._render(tokens, shouting)
+        lower_case = not any(c.isupper() for c in question)  # "who is the ceo of jd health"
+        out, terms, content = self._render(tokens, shouting, lower_case)
         if not terms:
             return None
         text = _joined(out) + "？"
@@ -218,10 +256,12 @@ class QueryTranslator:
                 last = run.end()
         return "".join(pieces) + question[last:] if pieces else None
 
-    def _render(self, tokens: list[str], shouting: bool
+    def _render(self, tokens: list[str], shouting: bool, lower_case: bool = False
                 ) -> tuple[list[str], list[tuple[str, str]], int]:
         """The words ``tokens`` become (corpus words, question words, untranslated tokens),
-        the (phrase, corpus word) pairs found and the number of content words."""
+        the (phrase, corpus word) pairs found and the number of content words. In a question
+        typed in lower case (``lower_case``), a name's words are looked up by their pinyin and
+        an acronym by its letters too ("lei jun" → 雷军, "byd" → 比亚迪)."""
         qwords, function = _query_words()
         lower = [t.lower() for t in tokens]
         out: list[str] = []
@@ -229,6 +269,13 @@ class QueryTranslator:
         content = 0
         i = 0
         while i < len(tokens):
+            step, date = _date(lower, i)
+            if date:  # "March 2023" → 2023年3月: the corpus writes dates in figures
+                terms.append((" ".join(tokens[i:i + step]), date))
+                out.append(date)
+                content += 1
+                i += step
+                continue
             acronym = (not shouting and _ACRONYM.match(tokens[i])
                        and lower[i] not in self.vocabulary and self._acronym(tokens[i]))
             if not acronym:
@@ -238,7 +285,16 @@ class QueryTranslator:
                     i += step
                     continue
                 if lower[i] in function:
-                    i += 1
+                    # a name may open with a function word's letters: "An Tang Bao" (安唐保),
+                    # "He Xiaopeng"; it counts only when the words spell a corpus name
+                    step, word = self._name(tokens, i, function, lower_case, least=2)
+                    if word:
+                        terms.append((" ".join(tokens[i:i + step]), word))
+                        out.append(word)
+                        content += 1
+                        i += step
+                    else:
+                        i += 1
                     continue
             content += 1
             step, shown = 1, None  # shown: what the searched text holds for the term
@@ -247,9 +303,15 @@ class QueryTranslator:
             elif len(lower[i]) >= 2 and lower[i].isascii() and lower[i] in self.vocabulary:
                 word, shown = lower[i], tokens[i]  # the corpus uses the word ("CEO", "AI")
             else:
-                step, word = self._phrase(lower, i, function, tokens[i][:1].isupper())
+                step, word = self._unit(lower, i)  # "billion yuan" → 亿元
+                if not word and lower_case:  # a name of several words: "liu qing feng"
+                    step, word = self._name(tokens, i, function, True, least=2)
                 if not word:
-                    step, word = self._name(tokens, i, function)
+                    step, word = self._phrase(lower, i, function, tokens[i][:1].isupper())
+                if not word:
+                    step, word = self._name(tokens, i, function, lower_case)
+                if not word and lower_case:
+                    word = self._lower_acronym(lower[i])
                 shown = word
             if word:
                 terms.append((" ".join(tokens[i:i + step]), word))
@@ -259,6 +321,15 @@ class QueryTranslator:
             out.append(tokens[i])  # a number, an acronym or an unknown word: kept as it is
             i += 1
         return out, terms, content
+
+    def _unit(self, lower: list[str], i: int) -> tuple[int, str | None]:
+        """A unit or an amount ("yuan", "billion yuan", "mm") as the corpus writes it."""
+        units = _units()
+        for n in (2, 1):
+            for word in units.get(" ".join(lower[i:i + n]), ()) if len(lower) >= i + n else ():
+                if word in self.vocabulary:
+                    return n, word
+        return 1, None
 
     def _question_word(self, lower: list[str], i: int, qwords: dict[str, str]
                        ) -> tuple[int, str | None]:
@@ -299,17 +370,21 @@ class QueryTranslator:
                             math.log1p(df) + 0.1 * math.log1p(self._word_freq(head))), head))
         return max(scored)[1] if scored else None
 
-    def _name(self, tokens: list[str], i: int, function: frozenset[str]) -> tuple[int, str | None]:
-        """Consecutive capitalised words read as pinyin of a corpus word ("Guangci" → 广慈): the
-        most frequent proper noun with that pinyin ("Tonghua" → 通化, not 通话), else the most
-        frequent word."""
-        if not tokens[i][:1].isupper():
+    def _name(self, tokens: list[str], i: int, function: frozenset[str],
+              lower_case: bool = False, least: int = 1) -> tuple[int, str | None]:
+        """Consecutive capitalised words (any words of a question typed in lower case) read as
+        pinyin of a corpus word ("Guangci" → 广慈): the most frequent proper noun with that
+        pinyin ("Tonghua" → 通化, not 通话), else the most frequent word; at least ``least``
+        words."""
+        if not (lower_case or tokens[i][:1].isupper()):
             return 1, None
         table = self._pinyin_table()
-        for n in (3, 2, 1):
+        for n in range(3, least - 1, -1):
             words = tokens[i:i + n]
-            if len(words) < n or not all(w[:1].isupper() for w in words):
+            if len(words) < n or not all(lower_case or w[:1].isupper() for w in words):
                 continue
+            if not all(w.replace("-", "").replace("'", "").isalpha() for w in words):
+                continue  # "16GB" is no name
             key = "".join(words).lower().replace("-", "").replace("'", "")
             if key in table:
                 return n, table[key]
@@ -327,6 +402,16 @@ class QueryTranslator:
             if self._proper_noun(word):
                 return word
         return None
+
+    def _lower_acronym(self, word: str) -> str | None:
+        """An acronym typed in lower case ("byd", "jd") read as :meth:`_acronym` reads it,
+        when it is no English word (no dictionary entry, inflected or not)."""
+        if not (2 <= len(word) <= 5 and word.isalpha()):
+            return None
+        dictionary = self._dictionary()
+        if any(dictionary.lookup(v) for v in _variants([word])):
+            return None
+        return self._acronym(word.upper())
 
     def _pinyin_table(self) -> dict[str, str]:
         return self._pinyin_tables()[0]
@@ -391,6 +476,74 @@ def _pinyin_of(words: list[str], folder: Path | None) -> dict[str, tuple[str, ..
         except OSError as exc:  # a read-only cache: computed again next time
             log.warning("cannot write the pinyin cache %s: %s", path, exc)
     return known
+
+
+def plain_question(question: str) -> str:
+    """An English question as the reader was trained on them: without a polite opening
+    ("Could you tell me the price of X?" → "What is the price of X?", "I'd like to know who
+    the CEO of X is" → "Who is the CEO of X?": the reader read "I'd like to know BYD's sales
+    target" as a sales figure's question) and ending with a question mark (typed without one,
+    or with a full stop, it was read differently: "What is BYD's sales target for 2023" was
+    answered 一季度, with "?" 300万辆)."""
+    question = _plain(question)
+    end = re.search(r"[.!。！]*\s*$", question)
+    if question[:end.start()][-1:].isalnum() or end.group().strip():
+        return question[:end.start()] + "?"
+    return question
+
+
+def _plain(question: str) -> str:
+    match = _PREAMBLE.match(question)
+    rest = question[match.end():].strip() if match else ""
+    if not match or len(_tokens(rest)) < 2:
+        return question
+    if re.match(r"^(?:if|whether)\b", rest, re.I):
+        return question  # a yes-or-no question: no span answers it either way
+    if _WH.match(rest):
+        # "who the president of X is?" → "Who is the president of X?"
+        moved = re.match(r"^(who|what|where|when)\s+(.+?)\s+(is|are|was|were)\s*([?.!]*)$",
+                         rest, re.I)
+        if moved and _tokens(moved[2])[0].lower() not in {"is", "are", "was", "were"}:
+            rest = f"{moved[1]} {moved[3]} {moved[2]}?"
+        return rest[0].upper() + rest[1:]
+    return "What is " + rest  # "the price of X?", "BYD's sales target for 2023."
+
+
+def _fold_marks(text: str) -> str:
+    """Latin letters without their accents and tone marks (pinyin "Liú Qìngfēng" → "Liu
+    Qingfeng", "ü" → "u"); other characters as they are."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed
+                                                if not unicodedata.combining(c)))
+
+
+def _date(lower: list[str], i: int) -> tuple[int, str | None]:
+    """A date written with an English month name at ``i`` (or a day just before one) in the
+    corpus's figures: "March 2023" → 2023年3月, "March 18, 2023" / "18 March 2023" →
+    2023年3月18日, "in March" → 3月. A month name counts with a day or a year beside it, or
+    (spelled out) after "in", "since", "by"…: "May I ask" and "to march" are no dates."""
+    start, day = i, None
+    found = _DAY.match(lower[i])
+    if found and i + 1 < len(lower) and lower[i + 1].rstrip(".") in _MONTHS:
+        day, i = int(found[1]), i + 1  # "18 March"
+    month = _MONTHS.get(lower[i].rstrip("."))
+    if month is None:
+        return 1, None
+    j = i + 1
+    if day is None and j < len(lower) and (found := _DAY.match(lower[j])) and not _YEAR.match(
+            lower[j]):
+        day, j = int(found[1]), j + 1  # "March 18"
+    year = None
+    if j < len(lower) and (found := _YEAR.match(lower[j])):
+        year, j = int(found[1]), j + 1
+    if day is not None and not 1 <= day <= 31:
+        return 1, None
+    spelled = len(lower[i].rstrip(".")) > 3 or lower[i] == "may"
+    before = lower[start - 1] if start > 0 else ""
+    if day is None and year is None and not (spelled and before in _BEFORE_MONTH):
+        return 1, None
+    text = (f"{year}年" if year else "") + f"{month}月" + (f"{day}日" if day else "")
+    return j - start, text
 
 
 def _tokens(text: str) -> list[str]:

@@ -90,7 +90,8 @@ def _is_generic(text: str) -> bool:
 
 
 def _en_word_strong(word: str) -> bool:
-    return bool(re.search(r"\d", word)) or word[:1].isupper() or (word.isupper() and len(word) > 1)
+    # a capital anywhere makes a name: "BYD", "Xiaomi", and "iPhone", "iFlytek", "eBay"
+    return bool(re.search(r"\d", word)) or any(c.isupper() for c in word)
 
 
 def _analyse(question: str, analyzer: Analyzer) -> _Analysis:
@@ -132,9 +133,22 @@ def _analyse(question: str, analyzer: Analyzer) -> _Analysis:
                 phrases.append(_Phrase(text, start, strong))
         run.clear()
 
-    for word, flag, start in tokens:
+    for k, (word, flag, start) in enumerate(tokens):
         low = word.lower()
         is_cjk = bool(_CJK.search(word))
+        if word.isascii() and word.isdigit():
+            # a number is part of a name: after an English word ("Line 16 phase 2", "Xiaomi
+            # 13 Ultra", "iPhone 15" lost their numbers: "How long is it?" → "How long is
+            # Line?"), or typed onto the Chinese noun it numbers (「16号线」 → 「号线」)
+            after = tokens[k + 1] if k + 1 < len(tokens) else None
+            if (run and run[-1][1] == "eng") or (
+                    after is not None and after[2] == start + len(word)
+                    and _CJK.search(after[0]) and after[1].startswith("n")
+                    and after[1] not in _BREAK_TAGS):
+                if run and _CJK.search(run[-1][0]):
+                    flush()
+                run.append((word, "eng" if run and run[-1][1] == "eng" else "m", start))
+                continue
         if flag == "eng" or (not is_cjk and re.fullmatch(r"[A-Za-z][\w\-]*", word)):
             if low in _EN_PRONOUNS:
                 pronouns.append((start, low))

@@ -84,7 +84,8 @@ class Retriever:
         dense: dict[int, float] = {}
         original: dict[int, float] = {}  # the untranslated query's own dense ranking
         if mode != "keyword" or need_vector:
-            texts = [asked, query] if translation else [asked]
+            # the question as asked, without a polite opening ("Could you tell me …")
+            texts = [asked, translation.source] if translation else [asked]
             vectors = self.encoder.encode_queries(texts)
             vector = vectors[0]
             source_vector = vectors[1] if translation else None

@@ -79,6 +79,10 @@ _UNITS = ["小时", "分钟", "秒", "分", "天", "日", "周", "月", "年", "
           "毫米", "米", "千瓦时", "千瓦", "度", "次", "件", "台", "辆", "套",
           "张", "盒", "瓶", "桶", "袋", "箱", "份", "间", "床"]
 _UNIT_ALTERNATIVES = "|".join(sorted(_UNITS, key=len, reverse=True))
+# a reporting verb that ends the answer just before the comma or colon it opens: the answer
+# is who speaks (「软科首席分析师罗志敏介绍，本次排名…」: 「罗志敏介绍」 → 「罗志敏」)
+_SPEECH_VERB = re.compile(r"(?:介绍|表示|指出|透露|强调|坦言|说道)$")
+_SPEECH_PAUSE = "，,：:"
 _PER_UNIT = re.compile(rf"[/／](?:{_UNIT_ALTERNATIVES}|[A-Za-z]{{1,4}}(?![A-Za-z])[²³]?)")
 
 
@@ -88,7 +92,8 @@ def trim_answer(text: str, start: int, end: int) -> tuple[int, int]:
     one: "record in services. Our installed base" → "record in services") and without
     punctuation or spaces at either edge; without a list number opening its line (「1. 符合…」
     → 「符合…」); its quotes and brackets paired (`_pair_marks`); a quantity with the rest of
-    its unit (「80公里」 before 「/小时」 → 「80公里/小时」); unchanged if nothing would be left."""
+    its unit (「80公里」 before 「/小时」 → 「80公里/小时」); no reporting verb after the person who
+    speaks (「辛杰介绍」 before 「，」 → 「辛杰」); unchanged if nothing would be left."""
     cut = end
     for i in range(start + 1, end):
         if (text[i] in _SENTENCE_END and not inside_token(text, i)) or (
@@ -106,6 +111,9 @@ def trim_answer(text: str, start: int, end: int) -> tuple[int, int]:
             a = number.end()
     a, b = _whole_address(text, a, b)
     a, b = _pair_marks(text, a, b)
+    verb = _SPEECH_VERB.search(text, a, b)
+    if verb and b - a - len(verb[0]) >= 2 and text[b:b + 1] in tuple(_SPEECH_PAUSE):
+        a, b = _strip(text, a, verb.start())
     if b > a and _QUANTITY_END.search(text, a, b):
         unit = _PER_UNIT.match(text, b)
         if unit:
