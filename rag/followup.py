@@ -6,12 +6,18 @@
 Subjects are found with the shared :class:`Analyzer`'s jieba part-of-speech tags:
 proper nouns (people, places, organisations, abbreviations), quoted terms, capitalised or
 acronym English words, and noun phrases that are not generic attribute words ("CEO", "价格").
+An elliptical 「那X呢？」 replaces what X stands beside in the earlier question as searched: a
+part of its subject with the same head (女子组 → 「女子组冠军是谁？」), its attribute (拨备覆盖率 →
+「华岳银行的拨备覆盖率是多少？」), a date, number or place (二季度, 7号线, 国内), else its subject.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +28,7 @@ __all__ = ["contextualize", "subjects"]
 MAX_HISTORY = 6  # only the last few questions are searched for a subject
 MAX_ELLIPSIS_CHARS = 24
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
 _WORDS = json.loads((Path(__file__).with_name("resources") / "followup_words.json")
                     .read_text(encoding="utf-8"))
 # Pronouns that point back to an earlier subject; the simple ones are replaced in place.
@@ -38,6 +45,16 @@ _BREAK_TAGS = frozenset(_WORDS["break_tags"])
 _BREAK_WORDS = frozenset(_WORDS["break_words"])
 _STRONG_TAGS = frozenset(_WORDS["strong_tags"])
 _VERB_TAGS = frozenset(_WORDS["verb_tags"])
+# Last characters of metric nouns (不良贷款率, 销售额, 出货量): such a term is an attribute.
+_ATTR_SUFFIXES = frozenset(_WORDS["attribute_suffixes"])
+_QUESTION_WORDS = frozenset(_WORDS["question_words"])
+_INTERROGATIVES = tuple(_WORDS["interrogatives"])
+_EN_MONTHS = frozenset(_WORDS["en_months"])
+# Tag prefixes that end a segment of the earlier question a follow-up's term is matched in
+# (pronouns and question words, particles, prepositions, conjunctions, punctuation).
+_SEGMENT_BREAK = ("r", "u", "p", "c", "y", "e", "o", "x", "w")
+_ZH_GENERIC_TAILS = tuple(sorted((g for g in _GENERIC if _CJK.search(g) and len(g) > 1),
+                                 key=len, reverse=True))
 
 _QUOTED = re.compile(r"[“\"「『《‘](.{1,30}?)[”\"」』》’]")
 _ZH_ELLIPSIS = re.compile(
@@ -50,11 +67,14 @@ _EN_ELLIPSIS = re.compile(
     r"|^\s*and\s+(?P<y>[^?.!]{1,40}?)\s*\?\s*$",
     re.IGNORECASE,
 )
-_CJK = re.compile(r"[\u3400-\u9fff]")
 # what may trail a question after its last word: punctuation, emoji, "～", "…" (closing
 # quotes and brackets stay: they belong to a quoted subject)
 _TAIL = re.compile(r"[^\w」』”’》)）\]]+$")
 _WORD = re.compile(r"[^\W_]")  # a letter, digit or Chinese character
+
+
+# a question as searched, and the subject it carries when jieba would not find it there
+_Asked = tuple[str, "str | None"]
 
 
 @dataclass
@@ -94,8 +114,30 @@ def _en_word_strong(word: str) -> bool:
     return bool(re.search(r"\d", word)) or any(c.isupper() for c in word)
 
 
-def _analyse(question: str, analyzer: Analyzer) -> _Analysis:
-    """Split a question into candidate subject phrases and pronoun mentions."""
+# each earlier question is read by several rules at each turn: its words are kept (per
+# analyzer, without keeping a dropped analyzer alive)
+_CUTS: weakref.WeakKeyDictionary[Analyzer, OrderedDict[str, tuple]] = weakref.WeakKeyDictionary()
+_CUTS_LOCK = threading.Lock()
+_CUTS_KEPT = 256
+
+
+def _tokens(question: str, analyzer: Analyzer) -> list[tuple[str, str, int]]:
+    """jieba's (word, tag, offset) triples of ``question``."""
+    with _CUTS_LOCK:
+        kept = _CUTS.setdefault(analyzer, OrderedDict())
+        found = kept.get(question)
+        if found is not None:
+            kept.move_to_end(question)
+            return list(found)
+    found = _cut(analyzer, question)
+    with _CUTS_LOCK:
+        kept[question] = found
+        while len(kept) > _CUTS_KEPT:
+            kept.popitem(last=False)
+    return list(found)
+
+
+def _cut(analyzer: Analyzer, question: str) -> tuple[tuple[str, str, int], ...]:
     tokens: list[tuple[str, str, int]] = []
     pos = 0
     for pair in analyzer.posseg.cut(question):
@@ -104,6 +146,12 @@ def _analyse(question: str, analyzer: Analyzer) -> _Analysis:
         start = pos if start < 0 else start
         pos = start + len(word)
         tokens.append((word, flag, start))
+    return tuple(tokens)
+
+
+def _analyse(question: str, analyzer: Analyzer) -> _Analysis:
+    """Split a question into candidate subject phrases and pronoun mentions."""
+    tokens = _tokens(question, analyzer)
 
     phrases: list[_Phrase] = []
     pronouns: list[tuple[int, str]] = []
@@ -168,7 +216,9 @@ def _analyse(question: str, analyzer: Analyzer) -> _Analysis:
         if flag in _BREAK_TAGS or flag.startswith("r") or word in _BREAK_WORDS:
             flush()
             continue
-        if run and run[-1][1] == "eng":
+        if run and (run[-1][1] == "eng" or flag == "v" and run[-1][1] in _STRONG_TAGS):
+            # a verb after a name starts the predicate: 「台风海鹰登陆时最大风力多少级？」 had the
+            # subject 「台风海鹰登陆时最大风力」 (「它什么时候减弱…」 searched it)
             flush()
         run.append((word, flag, start))
     flush()
@@ -182,10 +232,10 @@ def _analyse(question: str, analyzer: Analyzer) -> _Analysis:
     return _Analysis(phrases, pronouns)
 
 
-def _ellipsis(question: str, analyzer: Analyzer) -> str | None:
-    """The new subject of a "那X呢？" / "What about X?" question, if it is one. What trails
-    its last word is read as "?" when it holds a question mark, else as nothing: "那平安健康呢😀"
-    and "那平安健康呢～" were no follow-ups, and "What about X…" made "X…" the subject."""
+def _ellipsis_term(question: str) -> str | None:
+    """The X of a "那X呢？" / "What about X?" question, whatever X is. What trails its last
+    word is read as "?" when it holds a question mark, else as nothing: "那平安健康呢😀" and
+    "那平安健康呢～" were no follow-ups, and "What about X…" made "X…" the subject."""
     tail = _TAIL.search(question)
     if tail:
         question = question[:tail.start()] + ("?" if re.search("[?？]", tail[0]) else "")
@@ -193,6 +243,16 @@ def _ellipsis(question: str, analyzer: Analyzer) -> str | None:
     if not m:
         return None
     x = (m.groupdict().get("x") or m.groupdict().get("y") or "").strip()
+    if any(word in x for word in _INTERROGATIVES):
+        # 「星辰电子的净利润是多少呢？」 asks on its own: it searched 「星辰电子的净利润是多少的
+        # 净利润是多少？」 after 「华岳银行的净利润是多少？」
+        return None
+    return x or None
+
+
+def _ellipsis(question: str, analyzer: Analyzer) -> str | None:
+    """The new subject of a "那X呢？" / "What about X?" question, if it is one."""
+    x = _ellipsis_term(question)
     if not x:
         return None
     analysis = _analyse(x, analyzer)
@@ -207,6 +267,218 @@ def _ellipsis(question: str, analyzer: Analyzer) -> str | None:
     return x
 
 
+def _common_suffix(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+        n += 1
+    return n
+
+
+def _segments(tokens: list[tuple[str, str, int]]) -> list[list[tuple[str, str, int]]]:
+    """Runs of content words: what one noun phrase of the question can span."""
+    segments: list[list[tuple[str, str, int]]] = [[]]
+    for token in tokens:
+        word, flag, _ = token
+        if (not word.strip() or flag.startswith(_SEGMENT_BREAK) or word in _BREAK_WORDS
+                or word in _QUESTION_WORDS or word in _ZH_PRONOUNS
+                or word.lower() in _EN_STOP or flag == "eng"):
+            segments.append([])
+        else:
+            segments[-1].append(token)
+    return [s for s in segments if s]
+
+
+def _same_head(previous: str, term: str, analyzer: Analyzer) -> tuple[int, int] | None:
+    """The span of ``previous`` that the Chinese ``term`` stands beside: the words ending in
+    the same head (女子组 / 男子组冠军's 男子组, 拨备覆盖率 / 不良贷款率, 半程 / 全程马拉松's 全程,
+    二季度 / 一季度), from the word boundary that makes it about as long as ``term``."""
+    if not _CJK.search(term[-1:]):
+        return None
+    best: tuple[int, int, int] | None = None  # (shared characters, start, end)
+    for segment in _segments(_tokens(previous, analyzer)):
+        for i, (word, flag, start) in enumerate(segment):
+            n = _common_suffix(word, term)
+            if n == 0 or n >= len(term) or (best and n <= best[0]) or not (
+                    _nounish(flag) or word in _ATTR_SUFFIXES):
+                continue  # 「副局长」 is not beside 「增长」
+            end = start + len(word)
+            begin = min((s for _, _, s in segment[: i + 1]),
+                        key=lambda s: (abs(end - s - len(term)), end - s))
+            best = (n, begin, end)
+    return (best[1], best[2]) if best else None
+
+
+def _nounish(flag: str) -> bool:
+    """Nouns, numbers and measures, times, places, abbreviations, English words."""
+    return flag.startswith(("n", "m", "q", "t", "s", "j", "b", "f")) or flag in ("vn", "eng")
+
+
+def _attribute_word(word: str) -> bool:
+    low = word.strip().lower()
+    if low in _GENERIC:
+        return True
+    return bool(_CJK.search(low)) and len(low) > 1 and (
+        low[-1] in _ATTR_SUFFIXES or low.endswith(_ZH_GENERIC_TAILS))
+
+
+def _is_attribute(term: str, analyzer: Analyzer) -> bool:
+    """"净利润", "拨备覆盖率", "CFO", "net profit": a metric or role, no name of its own."""
+    tokens = [t for t in _tokens(term, analyzer) if t[0].strip()]
+    # a name makes it a subject (「招商银行」), not an abbreviation's tag: 「研发投入」 is 研发/j
+    if not tokens or any(f in _STRONG_TAGS and f != "j" or (
+            f == "eng" and _en_word_strong(w) and not _is_generic(w)) for w, f, _ in tokens):
+        return False
+    return _attribute_word(tokens[-1][0]) or _attribute_word(term)
+
+
+def _attribute_span(previous: str, analyzer: Analyzer) -> tuple[int, int] | None:
+    """The span of the attribute ``previous`` asks about (不良贷款率, 营收, CEO, net profit):
+    its last attribute word, with the words before it that are no part of its subject."""
+    phrases = _analyse(previous, analyzer).phrases
+    subject = next((p for p in phrases if p.strong), phrases[0] if phrases else None)
+    if subject is None:
+        return None
+    subject_end = subject.start + len(subject.text)
+    tokens = _tokens(previous, analyzer)
+    for k in range(len(tokens) - 1, -1, -1):
+        word, flag, start = tokens[k]
+        single = len(word) == 1 and word in _ATTR_SUFFIXES and k > 0
+        if start == subject.start or flag in _STRONG_TAGS or not (
+                single or _is_generic(word) or _attribute_word(word) and _nounish(flag)):
+            continue  # 「增长」 is no attribute
+        begin, j = start, k - 1
+        extend = single or not flag.startswith("n")
+        while j >= 0:
+            w, f, s = tokens[j]
+            if not w.strip() and f != "eng" and tokens[k][1] == "eng":
+                j -= 1  # the space between two English words
+                continue
+            english = f == "eng" and w.islower() and w not in _EN_STOP
+            # a plain noun before a tail jieba tags as a verb or a lone character (营业收入,
+            # 不良贷款率, 首席技术官), not 「什么时候面向企业」's 面向; 「总奖金」's 总 (b or n)
+            chinese = bool(_CJK.search(w)) and ((f == "b" or len(w) == 1 and f == "n") or (
+                extend and (f.startswith("n") or single and f == "v")
+                and f not in _STRONG_TAGS and not _is_generic(w)))
+            if not (english or chinese) or (english != (tokens[k][1] == "eng")):
+                break
+            if subject.start <= s < subject_end and not (single and j == k - 1):
+                break  # the subject's own words: 星辰电子营收 keeps 星辰电子
+            begin, j = s, j - 1
+            single = False
+        return begin, start + len(word)
+    return None
+
+
+def _same_shape(previous: str, term: str) -> tuple[int, int] | None:
+    """"Q2" beside "Q1", "Line 7" beside "Line 6", 「7号线一期」 beside 「6号线」: the one
+    place of ``previous`` that reads as the term's numbered start with other digits."""
+    m = re.match(r"(?:(?:in|on|for|at|of|the)\s+)*(.*)", term, re.IGNORECASE)
+    term = m[1] if m else term
+    digits = re.search(r"\d+", term)
+    if not digits:
+        return None
+    for end in range(len(term), digits.end() - 1, -1):
+        head = term[:end]
+        if not head[-1:].strip() or not re.search(r"[^\W\d_]", head):
+            continue
+        pattern = re.sub(r"\\d\+|\d+", r"\\d+", re.escape(head))
+        # not inside a longer number or English word
+        found = [f for f in re.finditer(rf"(?<![0-9A-Za-z.]){pattern}", previous, re.IGNORECASE)
+                 if f[0].lower() != head.lower() and not (
+                     head[-1:].isascii() and re.match(r"[0-9A-Za-z]", previous[f.end():][:1]))]
+        if len(found) == 1:
+            return found[0].start(), found[0].end()
+    return None
+
+
+def _same_slot(previous: str, term: str, analyzer: Analyzer) -> tuple[int, int] | None:
+    """「国内」 beside 「海外」, 「明年」 beside 「今年」, "in April" beside "in May": a one-word
+    place or time term stands for the one word of ``previous`` of the same kind."""
+    words = re.findall(r"[A-Za-z]+", term)
+    if words and words[-1].lower() in _EN_MONTHS and all(
+            w.lower() in _EN_STOP for w in words[:-1]):
+        # "And in April?" after "How many cars did it deliver in May?"
+        found = [m.span() for m in re.finditer(r"[A-Za-z]+", previous)
+                 if m[0].lower() in _EN_MONTHS and m[0][:1].isupper() and (
+                     re.search(r"\b(?:in|of|on|for|since|by|until|before|after|during)\s+$",
+                               previous[:m.start()], re.IGNORECASE)
+                     or re.match(r"\s*\d", previous[m.end():]))]  # not "May I ask"
+        return found[0] if len(found) == 1 else None
+    tokens = [t for t in _tokens(term, analyzer) if t[0].strip()]
+    if len(tokens) != 1 or tokens[0][1] not in ("s", "t"):
+        return None
+    found = [(s, s + len(w)) for w, f, s in _tokens(previous, analyzer) if f == tokens[0][1]]
+    return found[0] if len(found) == 1 else None
+
+
+def _swap_parallel(earlier: _Asked, term: str, analyzer: Analyzer) -> _Asked | None:
+    """The earlier question asking about ``term`` instead of the part it stands beside (a
+    part of the subject, the attribute, a date), or None when ``term`` is a new subject."""
+    previous = earlier[0]
+    if _analyse(term, analyzer).pronouns:
+        return None  # 「它的净利润呢？」 keeps the earlier subject another way
+    if not _CJK.search(term):  # "And in April?" stands for "May", not for "in May"
+        words = term.split()
+        while len(words) > 1 and words[0].lower() in _EN_STOP:
+            words.pop(0)
+        term = " ".join(words)
+    owner, _, attribute = term.rpartition("的")
+    if owner.strip() and attribute.strip() and _is_attribute(attribute, analyzer):
+        # 「星辰电子的营收呢？」 after 「华岳银行的净利润是多少？」: both parts change
+        swapped = _swap_parallel(earlier, attribute.strip(), analyzer)
+        old = swapped and _subject_core(_previous_subject([swapped], analyzer), analyzer)
+        if not swapped or not old or old not in swapped[0]:
+            return None
+        return swapped[0].replace(old, owner.strip(), 1), owner.strip()
+    span = (_same_shape(previous, term) or _same_head(previous, term, analyzer)
+            or _same_slot(previous, term, analyzer))
+    if span is None and _is_attribute(term, analyzer):
+        span = _attribute_span(previous, analyzer)
+        if span is None:
+            # 「明年规模呢？」 after 「青川马拉松有多少名跑者参赛？」: the subject's attribute
+            subject = _subject_core(_previous_subject([earlier], analyzer), analyzer)
+            if not subject:
+                return None
+            if _CJK.search(term + subject):
+                return f"{subject}的{term}呢？", subject
+            return f"What about {subject}'s {term}?", subject
+    if span is None:
+        return None
+    start, end = span
+    query = previous[:start] + term + previous[end:]
+    # a part of the subject replaced (女子组 → 女子组冠军, 飞驰汽车, Line 7) makes the new
+    # subject; another part (the attribute, a date) keeps the earlier one
+    subject = earlier[1]
+    if subject and subject in previous:
+        first = previous.find(subject)
+        last = first + len(subject)
+    else:
+        phrases = _analyse(previous, analyzer).phrases
+        main = next((i for i, p in enumerate(phrases) if p.strong), 0 if phrases else None)
+        if main is None:
+            return query, subject
+        first = phrases[main].start
+        last = first + len(phrases[main].text)
+        for p in phrases[main + 1:]:  # a number typed after a name continues it: 青川地铁|6号线
+            if p.start != last:
+                break
+            last = p.start + len(p.text)
+    if start >= last or end <= first:
+        return query, subject
+    return query, _subject_core(
+        previous[min(first, start):start] + term + previous[end:max(last, end)], analyzer)
+
+
+def _subject_core(subject: str | None, analyzer: Analyzer) -> str | None:
+    """The subject without the attribute words that close it: 「星辰电子总部」 → 星辰电子."""
+    if not subject:
+        return subject
+    tokens = [t for t in _tokens(subject, analyzer) if t[0].strip()]
+    while len(tokens) > 1 and _is_generic(tokens[-1][0]):
+        tokens.pop()
+    return subject[: tokens[-1][2] + len(tokens[-1][0])] if tokens else subject
+
+
 def subjects(question: str, analyzer: Analyzer) -> list[str]:
     """The subject phrases jieba finds in ``question`` (strong ones first)."""
     x = _ellipsis(question, analyzer)
@@ -216,18 +488,21 @@ def subjects(question: str, analyzer: Analyzer) -> list[str]:
     return [p.text for p in sorted(phrases, key=lambda p: (not p.strong, p.start))]
 
 
-def _previous_subject(history: list[str], analyzer: Analyzer, plural: bool = False
+def _previous_subject(history: list[_Asked], analyzer: Analyzer, plural: bool = False
                       ) -> str | None:
     """The primary subject of the latest question that has one (all strong ones if plural)."""
-    for past in reversed(history[-MAX_HISTORY:]):
-        found = subjects(past, analyzer)
+    for past, subject in reversed(history[-MAX_HISTORY:]):
+        if subject and not plural:
+            return subject  # 「那飞驰汽车呢？」's 飞驰汽车 (jieba reads 飞驰 as a verb)
+        phrases = _analyse(past, analyzer).phrases
+        found = [p.text for p in sorted(phrases, key=lambda p: (not p.strong, p.start))]
         if not found:
             continue
         if plural:
             strong = [p.text for p in _analyse(past, analyzer).phrases if p.strong][:3]
             if len(strong) > 1:
                 return (" and " if not _CJK.search("".join(strong)) else "和").join(strong)
-        return found[0]
+        return subject or found[0]
     return None
 
 
@@ -257,14 +532,36 @@ def contextualize(question: str, history: list[str] | None, analyzer: Analyzer) 
     past = [h for h in (history or []) if h and h.strip()][-MAX_HISTORY:]
     if not past or not question or not _WORD.search(question):
         return question
+    # each earlier question as it was searched: after 「拨备覆盖率呢？」 (华岳银行's), 「它的董事长
+    # 是谁？」 asked 「拨备覆盖率的董事长是谁？」
+    resolved: list[_Asked] = []
+    for earlier in past:
+        resolved.append(_resolve(earlier, resolved, analyzer))
+    return _resolve(question, resolved, analyzer)[0]
 
+
+def _resolve(question: str, past: list[_Asked], analyzer: Analyzer) -> _Asked:
+    """``question`` as searched after ``past`` (the earlier questions as searched), and the
+    subject it gave itself when jieba would not find it in that query (else None)."""
+    if not past or not _WORD.search(question):
+        return question, None
+    term = _ellipsis_term(question)
+    if term:
+        previous = past[-1][0]
+        # 「那女子组呢？」 after 「男子组冠军是谁？」 asks 「女子组冠军是谁？」 (not
+        # 「女子组是谁？」); 「拨备覆盖率呢？」 after 「华岳银行的不良贷款率是多少？」
+        # keeps 华岳银行
+        swapped = None if term in previous else _swap_parallel(past[-1], term, analyzer)
+        if swapped:
+            return swapped
     new_subject = _ellipsis(question, analyzer)
     if new_subject:
-        previous = contextualize(past[-1], past[:-1], analyzer)
-        old = _previous_subject([previous], analyzer)
+        previous = past[-1][0]
+        # 「蓝鲸汽车呢？」 after 「星辰电子总部在哪里？」 keeps 总部
+        old = _subject_core(_previous_subject(past[-1:], analyzer), analyzer)
         if old and old in previous and new_subject not in previous:
-            return previous.replace(old, new_subject, 1)
-        return f"{new_subject} {previous}"
+            return previous.replace(old, new_subject, 1), new_subject
+        return f"{new_subject} {previous}", new_subject
 
     analysis = _analyse(question, analyzer)
     first_strong = analysis.first_strong()
@@ -272,9 +569,9 @@ def contextualize(question: str, history: list[str] | None, analyzer: Analyzer) 
         first_strong is None or offset < first_strong for offset, _ in analysis.pronouns
     )
     if analysis.has_subject and not early_pronoun:
-        return question  # self-contained
+        return question, None  # self-contained
     plural = any(token in _PLURAL for _, token in analysis.pronouns)
     subject = _previous_subject(past, analyzer, plural)
     if not subject or subject in question:
-        return question
-    return _replace_pronoun(question, analysis, subject) or f"{subject} {question}"
+        return question, None
+    return _replace_pronoun(question, analysis, subject) or f"{subject} {question}", subject
