@@ -106,3 +106,26 @@ def new_page(browser: Any, url: str, width: int = 1400, height: int = 1000,
     page.goto(url)
     page.wait_for_selector("#question textarea")
     return page
+
+
+def press_enter_until_sent(page: Any, users_before: int, bots_before: int | None = None
+                           ) -> None:
+    """Press Enter in the question box until the chat takes the question (its user messages
+    outnumber ``users_before``): Gradio ignores Enter while the page still counts the previous
+    question (held, cancelled by Clear, or its answer's follow-up events) as pending, which
+    on a loaded machine outlasts the answer shown. With ``bots_before``, a new bot message
+    also counts (a blank question is answered with a notice and shows no user message)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(TIMEOUT_MS // 1000):
+        page.press("#question textarea", "Enter")
+        try:
+            page.wait_for_function(
+                """([u, b]) => document.querySelectorAll('#chat [data-testid=user]').length > u
+                    || (b !== null
+                        && document.querySelectorAll('#chat [data-testid=bot]').length > b)""",
+                arg=[users_before, bots_before], timeout=1000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError("the question was never sent")

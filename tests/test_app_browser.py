@@ -25,6 +25,7 @@ from app_support import (  # noqa: E402
     AppServer,
     chromium,
     new_page,
+    press_enter_until_sent,
     shared_app,
 )
 
@@ -64,21 +65,11 @@ def page(browser, app: AppServer):
 
 def ask(page, question: str) -> str:
     """Type a question, press Enter, wait for the final answer; returns its text."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
     bots = page.locator("#chat [data-testid=bot]")
     before = bots.count()
     users = page.locator("#chat [data-testid=user]").count()
     page.fill("#question textarea", question)
-    for _ in range(60):  # Enter again while Gradio still counts the last answer as pending
-        page.press("#question textarea", "Enter")
-        try:
-            page.wait_for_function(
-                "n => document.querySelectorAll('#chat [data-testid=user]').length > n",
-                arg=users, timeout=1000)
-            break
-        except PlaywrightTimeout:
-            continue
+    press_enter_until_sent(page, users, before)
     page.wait_for_function(
         """n => { const m = document.querySelectorAll('#chat [data-testid=bot]');
                   return m.length > n && !m[m.length - 1].innerText.includes('Searching'); }""",

@@ -24,6 +24,7 @@ from app_support import (  # noqa: E402
     AppServer,
     chromium,
     new_page,
+    press_enter_until_sent,
     shared_app,
 )
 
@@ -101,24 +102,6 @@ def ask(page: Any, question: str) -> None:
     users = page.locator("#chat [data-testid=user]").count()
     page.fill("#question textarea", question)
     press_enter_until_sent(page, users)
-
-
-def press_enter_until_sent(page: Any, users_before: int) -> None:
-    """Press Enter until the chat takes the question in the box: Gradio ignores Enter while
-    the page still counts the previous question (held, or cancelled by Clear) as pending,
-    which ends a moment after the held answer returned."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    for _ in range(TIMEOUT_MS // 1000):
-        page.press("#question textarea", "Enter")
-        try:
-            page.wait_for_function(
-                "n => document.querySelectorAll('#chat [data-testid=user]').length > n",
-                arg=users_before, timeout=1000)
-            return
-        except PlaywrightTimeout:
-            continue
-    raise AssertionError("the question was never sent")
 
 
 def wait_answer(page: Any, count: int) -> str:
