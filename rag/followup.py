@@ -521,6 +521,44 @@ def _replace_pronoun(question: str, analysis: _Analysis, subject: str) -> str | 
     return None
 
 
+# a question asking who someone is: 「京东健康的CEO是谁？」, 「谁是京东健康的CEO？」, "Who is the
+# CEO of JD Health?"; he or she in the next question is that person
+_ZH_WHO = re.compile(r"^那?(?P<np>[^，,。？?！!\s]{2,30}?)(?:是|为)谁呢?[？?]?$"
+                     r"|^谁是(?P<np2>[^，,。？?！!\s]{2,30}?)呢?[？?]?$")
+_EN_WHO = re.compile(r"^\s*who\s+(?:is|was)\s+(?P<np>[^?!.]{2,80}?)\s*\??\s*$", re.IGNORECASE)
+_ZH_PERSON = re.compile(r"[他她](?!们)")
+_EN_PERSON = re.compile(r"\b(?:(?P<pos>his)|(?P<her>her)|he|she|him)\b(?P<next>\s+[A-Za-z]+)?",
+                        re.IGNORECASE)
+_EN_AFTER_OBJECT = frozenset({"to", "for", "in", "on", "at", "with", "from", "by", "and", "or",
+                              "about", "as", "be", "been", "is", "was", "do", "does", "did"})
+
+
+def _asked_person(previous: str) -> str | None:
+    """The person an earlier who-question asked about (「京东健康的CEO」, "the CEO of JD
+    Health"), else None."""
+    m = _ZH_WHO.match(previous.strip())
+    if m:
+        return m.group("np") or m.group("np2")
+    m = _EN_WHO.match(previous)
+    return m.group("np") if m else None
+
+
+def _replace_person(question: str, person: str) -> str | None:
+    """``question`` with its first he/she (他, 她; he, she, him, his, her) made ``person``;
+    None without one."""
+    if _CJK.search(question):
+        m = _ZH_PERSON.search(question)
+        return question[:m.start()] + person + question[m.end():] if m else None
+    m = _EN_PERSON.search(question)
+    if not m:
+        return None
+    after = m.group("next") or ""
+    possessive = bool(m.group("pos")) or bool(
+        m.group("her") and after and after.strip().lower() not in _EN_AFTER_OBJECT)
+    end = m.start("next") if after else m.end()
+    return question[:m.start()] + person + ("'s" if possessive else "") + question[end:]
+
+
 def contextualize(question: str, history: list[str] | None, analyzer: Analyzer) -> str:
     """Return a search query for ``question`` that carries the conversation's subject.
 
@@ -570,6 +608,12 @@ def _resolve(question: str, past: list[_Asked], analyzer: Analyzer) -> _Asked:
     )
     if analysis.has_subject and not early_pronoun:
         return question, None  # self-contained
+    person = _asked_person(past[-1][0])
+    if person and person not in question:
+        # 「他毕业于哪所大学？」 after 「京东健康的CEO是谁？」 asks about the CEO, not the company
+        replaced = _replace_person(question, person)
+        if replaced:
+            return replaced, None
     plural = any(token in _PLURAL for _, token in analysis.pronouns)
     subject = _previous_subject(past, analyzer, plural)
     if not subject or subject in question:

@@ -124,3 +124,36 @@ def test_never_crashes_and_keeps_the_question(question: str, history: list[str])
     assert isinstance(out, str)
     if not [h for h in history if h.strip()]:
         assert out == question
+
+
+@pytest.mark.parametrize(
+    "question, history, query",
+    [
+        ("他毕业于哪所大学？", ["京东健康的CEO是谁？"], "京东健康的CEO毕业于哪所大学？"),
+        ("她哪年加入公司？", ["平安好医生的董事长是谁？"], "平安好医生的董事长哪年加入公司？"),
+        ("他是哪一年出生的？", ["谁是京东健康的CEO？"], "京东健康的CEO是哪一年出生的？"),
+        ("Where did he study?", ["Who is the CEO of JD Health?"],
+         "Where did the CEO of JD Health study?"),
+        ("What is his salary?", ["Who is the CEO of JD Health?"],
+         "What is the CEO of JD Health's salary?"),
+        ("Did the board appoint her in 2020?", ["Who is the chairman of Ping An Good Doctor?"],
+         "Did the board appoint the chairman of Ping An Good Doctor in 2020?"),
+    ],
+)
+def test_he_or_she_after_a_who_question_is_the_person_asked_about(question, history, query):
+    """「他毕业于哪所大学？」 after 「京东健康的CEO是谁？」 searched 「京东健康毕业于哪所大学？」
+    (the company, not its CEO), and "Where did he study?" after "Who is the CEO of JD Health?"
+    searched "JD Health Where did he study?"."""
+    assert contextualize(question, history) == query
+
+
+@pytest.mark.parametrize(
+    "question, history, query",
+    [
+        ("他的年薪是多少？", ["辛利军是哪家公司的CEO？"], "辛利军的年薪是多少？"),
+        ("他们的总部在哪？", ["京东健康的CEO是谁？"], "京东健康的总部在哪？"),
+        ("那它的CEO是谁？", [JD], "那京东健康的CEO是谁？"),
+    ],
+)
+def test_other_pronouns_still_take_the_earlier_subject(question, history, query):
+    assert contextualize(question, history) == query
