@@ -533,6 +533,17 @@ _EN_AFTER_OBJECT = frozenset({"to", "for", "in", "on", "at", "with", "from", "by
                               "about", "as", "be", "been", "is", "was", "do", "does", "did"})
 
 
+# 「该公司」, 「这家企业」, 「此平台」: a demonstrative and the kind of thing the subject is
+_ZH_DEMONSTRATIVE = re.compile(r"(?:该|这家|这个|此)(?:公司|企业|集团|机构|平台|医院|银行|产品)")
+
+
+def _replace_demonstrative(question: str, subject: str) -> str | None:
+    """``question`` with its first 「该公司」-like phrase made ``subject`` (「该公司的首席执行官是
+    谁？」 → 「星辰电子的首席执行官是谁？」, not 「星辰电子 该公司的…」); None without one."""
+    m = _ZH_DEMONSTRATIVE.search(question)
+    return question[:m.start()] + subject + question[m.end():] if m else None
+
+
 def _asked_person(previous: str) -> str | None:
     """The person an earlier who-question asked about (「京东健康的CEO」, "the CEO of JD
     Health"), else None."""
@@ -618,4 +629,5 @@ def _resolve(question: str, past: list[_Asked], analyzer: Analyzer) -> _Asked:
     subject = _previous_subject(past, analyzer, plural)
     if not subject or subject in question:
         return question, None
-    return _replace_pronoun(question, analysis, subject) or f"{subject} {question}", subject
+    return (_replace_pronoun(question, analysis, subject) or _replace_demonstrative(
+        question, subject) or f"{subject} {question}"), subject

@@ -33,7 +33,7 @@ ATB = "安唐保是为哪类患者设计的？"
     [
         ("那它的CEO是谁？", [JD], "那京东健康的CEO是谁？"),
         ("CEO是谁？", [JD], "京东健康 CEO是谁？"),
-        ("该公司总部在哪里？", [JD], "京东健康 该公司总部在哪里？"),
+        ("该公司总部在哪里？", [JD], "京东健康总部在哪里？"),
         ("什么时候成立的？", [JD], "京东健康 什么时候成立的？"),
         ("患者能用它做什么？", [ATB], "患者能用安唐保做什么？"),
         ("他们合作了什么？", ["慧医天下和阿里健康合作做了什么？"],
@@ -156,4 +156,18 @@ def test_he_or_she_after_a_who_question_is_the_person_asked_about(question, hist
     ],
 )
 def test_other_pronouns_still_take_the_earlier_subject(question, history, query):
+    assert contextualize(question, history) == query
+
+
+@pytest.mark.parametrize(
+    "question, history, query",
+    [
+        ("该公司的首席执行官是谁？", ["星辰电子一季度营收多少？"], "星辰电子的首席执行官是谁？"),
+        ("这家公司的总部在哪里？", [JD], "京东健康的总部在哪里？"),
+        ("该产品面向哪些患者？", ["安唐保是哪家公司推出的？"], "安唐保面向哪些患者？"),
+    ],
+)
+def test_a_demonstrative_like_that_company_is_replaced_by_the_subject(question, history, query):
+    """「该公司的首席执行官是谁？」 was searched 「星辰电子 该公司的首席执行官是谁？」: the subject
+    put in front, 「该公司」 left for the reader to resolve."""
     assert contextualize(question, history) == query
