@@ -12,7 +12,7 @@ from rag.crosslingual import needs_translation
 from rag.highlight import answer_spans, question_type
 from rag.index_data import IndexData
 from rag.retriever import Retrieval
-from rag.sentences import heading_block, in_question, quoted_span, table_block
+from rag.sentences import in_question, snippet_span
 from rag.textnorm import char_bigrams, fold, to_simplified
 from rag.types import Snippet, own_metadata
 
@@ -164,11 +164,8 @@ class Answerer:
             same_paragraph = "\n" not in text[min(end, e2):max(start, s2)]
             if same_paragraph and max(end, e2) - min(start, s2) <= cfg.max_snippet_chars:
                 start, end = min(start, s2), max(end, e2)
-        # with the list a heading or lead-in line introduces, and the rest of a quotation
-        text = data.documents[doc].text
-        start, end = heading_block(text, start, end, cfg.max_snippet_chars)
-        start, end = table_block(text, start, end, cfg.max_snippet_chars)  # with its header
-        start, end = quoted_span(text, start, end, cfg.max_snippet_chars)
+        # what is shown: with the list or table header it needs, a quotation whole
+        start, end = snippet_span(data.documents[doc].text, start, end, cfg.max_snippet_chars)
         return doc, start, end
 
     def _same_doc(self, sent: int, doc: int) -> bool:

@@ -16,6 +16,8 @@ from bs4 import (
     Tag,
 )
 
+from rag.sentences import CELL_SEP  # between the cells of a table row, which is one line
+
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "img", "svg", "video", "audio", "form",
               "button", "input", "select", "textarea", "head", "template", "object", "embed")
 _BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
@@ -67,7 +69,6 @@ _WORDS = re.compile(r"[a-z]+")
 _BREAK = "\ue000"
 _WIDE = "\u2e80-\u9fff\uf900-\ufaff\uff01-\uff60\u3000-\u303f"
 _CJK_BREAK = re.compile(rf"(?<=[{_WIDE}])[ \t]*{_BREAK}[\s{_BREAK}]*(?=[{_WIDE}])")
-_CELL_SEP = " | "  # between the cells of a table row, which is one line
 _MAX_CELL_CHARS = 200  # a longer cell is page layout (a whole article in a <td>), not data
 
 
@@ -128,7 +129,7 @@ def markdown_to_text(body: str) -> str:
                 line = _MD_CLOSING_HASHES.sub("", line)
         if line.strip().startswith("|") and line.strip().endswith("|") and len(line) > 2:
             cells = [cell.strip() for cell in line.strip()[1:-1].split("|")]
-            line = _CELL_SEP.join(cell for cell in cells if cell)
+            line = CELL_SEP.join(cell for cell in cells if cell)
         line = _MD_EMPHASIS.sub(lambda m: m.group(2) or m.group(3) or m.group(4) or "", line)
         lines.append(line)
     return "\n".join(lines)
@@ -198,7 +199,7 @@ def _table_row(line: str) -> bool:
     one, or a plain-text table ``| a | b |``): a line of its own, never a wrapped line nor
     one a wrapped line continues (the rows of a Markdown table were run together)."""
     stripped = line.strip()
-    return _CELL_SEP in stripped or (len(stripped) > 2 and stripped[0] == stripped[-1] == "|")
+    return CELL_SEP in stripped or (len(stripped) > 2 and stripped[0] == stripped[-1] == "|")
 
 
 def _width(line: str) -> int:
@@ -293,7 +294,7 @@ def _join_table_rows(root: Tag) -> None:
         texts = [_SPACES.sub(" ", cell.get_text(" ", strip=True).replace("\n", " ")).strip()
                  for cell in cells]
         row.clear()
-        row.append(_CELL_SEP.join(t for t in texts if t))
+        row.append(CELL_SEP.join(t for t in texts if t))
 
 
 def _is_hidden(tag: Tag) -> bool:

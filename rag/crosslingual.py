@@ -183,15 +183,20 @@ def default_dictionary() -> Dictionary:
 
 
 @lru_cache(maxsize=1)
+def _words_file() -> dict:
+    """`WORDS_FILE`, read once."""
+    return json.loads(WORDS_FILE.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
 def _query_words() -> tuple[dict[str, str], frozenset[str]]:
-    data = json.loads(WORDS_FILE.read_text(encoding="utf-8"))
+    data = _words_file()
     return dict(data["question_words"]), frozenset(data["function_words"])
 
 
 @lru_cache(maxsize=1)
 def _units() -> dict[str, tuple[str, ...]]:
-    data = json.loads(WORDS_FILE.read_text(encoding="utf-8"))
-    return {k: tuple(v) for k, v in data["units"].items()}
+    return {k: tuple(v) for k, v in _words_file()["units"].items()}
 
 
 def needs_translation(question: str) -> bool:

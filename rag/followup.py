@@ -499,7 +499,7 @@ def _previous_subject(history: list[_Asked], analyzer: Analyzer, plural: bool = 
         if not found:
             continue
         if plural:
-            strong = [p.text for p in _analyse(past, analyzer).phrases if p.strong][:3]
+            strong = [p.text for p in phrases if p.strong][:3]
             if len(strong) > 1:
                 return (" and " if not _CJK.search("".join(strong)) else "和").join(strong)
         return subject or found[0]

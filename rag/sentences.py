@@ -35,6 +35,13 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def line_bounds(text: str, start: int, end: int | None = None) -> tuple[int, int]:
+    """The newline-delimited line(s) of ``text`` around ``[start, end)`` (``end`` defaults to
+    ``start``): where the first begins and where the last ends (its newline, or the end)."""
+    line_end = text.find("\n", start if end is None else end)
+    return text.rfind("\n", 0, start) + 1, len(text) if line_end < 0 else line_end
+
+
 _TOKEN_MARKS = "?!;"  # ASCII marks a web address or code holds (…/register?lang=zh, a=1;b=2)
 _TOKEN_NEXT = re.compile(r"[A-Za-z0-9=&%#/_-]")
 
@@ -59,9 +66,7 @@ def in_question(text: str, start: int, end: int) -> bool:
     aside): an interviewer's 「记者：…出货量是多少？」, a 「问：…」 line, an FAQ heading. A
     question is no answer, and it shares the user's words: 「哪些人群应优先接种流感疫苗？」 was
     answered 「哪」 from 「问：哪些人群应优先接种流感疫苗？」 above the answer."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", max(end - 1, start))
-    line_end = len(text) if line_end < 0 else line_end
+    line_start, line_end = line_bounds(text, start, max(end - 1, start))
     for s, e in split_sentences(text[line_start:line_end]):
         s, e = s + line_start, e + line_start
         if s < max(end, start + 1) and start < e and \
@@ -89,9 +94,7 @@ def stop_ends_sentence(text: str, i: int) -> bool:
     line: before a space, not after ``Dr.``, ``U.S.``, a list number)."""
     if text[i] != "." or (i + 1 < len(text) and not text[i + 1].isspace()):
         return False
-    line_start = text.rfind("\n", 0, i) + 1
-    line_end = text.find("\n", i)
-    line_end = len(text) if line_end < 0 else line_end
+    line_start, line_end = line_bounds(text, i)
     for s, e in split_sentences(text[line_start:line_end]):
         if line_start + s <= i < line_start + e:
             return not text[i + 1:line_start + e].strip(CLOSERS)
@@ -103,7 +106,7 @@ _HEADING_CHARS = 40  # a line without a sentence end up to this long reads as a 
 _ITEM_CHARS = 60  # a line of one sentence up to this long reads as a list item
 _FINAL = "。！？!?."
 _NOTE_BRACKETS = {"（": "）", "(": ")", "【": "】", "〔": "〕", "[": "]"}
-_CELL_SEP = " | "  # between a table row's cells (rag/clean.py writes a row as one line)
+CELL_SEP = " | "  # between a table row's cells (rag/clean.py writes a row as one line)
 
 
 def table_block(text: str, start: int, end: int, max_chars: int) -> tuple[int, int]:
@@ -111,14 +114,13 @@ def table_block(text: str, start: int, end: int, max_chars: int) -> tuple[int, i
     by `` | ``) below the table's first row, back to that first row, its header: a row was
     cited without it (「不良贷款率 | 1.28% | 1.32%」: which column is which date?). Unchanged
     when the snippet would exceed ``max_chars``."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", start)
-    if _CELL_SEP not in text[line_start:len(text) if line_end < 0 else line_end]:
+    line_start, line_end = line_bounds(text, start)
+    if CELL_SEP not in text[line_start:line_end]:
         return start, end
     first = line_start
     while first > 0:
         above = text.rfind("\n", 0, first - 1) + 1
-        if _CELL_SEP not in text[above:first - 1]:
+        if CELL_SEP not in text[above:first - 1]:
             break
         first = above
     if first == line_start or end - first > max_chars:
@@ -134,9 +136,8 @@ def heading_block(text: str, start: int, end: int, max_chars: int) -> tuple[int,
     item (「尽量避免在10时至16时外出；」) by the items after it. A snippet was the heading alone
     (「赛事亮点」). Unchanged when the snippet does not end a line, when nothing follows, when
     its line is the text's first (the headline), or beyond ``max_chars``."""
-    line_start = text.rfind("\n", 0, end) + 1
-    line_end = text.find("\n", end)
-    if line_end < 0 or text[end:line_end].strip():
+    line_start, line_end = line_bounds(text, end)
+    if line_end == len(text) or text[end:line_end].strip():
         return start, end
     line = text[line_start:end].strip()
     last = line.rstrip(CLOSERS)[-1:]
@@ -148,7 +149,7 @@ def heading_block(text: str, start: int, end: int, max_chars: int) -> tuple[int,
     # 「（本报记者 孙立平）」), not a heading nor a list item: it carried a table of contents
     # a table's row (a line of cells) is no list item: the rows ran on through the next
     # section's heading and paragraph (「…20.8%\n二、利润分配预案\n公司拟以…」)
-    if _NOTE_BRACKETS.get(line[0]) == line[-1] or _CELL_SEP in line:
+    if _NOTE_BRACKETS.get(line[0]) == line[-1] or CELL_SEP in line:
         return start, end
     heading = len(line) <= _HEADING_CHARS and not any(c in line for c in _LEAD_IN)
     introduces = heading or last in _LEAD_IN
@@ -162,9 +163,9 @@ def heading_block(text: str, start: int, end: int, max_chars: int) -> tuple[int,
         stop = len(text) if stop < 0 else stop
         item = text[pos:stop].strip()
         if item:
-            if rows and _CELL_SEP not in item:
+            if rows and CELL_SEP not in item:
                 break  # a heading's table ends at its last row
-            rows = _CELL_SEP in item
+            rows = CELL_SEP in item
             sentences = split_sentences(text[pos:stop])
             if len(item) > _ITEM_CHARS or len(sentences) > 1:  # a paragraph: its first
                 # sentence after a heading
@@ -196,9 +197,7 @@ def quoted_span(text: str, start: int, end: int, max_chars: int) -> tuple[int, i
         if unpaired is None:
             break
         pos, mark = unpaired
-        line_start = text.rfind("\n", 0, a) + 1
-        line_end = text.find("\n", b)
-        line_end = len(text) if line_end < 0 else line_end
+        line_start, line_end = line_bounds(text, a, b)
         if mark == '"':
             partner = _straight_partner(text, line_start, line_end, pos)
         elif mark in QUOTES:
@@ -220,6 +219,15 @@ def quoted_span(text: str, start: int, end: int, max_chars: int) -> tuple[int, i
     return a, b
 
 
+def snippet_span(text: str, start: int, end: int, max_chars: int) -> tuple[int, int]:
+    """What a snippet of the sentence(s) ``[start, end)`` shows: with the list a heading or
+    lead-in line introduces (`heading_block`), its table's header row (`table_block`) and
+    the rest of a quotation it cuts (`quoted_span`), each within ``max_chars``."""
+    start, end = heading_block(text, start, end, max_chars)
+    start, end = table_block(text, start, end, max_chars)
+    return quoted_span(text, start, end, max_chars)
+
+
 def _unpaired_quote(text: str, a: int, b: int) -> tuple[int, str] | None:
     """The first closing quote in ``text[a:b]`` without its opening one, else the last
     opening quote without its closing one; else a straight ``"`` whose partner (they pair
@@ -228,7 +236,7 @@ def _unpaired_quote(text: str, a: int, b: int) -> tuple[int, str] | None:
     if curly is not None:
         return curly
     if text.count('"', a, b) % 2:
-        line_start = text.rfind("\n", 0, a) + 1
+        line_start = line_bounds(text, a)[0]
         before = text.count('"', line_start, a)
         first = text.index('"', a, b)
         # the first one in the span closes a pair when an odd number precede it in the line

@@ -18,7 +18,7 @@ from rag.reader.calibration import Calibration, SpanFeatures, overlap, question_
 from rag.reader.decode import row_value, trim_answer
 from rag.reader.inference import Reader, ReadSpan
 from rag.retriever import Retrieval, Retriever
-from rag.sentences import heading_block, in_question, quoted_span, table_block
+from rag.sentences import in_question, snippet_span
 from rag.textnorm import chinese_script, to_simplified, to_traditional
 from rag.types import Snippet, own_metadata
 
@@ -36,8 +36,8 @@ class SpanCandidate:
     sentence: tuple[int, int]  # document offsets of the sentence(s) scored around it
     features: SpanFeatures
     score: float  # calibrated probability that the sentence answers (set by candidates)
-    shown: tuple[int, int] | None = None  # the snippet: the sentence(s) with the list they
-    # introduce and the rest of a quotation they cut (`heading_block`, `quoted_span`)
+    shown: tuple[int, int] | None = None  # the snippet: the sentence(s) with the list, table
+    # header or rest of a quotation they need (`snippet_span`)
     asks: bool = False  # the span as read touches a question (`in_question`): no answer
 
 
@@ -274,9 +274,7 @@ class ReaderAnswerer:
                                 self._similarity(chunk_idx, start, end, vector))
         # what is shown: the sentence(s) scored, with the list a heading or lead-in line
         # introduces and the rest of a quotation they cut
-        limit = self.config.max_snippet_chars
-        shown = quoted_span(doc_text, *table_block(
-            doc_text, *heading_block(doc_text, min(start, a), max(end, b), limit), limit), limit)
+        shown = snippet_span(doc_text, min(start, a), max(end, b), self.config.max_snippet_chars)
         return SpanCandidate(chunk_idx, span.passage, doc, a, b, span.margin, (start, end),
                              features, 0.0, shown, in_question(doc_text, raw_a, raw_b))
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.sentences import inside_token, stop_ends_sentence
+from rag.sentences import CELL_SEP, inside_token, line_bounds, stop_ends_sentence
 
 
 @dataclass
@@ -103,7 +103,7 @@ def trim_answer(text: str, start: int, end: int) -> tuple[int, int]:
     a, b = _strip(text, start, cut)
     if b <= a:
         return start, end
-    if _CELL_SEP in text[a:b]:  # one table cell: 「（元/股） | 1.86」 → 「1.86」
+    if CELL_SEP in text[a:b]:  # one table cell: 「（元/股） | 1.86」 → 「1.86」
         a, b = _one_cell(text, a, b)
     if a == 0 or text[a - 1] == "\n":
         number = _LIST_NUMBER.match(text, a, b)
@@ -121,24 +121,32 @@ def trim_answer(text: str, start: int, end: int) -> tuple[int, int]:
     return (a, b) if b > a else (start, end)
 
 
-_CELL_SEP = " | "  # between a table row's cells (rag/clean.py writes a row as one line)
+def _cells(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    """The table cells (``CELL_SEP``-separated) of ``text[a:b]``, stripped; empty ones left
+    out."""
+    cells = []
+    pos = a
+    while True:
+        cut = text.find(CELL_SEP, pos, b)
+        x, y = _strip(text, pos, b if cut < 0 else cut)
+        if y > x:
+            cells.append((x, y))
+        if cut < 0:
+            return cells
+        pos = cut + len(CELL_SEP)
+
+
+def _holds_digit(text: str, a: int, b: int) -> bool:
+    return any(ch.isdigit() for ch in text[a:b])
 
 
 def _one_cell(text: str, a: int, b: int) -> tuple[int, int]:
     """The first cell of ``text[a:b]`` (which crosses cells of a table row) holding a digit,
     a value, else its first cell: an answer is one cell, not 「（元/股） | 1.86」."""
-    cells = []
-    pos = a
-    while True:
-        cut = text.find(_CELL_SEP, pos, b)
-        cells.append(_strip(text, pos, b if cut < 0 else cut))
-        if cut < 0:
-            break
-        pos = cut + len(_CELL_SEP)
-    cells = [(x, y) for x, y in cells if y > x]
+    cells = _cells(text, a, b)
     if not cells:
         return a, b
-    return next(((x, y) for x, y in cells if any(ch.isdigit() for ch in text[x:y])), cells[0])
+    return next(((x, y) for x, y in cells if _holds_digit(text, x, y)), cells[0])
 
 
 def row_value(text: str, start: int, end: int) -> tuple[int, int]:
@@ -146,22 +154,12 @@ def row_value(text: str, start: int, end: int) -> tuple[int, int]:
     unit in it: 「归属于上市公司股东的净利润（亿元）」 → 「亿元」), is the row's first cell
     holding a digit (「42.3」); unchanged when the answer is no such label or the row holds
     no number."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", start)
-    line_end = len(text) if line_end < 0 else line_end
-    first = text.find(_CELL_SEP, line_start, line_end)
-    if first < 0 or end > first or any(ch.isdigit() for ch in text[start:end]):
+    line_start, line_end = line_bounds(text, start)
+    first = text.find(CELL_SEP, line_start, line_end)
+    if first < 0 or end > first or _holds_digit(text, start, end):
         return start, end
-    pos = first + len(_CELL_SEP)
-    while pos < line_end:
-        cut = text.find(_CELL_SEP, pos, line_end)
-        x, y = _strip(text, pos, line_end if cut < 0 else cut)
-        if any(ch.isdigit() for ch in text[x:y]):
-            return x, y
-        if cut < 0:
-            break
-        pos = cut + len(_CELL_SEP)
-    return start, end
+    return next((cell for cell in _cells(text, first + len(CELL_SEP), line_end)
+                 if _holds_digit(text, *cell)), (start, end))
 
 
 # an e-mail address or a web address, and a telephone number (「+86 816 8899 1234」,
@@ -175,9 +173,7 @@ _PHONE = re.compile(r"(?<![\w.+])(?:\+\d{1,3}(?:[ \-]?\d{1,5}){2,5}|\(?0\d{2,3}\
 def _whole_address(text: str, a: int, b: int) -> tuple[int, int]:
     """``[a, b)`` widened to the e-mail address, web address or telephone number it cuts
     (「qcmarathon」 of 「media@qcmarathon.org.cn」 → the address); unchanged otherwise."""
-    line_start = text.rfind("\n", 0, a) + 1
-    line_end = text.find("\n", a)
-    line_end = len(text) if line_end < 0 else line_end
+    line_start, line_end = line_bounds(text, a)
     for pattern in (_ADDRESS, _PHONE):
         for match in pattern.finditer(text, line_start, line_end):
             x, y = match.start(), match.end()

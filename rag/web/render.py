@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from rag.sentences import line_bounds
 from rag.types import web_address
 
 __all__ = [
@@ -230,9 +231,7 @@ def paragraph_bounds(
 ) -> tuple[int, int]:
     """The paragraph (newline-delimited) around ``[start, end)``, cut to about ``limit`` chars."""
     start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
-    p0 = text.rfind("\n", 0, start) + 1
-    p1 = text.find("\n", end)
-    p1 = len(text) if p1 < 0 else p1
+    p0, p1 = line_bounds(text, start, end)
     if p1 - p0 > limit:
         room = max(0, limit - (end - start)) // 2
         p0, p1 = max(p0, start - room), min(p1, end + room)
